@@ -1,0 +1,78 @@
+# Enterprise mentoring platform. `make run` brings the platform up on embedded defaults and runs the
+# demo organisation through it; `make test` runs the whole suite against a real Kafka broker.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_BIN ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PROTO_STAMP := services/contracts/mentoring/v1/.generated
+KAFKA := deploy/kafka/kafka.sh
+PROTOS := $(wildcard protos/mentoring/v1/*.proto)
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: help setup protos kafka-up kafka-down kafka-status kafka-cluster-up kafka-cluster-down run demo test \
+        test-unit test-integration lint bench clean
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 22
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON_BIN) >/dev/null || { echo "need $(PYTHON_BIN)"; exit 1; }
+	$(PYTHON_BIN) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(PROTO_STAMP): $(STAMP) $(PROTOS)
+	$(PY) -m grpc_tools.protoc -I protos --python_out=services/contracts --grpc_python_out=services/contracts \
+	  --mypy_out=services/contracts --mypy_grpc_out=services/contracts $(PROTOS)
+	touch $@
+
+setup: $(STAMP) $(PROTO_STAMP) ## venv, Python packages, generated protobuf code, Kafka jars
+	bash $(KAFKA) fetch
+
+protos: $(PROTO_STAMP) ## generate Python code and type stubs from protos/ into services/contracts
+
+kafka-up: ## start the single-node KRaft broker on 127.0.0.1:9092 (idempotent)
+	bash $(KAFKA) up
+
+kafka-down: ## stop the broker
+	bash $(KAFKA) down
+
+kafka-status:
+	bash $(KAFKA) status
+
+kafka-cluster-up: ## three brokers on loopback (RF 3, min ISR 2) for fault tests
+	bash $(KAFKA) up --nodes 3
+
+kafka-cluster-down:
+	bash $(KAFKA) down --nodes 3
+
+run: setup kafka-up ## Kafka + the four services + the demo organisation; Ctrl-C stops everything
+	$(PY) -m services.platform_cli run --demo
+
+demo: setup ## run the demo organisation against a platform that is already up
+	$(PY) -m services.platform_cli demo
+
+test: setup ## unit, integration and end-to-end tests (starts and stops Kafka itself)
+	bash $(KAFKA) up
+	status=0; $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; bash $(KAFKA) down; exit $$status
+
+test-unit: setup ## unit tests only: no broker
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+lint: setup ## ruff (lint and format) and mypy --strict
+	$(VENV)/bin/ruff check services tests benchmarks
+	$(VENV)/bin/ruff format --check services tests benchmarks
+	$(VENV)/bin/mypy services
+
+bench: setup kafka-up ## benchmarks: figures next to a baseline measured in the same run
+	$(PY) -m benchmarks.kafka_relay
+	$(PY) -m benchmarks.matching_engine
+
+clean: ## stop Kafka, remove data, venv and generated code
+	-bash $(KAFKA) reset
+	rm -rf $(VENV) .var .mypy_cache .ruff_cache .pytest_cache
+	rm -f services/contracts/mentoring/v1/*_pb2*.py services/contracts/mentoring/v1/*_pb2*.pyi $(PROTO_STAMP)

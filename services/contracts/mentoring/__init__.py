@@ -1,0 +1,1 @@
+"""Generated protobuf code of the mentoring.* proto packages (made by `make protos`)."""

@@ -1,0 +1,1 @@
+"""Generated protobuf code of mentoring.v1 (made by `make protos`)."""

@@ -1,0 +1,5 @@
+"""`python -m services.enrollment`: run the enrollment service."""
+
+from services.enrollment.bootstrap import main
+
+main()

@@ -1,0 +1,13 @@
+"""Settings of the enrollment service: `MENTORING_ENROLLMENT_*` variables, plus the shared `MENTORING_*` ones."""
+
+from pydantic_settings import SettingsConfigDict
+
+from services.shared.config import ServiceSettings
+
+
+class EnrollmentSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="MENTORING_ENROLLMENT_", extra="ignore")
+
+    service_name: str = "enrollment"
+    grpc_port: int = 50051
+    metrics_port: int = 9101

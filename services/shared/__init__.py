@@ -1,0 +1,1 @@
+"""Shared runtime of the mentoring platform: imported by every service, never copied."""

@@ -1,0 +1,53 @@
+"""Settings every service reads from its environment (prefix ``MENTORING_``), with embedded defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _shared(name: str) -> AliasChoices:
+    """Settings every service reads from one variable (MENTORING_<NAME>), whatever its own prefix."""
+    return AliasChoices(f"MENTORING_{name}")
+
+
+class ServiceSettings(BaseSettings):
+    """Runtime settings of a service. Each service subclasses it with its defaults and its own prefix
+    (``MENTORING_<SERVICE>_``, e.g. ``MENTORING_MATCHING_GRPC_PORT``); the Kafka bootstrap, data
+    directory and logging are read from ``MENTORING_*`` by all four."""
+
+    model_config = SettingsConfigDict(env_prefix="MENTORING_", extra="ignore")
+
+    service_name: str = "service"
+    kafka_bootstrap: str = Field(default="127.0.0.1:9092", validation_alias=_shared("KAFKA_BOOTSTRAP"))
+    data_dir: Path = Field(default=REPO_ROOT / ".var" / "data", validation_alias=_shared("DATA_DIR"))
+    # Prefix of every physical topic and consumer group: several environments (or test runs) can share
+    # one cluster without seeing each other's records.
+    topic_namespace: str = Field(default="", validation_alias=_shared("TOPIC_NAMESPACE"))
+    topic_replication_factor: int = Field(
+        default=1, ge=1, validation_alias=_shared("TOPIC_REPLICATION_FACTOR")
+    )
+    # A SQLAlchemy async URL (e.g. postgresql+asyncpg://...); empty means a SQLite file under data_dir.
+    database_url: str = ""
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int = 0
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0
+    grpc_max_message_bytes: int = 16 * 1024 * 1024
+    grpc_shutdown_grace_seconds: float = 5.0
+    outbox_batch_size: int = Field(default=2000, ge=1)
+    outbox_poll_seconds: float = Field(default=0.05, gt=0)
+    consumer_max_retries: int = Field(default=5, ge=0)
+    consumer_retry_base_seconds: float = Field(default=0.2, gt=0)
+    log_level: str = Field(default="INFO", validation_alias=_shared("LOG_LEVEL"))
+    log_json: bool = Field(default=True, validation_alias=_shared("LOG_JSON"))
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / f'{self.service_name}.db'}"

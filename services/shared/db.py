@@ -1,0 +1,82 @@
+"""One database per service: SQLite file by default, PostgreSQL by DSN; Alembic migrations.
+
+The shared migration chain (``services/shared/migrations``) creates the outbox and inbox tables; each
+service adds its own chain on top of it in ``services/<name>/adapters/migrations``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, MetaData, event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+SHARED_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+# Tables every service has (outbox, inbox); services declare theirs on a MetaData of their own.
+messaging_metadata = MetaData()
+
+
+class Database:
+    """An engine plus a session factory whose ``transaction()`` is the unit of work."""
+
+    def __init__(self, url: str, echo: bool = False) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        connect_args: dict[str, Any] = {"timeout": 30} if self.is_sqlite else {}
+        if self.is_sqlite:
+            Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: AsyncEngine = create_async_engine(url, echo=echo, connect_args=connect_args)
+        if self.is_sqlite:
+            _make_sqlite_transactional(self.engine)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session in one transaction: committed on success, rolled back on any exception."""
+        async with self.sessions() as session, session.begin():
+            yield session
+
+    async def migrate(self, service_migrations: Path) -> None:
+        """Bring the schema to the newest revision of the shared chain plus the service's chain."""
+        async with self.engine.begin() as connection:
+            await connection.run_sync(_upgrade, service_migrations)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _upgrade(connection: Connection, service_migrations: Path) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(SHARED_MIGRATIONS))
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", f"{SHARED_MIGRATIONS / 'versions'}:{service_migrations}")
+    config.attributes["connection"] = connection
+    command.upgrade(config, "heads")
+
+
+def _make_sqlite_transactional(engine: AsyncEngine) -> None:
+    """Let SQLAlchemy, not pysqlite, open transactions, and open them for writing at once.
+
+    pysqlite defers BEGIN to the first write; BEGIN IMMEDIATE takes the write lock up front, so a
+    read-then-write unit of work (inbox check, then apply) never fails half-way on a lock upgrade.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

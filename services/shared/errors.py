@@ -1,0 +1,49 @@
+"""Typed errors that every layer raises and the gRPC interceptor maps to a status code.
+
+Domain code raises these (they are pure: no framework imports) so that a rule that fails is named
+once, where it is checked, and reaches the caller as the matching gRPC status.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error that carries a caller-facing meaning."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidArgument(DomainError):
+    """Malformed input; ``field`` names the field at fault (dotted path, e.g. ``goals[0].target``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class NotFound(DomainError):
+    """An id that names nothing known."""
+
+    def __init__(self, entity: str, entity_id: str) -> None:
+        super().__init__(f"{entity} {entity_id} not found")
+        self.entity = entity
+        self.entity_id = entity_id
+
+
+class AlreadyExists(DomainError):
+    """A create that would duplicate something that exists."""
+
+    def __init__(self, entity: str, entity_id: str) -> None:
+        super().__init__(f"{entity} {entity_id} already exists")
+        self.entity = entity
+        self.entity_id = entity_id
+
+
+class FailedPrecondition(DomainError):
+    """A business rule refused the request; ``rule`` is its stable name (e.g. ``management_chain``)."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(f"{rule}: {message}")
+        self.rule = rule

@@ -1,0 +1,157 @@
+"""gRPC server factory: health, reflection, one interceptor for metrics, logging and error mapping,
+message size limits, and a graceful shutdown that reports NOT_SERVING before it stops."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+from grpc_status import rpc_status
+
+from services.shared.errors import AlreadyExists, DomainError, FailedPrecondition, InvalidArgument, NotFound
+from services.shared.logging import get_logger
+from services.shared.metrics import GRPC_HANDLED, GRPC_HANDLING_SECONDS, GRPC_STARTED
+
+log = get_logger(__name__)
+
+Registrar = Callable[[grpc.aio.Server], None]
+
+
+def status_of(error: DomainError) -> status_pb2.Status:
+    """The rich gRPC status of a domain error: the code, and the field or rule at fault as details."""
+    detail = any_pb2.Any()
+    if isinstance(error, InvalidArgument):
+        code = code_pb2.INVALID_ARGUMENT
+        detail.Pack(
+            error_details_pb2.BadRequest(
+                field_violations=[
+                    error_details_pb2.BadRequest.FieldViolation(field=error.field, description=error.message)
+                ]
+            )
+        )
+    elif isinstance(error, FailedPrecondition):
+        code = code_pb2.FAILED_PRECONDITION
+        detail.Pack(
+            error_details_pb2.PreconditionFailure(
+                violations=[
+                    error_details_pb2.PreconditionFailure.Violation(
+                        type="rule", subject=error.rule, description=error.message
+                    )
+                ]
+            )
+        )
+    elif isinstance(error, NotFound | AlreadyExists):
+        code = code_pb2.NOT_FOUND if isinstance(error, NotFound) else code_pb2.ALREADY_EXISTS
+        detail.Pack(
+            error_details_pb2.ResourceInfo(
+                resource_type=error.entity, resource_name=error.entity_id, description=error.message
+            )
+        )
+    else:
+        code = code_pb2.FAILED_PRECONDITION
+        detail.Pack(error_details_pb2.ErrorInfo(reason=type(error).__name__))
+    return status_pb2.Status(code=code, message=error.message, details=[detail])
+
+
+class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+    """Counts and times every unary RPC and maps domain errors to statuses with details."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any]:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        service_name, method_name = _split_method(handler_call_details.method)
+        inner = handler.unary_unary
+
+        async def observed(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            GRPC_STARTED.labels("unary", service_name, method_name).inc()
+            started = time.perf_counter()
+            code = grpc.StatusCode.OK
+            try:
+                return await inner(request, context)  # type: ignore[arg-type]
+            except DomainError as error:
+                status = rpc_status.to_status(status_of(error))
+                code = status.code
+                await context.abort(status.code, status.details, status.trailing_metadata)
+            except NotImplementedError:
+                code = grpc.StatusCode.UNIMPLEMENTED
+                await context.abort(code, f"{method_name} is not implemented yet")
+            except grpc.aio.AbortError:
+                code = context.code() or grpc.StatusCode.UNKNOWN
+                raise
+            except Exception:
+                code = grpc.StatusCode.INTERNAL
+                log.exception("rpc_failed", grpc_method=method_name)
+                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+            finally:
+                GRPC_HANDLING_SECONDS.labels("unary", service_name, method_name).observe(
+                    time.perf_counter() - started
+                )
+                GRPC_HANDLED.labels("unary", service_name, method_name, code.name).inc()
+
+        return grpc.unary_unary_rpc_method_handler(
+            observed,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+def _split_method(full_method: str) -> tuple[str, str]:
+    service_name, _, method_name = full_method.lstrip("/").rpartition("/")
+    return service_name, method_name
+
+
+class GrpcServer:
+    """A grpc.aio server with health and reflection for the given services."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        registrars: Iterable[Registrar],
+        service_names: Iterable[str],
+        max_message_bytes: int,
+        shutdown_grace_seconds: float,
+    ) -> None:
+        options = [
+            ("grpc.max_receive_message_length", max_message_bytes),
+            ("grpc.max_send_message_length", max_message_bytes),
+        ]
+        self.server = grpc.aio.server(interceptors=[ObservabilityInterceptor()], options=options)
+        self.health = HealthServicer()
+        self._service_names = tuple(service_names)
+        self._grace = shutdown_grace_seconds
+        for register in registrars:
+            register(self.server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        reflection.enable_server_reflection(
+            (
+                *self._service_names,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ),
+            self.server,
+        )
+        self.port = self.server.add_insecure_port(f"{host}:{port}")
+        self.host = host
+
+    async def start(self) -> None:
+        await self.server.start()
+        for name in ("", *self._service_names):
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    async def stop(self) -> None:
+        """Report NOT_SERVING first, so balancers drain us, then finish in-flight calls within the grace."""
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(self._grace)

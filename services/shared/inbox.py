@@ -1,0 +1,33 @@
+"""Idempotent inbox: a consumer records each ``ce_id`` it applied in the same transaction as the change."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, DateTime, String, Table, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.shared.db import messaging_metadata
+from services.shared.envelope import CloudEvent
+
+inbox_table = Table(
+    "inbox",
+    messaging_metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("topic", String(200), nullable=False),
+    Column("ce_type", String(200), nullable=False),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+)
+
+
+async def already_applied(session: AsyncSession, event_id: str) -> bool:
+    found = await session.execute(select(inbox_table.c.event_id).where(inbox_table.c.event_id == event_id))
+    return found.first() is not None
+
+
+async def record_applied(session: AsyncSession, event: CloudEvent, topic: str) -> None:
+    await session.execute(
+        inbox_table.insert().values(
+            event_id=event.id, topic=topic, ce_type=event.type, applied_at=datetime.now(UTC)
+        )
+    )

@@ -1,0 +1,60 @@
+"""Metrics shared by every service, and the ``/metrics`` endpoint.
+
+Labels never carry employee ids or names: only service, topic, method, outcome and reason codes.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+GRPC_HANDLED = Counter(
+    "grpc_server_handled_total",
+    "RPCs completed on the server, by status code.",
+    ["grpc_type", "grpc_service", "grpc_method", "grpc_code"],
+)
+GRPC_STARTED = Counter(
+    "grpc_server_started_total",
+    "RPCs started on the server.",
+    ["grpc_type", "grpc_service", "grpc_method"],
+)
+GRPC_HANDLING_SECONDS = Histogram(
+    "grpc_server_handling_seconds",
+    "Time to handle an RPC on the server.",
+    ["grpc_type", "grpc_service", "grpc_method"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+CONSUMER_MESSAGES = Counter(
+    "mentoring_consumer_messages_total",
+    "Records consumed, by outcome: applied, duplicate (skipped by the inbox), dlq, retried.",
+    ["service", "topic", "outcome"],
+)
+CONSUMER_EVENTS_BY_TYPE = Counter(
+    "mentoring_consumer_events_total",
+    "Records consumed by CloudEvents type and outcome.",
+    ["service", "topic", "ce_type", "outcome"],
+)
+CONSUMER_LAG = Gauge(
+    "mentoring_consumer_lag",
+    "Records behind the partition's high-water mark after the last processed record.",
+    ["service", "topic", "partition"],
+)
+EVENT_PROCESSING_SECONDS = Histogram(
+    "mentoring_event_processing_seconds",
+    "Time from receipt to commit of one consumed record.",
+    ["service", "topic"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+DLQ_MESSAGES = Counter(
+    "mentoring_dlq_messages_total",
+    "Records sent to a dead-letter topic, by reason code.",
+    ["service", "topic", "reason"],
+)
+OUTBOX_BACKLOG = Gauge("mentoring_outbox_backlog", "Outbox rows not yet published.", ["service"])
+OUTBOX_PUBLISHED = Counter("mentoring_outbox_published_total", "Outbox rows published.", ["service", "topic"])
+
+
+def start_metrics_server(host: str, port: int) -> int:
+    """Serve ``/metrics`` on a background thread; returns the bound port (``port=0`` picks a free one)."""
+    server, _thread = start_http_server(port, addr=host)
+    bound_port: int = server.server_port
+    return bound_port

@@ -1,0 +1,193 @@
+"""How a service process runs: one event loop shared by the Faust worker (consumers), the gRPC server,
+the outbox relay, the DLQ publisher and the ``/metrics`` endpoint.
+
+A service's ``bootstrap.py`` builds a :class:`ServiceRuntime`, adds its consumers and gRPC servicers,
+and calls :func:`run`. SIGTERM / SIGINT stop it in order: health NOT_SERVING, gRPC drained, consumers
+stopped, relay flushed, database closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import faust
+import mode
+
+from services.shared.config import ServiceSettings
+from services.shared.consumer import ConsumerPipeline, EventHandler
+from services.shared.db import Database
+from services.shared.dlq import DlqPublisher, RawRecord
+from services.shared.grpc_server import GrpcServer, Registrar
+from services.shared.kafka_admin import ensure_topics
+from services.shared.logging import configure_logging, get_logger
+from services.shared.metrics import CONSUMER_LAG, start_metrics_server
+
+log = get_logger(__name__)
+
+
+class ServiceRuntime:
+    """The parts every service has, wired once."""
+
+    def __init__(self, settings: ServiceSettings, migrations: Path) -> None:
+        from services.shared.outbox import OutboxRelay  # imported here: it needs the tables registered
+
+        self.settings = settings
+        self.name = settings.service_name
+        self.migrations = migrations
+        self.database = Database(settings.effective_database_url)
+        self.namespace = settings.topic_namespace
+        self.relay = OutboxRelay(
+            self.name,
+            self.database,
+            settings.kafka_bootstrap,
+            settings.outbox_batch_size,
+            settings.outbox_poll_seconds,
+            self.namespace,
+        )
+        self.dlq = DlqPublisher(self.name, settings.kafka_bootstrap)
+        self.faust_app = faust.App(
+            self.namespace + self.name,
+            broker=f"kafka://{settings.kafka_bootstrap}",
+            web_enabled=False,
+            producer_acks=-1,
+            consumer_auto_offset_reset="earliest",
+            topic_disable_leader=True,
+            datadir=str(settings.data_dir / f"faust-{self.name}"),
+            store="memory://",
+        )
+        self._registrars: list[Registrar] = []
+        self._grpc_service_names: list[str] = []
+        self._ready = asyncio.Event()
+        self.grpc: GrpcServer | None = None
+        self.metrics_port = 0
+
+    def add_grpc_service(self, registrar: Registrar, full_name: str) -> None:
+        self._registrars.append(registrar)
+        self._grpc_service_names.append(full_name)
+
+    def consume(self, topic: str, handlers: Mapping[str, EventHandler]) -> ConsumerPipeline:
+        """Join the service's consumer group on ``topic``; each record goes through one pipeline."""
+        pipeline = ConsumerPipeline(
+            self.name,
+            self.database,
+            handlers,
+            self.dlq,
+            max_retries=self.settings.consumer_max_retries,
+            retry_base_seconds=self.settings.consumer_retry_base_seconds,
+            after_commit=self.relay.wake,
+        )
+        faust_topic = self.faust_app.topic(
+            self.namespace + topic, value_serializer="raw", key_serializer="raw"
+        )
+        ready = self._ready
+        service = self.name
+        app = self.faust_app
+
+        async def consume(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
+            await ready.wait()
+            async for event in stream.events():
+                message = event.message
+                await pipeline.process(
+                    RawRecord(
+                        topic=message.topic,
+                        partition=message.partition,
+                        offset=message.offset,
+                        key=message.key,
+                        value=message.value,
+                        headers=_headers_of(message.headers),
+                    )
+                )
+                highwater = app.consumer.highwater(message.tp)
+                if highwater is not None:
+                    CONSUMER_LAG.labels(service, message.topic, str(message.partition)).set(
+                        max(highwater - message.offset - 1, 0)
+                    )
+                yield None
+
+        self.faust_app.agent(faust_topic, name=f"{self.name}.{topic}")(consume)
+        return pipeline
+
+    async def prepare(self) -> None:
+        """What must hold before anything consumes or serves: schema and topics."""
+        await self.database.migrate(self.migrations)
+        await ensure_topics(
+            self.settings.kafka_bootstrap, self.settings.topic_replication_factor, self.namespace
+        )
+
+    async def start(self) -> None:
+        await self.dlq.start()
+        await self.relay.start()
+        self.grpc = GrpcServer(
+            self.settings.grpc_host,
+            self.settings.grpc_port,
+            self._registrars,
+            self._grpc_service_names,
+            self.settings.grpc_max_message_bytes,
+            self.settings.grpc_shutdown_grace_seconds,
+        )
+        await self.grpc.start()
+        self.metrics_port = start_metrics_server(self.settings.metrics_host, self.settings.metrics_port)
+        self._ready.set()
+        self._write_ready_file()
+        log.info(
+            "service_ready",
+            grpc=f"{self.grpc.host}:{self.grpc.port}",
+            metrics=f"{self.settings.metrics_host}:{self.metrics_port}",
+        )
+
+    async def stop(self) -> None:
+        if self.grpc is not None:
+            await self.grpc.stop()
+        await self.relay.stop()
+        await self.dlq.stop()
+        await self.database.dispose()
+        log.info("service_stopped")
+
+    def _write_ready_file(self) -> None:
+        """Where this process listens, for tools and tests that start it on free ports."""
+        assert self.grpc is not None
+        path = self.settings.data_dir / f"{self.name}.ready.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"grpc_port": self.grpc.port, "metrics_port": self.metrics_port}))
+
+
+def _headers_of(headers: Any) -> tuple[tuple[str, bytes], ...]:
+    if not headers:
+        return ()
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    return tuple((str(name), bytes(value)) for name, value in items)
+
+
+class _RuntimeService(mode.Service):
+    """Adapts a ServiceRuntime to the Faust worker's service lifecycle."""
+
+    def __init__(self, runtime: ServiceRuntime) -> None:
+        super().__init__()
+        self._runtime = runtime
+
+    async def on_start(self) -> None:
+        await self._runtime.start()
+
+    async def on_stop(self) -> None:
+        await self._runtime.stop()
+
+
+def run(runtime: ServiceRuntime) -> None:
+    """Run the service until SIGTERM or SIGINT."""
+    settings = runtime.settings
+    configure_logging(runtime.name, settings.log_level, settings.log_json)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    loop.run_until_complete(runtime.prepare())
+    worker = faust.Worker(
+        runtime.faust_app,
+        _RuntimeService(runtime),
+        loop=loop,
+        loglevel=settings.log_level.lower(),
+        redirect_stdouts=False,
+    )
+    worker.execute_from_commandline()

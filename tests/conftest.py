@@ -1,0 +1,36 @@
+"""Fixtures shared by every tier. Unit tests use none of the broker fixtures."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.kafka import REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    """The real broker: `make test` starts it; a bare pytest run starts it here (idempotent)."""
+    bootstrap = os.environ.get("MENTORING_TEST_KAFKA_BOOTSTRAP")
+    if bootstrap:
+        return bootstrap
+    subprocess.run(["bash", str(REPO_ROOT / "deploy/kafka/kafka.sh"), "up"], check=True, capture_output=True)
+    return "127.0.0.1:9092"
+
+
+@pytest.fixture
+def namespace() -> str:
+    """A topic and consumer-group prefix of this test's own, so tests never see each other's records."""
+    return f"t{uuid.uuid4().hex[:10]}."
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "data"
+    path.mkdir()
+    yield path
