@@ -1,0 +1,101 @@
+"""Value objects of an enrollment: role, status, the participant's profile and goals."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date, time
+
+
+class Role(enum.Enum):
+    MENTOR = "MENTOR"
+    MENTEE = "MENTEE"
+    PEER = "PEER"
+
+
+class EnrollmentStatus(enum.Enum):
+    ACTIVE = "ACTIVE"
+    PAUSED = "PAUSED"
+    WITHDRAWN = "WITHDRAWN"
+
+
+class PauseReason(enum.Enum):
+    LEAVE = "LEAVE"
+
+
+@dataclass(frozen=True)
+class Goal:
+    """What the participant wants to achieve.
+
+    Measurable (what a FORMAL program requires of a mentee): ``what``, ``metric`` and ``target`` are
+    all given and ``due`` falls within the cohort (start <= due <= end), so progress can be tracked
+    while the cohort runs.
+    """
+
+    what: str
+    metric: str | None = None
+    target: str | None = None
+    due: date | None = None
+
+    def is_measurable(self, cohort_start: date, cohort_end: date) -> bool:
+        return (
+            bool(self.what and self.metric and self.target)
+            and self.due is not None
+            and cohort_start <= self.due <= cohort_end
+        )
+
+
+@dataclass(frozen=True)
+class TimeSlot:
+    """A weekly slot in the participant's own time zone; weekday 0 = Monday."""
+
+    weekday: int
+    start: time
+    end: time
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Hours a week the participant can give, and optionally when."""
+
+    weekly_hours: float = 1.0
+    slots: tuple[TimeSlot, ...] = ()
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """Soft wishes: matching scores them, never enforces them."""
+
+    prefers_other_department: bool = False
+    prefers_other_division: bool = False
+    prefers_same_location: bool = False
+    max_grade_gap: int | None = None
+
+
+@dataclass(frozen=True)
+class MustHaves:
+    """Hard wishes: matching never pairs against them."""
+
+    same_location: bool = False
+    shared_language: bool = False
+    other_department: bool = False
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What a participant declares when enrolling. ``capacity`` (mentees at once) is for mentors only;
+    ``nominations`` (preferred mentors' employee ids, best first) for mentees and peers only.
+    """
+
+    skills_offered: tuple[str, ...] = ()
+    skills_wanted: tuple[str, ...] = ()
+    goals: tuple[Goal, ...] = ()
+    nominations: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    availability: Availability = Availability()
+    capacity: int | None = None
+    preferences: Preferences = Preferences()
+    must_haves: MustHaves = MustHaves()
+
+
+EMPTY_PROFILE = Profile(availability=Availability(weekly_hours=0.0))

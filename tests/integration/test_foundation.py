@@ -1,0 +1,192 @@
+"""The platform's reliability rules on the real broker and real SQLite files, with services as real
+processes: outbox to consumer exactly once, duplicates skipped and counted, bad records dead-lettered
+while the consumer goes on, and a relay killed mid-batch that loses nothing on restart."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import urllib.request
+from pathlib import Path
+
+import pytest
+from mentoring.v1 import common_pb2, events_pb2
+from prometheus_client.parser import text_string_to_metric_families
+
+from services.shared.db import Database
+from services.shared.envelope import encode_binary, new_event
+from services.shared.outbox import stage_events
+from tests.support.kafka import produce_raw, read_topic
+from tests.support.processes import ServiceProcess
+
+pytestmark = pytest.mark.integration
+
+PROGRAM_CREATED = "mentoring.enrollment.program.created.v1"
+ENROLLMENT_MIGRATIONS = Path(__file__).resolve().parents[2] / "services/enrollment/adapters/migrations"
+
+
+def program_created(index: int) -> events_pb2.ProgramCreated:
+    return events_pb2.ProgramCreated(
+        program=common_pb2.Program(
+            program_id=f"prog-{index:05d}",
+            tenant="acme",
+            name=f"Program {index}",
+            format=common_pb2.PROGRAM_FORMAT_ONE_ON_ONE,
+            status=common_pb2.PROGRAM_STATUS_OPEN,
+        )
+    )
+
+
+def metric_value(metrics_port: int, name: str, **labels: str) -> float:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                total += sample.value
+    return total
+
+
+def rows(database_file: Path, query: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(database_file) as connection:
+        return connection.execute(query).fetchall()
+
+
+async def wait_for(predicate, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("condition not reached")
+        await asyncio.sleep(0.2)
+
+
+async def test_bad_records_are_dead_lettered_duplicates_skipped_and_the_consumer_goes_on(
+    kafka_bootstrap: str, namespace: str, data_dir: Path
+) -> None:
+    topic = namespace + "enrollment.events.v1"
+    good = new_event(PROGRAM_CREATED, "test", program_created(1), tenant="acme")
+    good_headers, good_value = encode_binary(good)
+    malformed_headers = [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", b"bad-1"),
+        ("ce_source", b"test"),
+        ("ce_type", PROGRAM_CREATED.encode()),
+    ]
+    unknown_headers = [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", b"bad-2"),
+        ("ce_source", b"test"),
+        ("ce_type", b"mentoring.enrollment.program.exploded.v1"),
+    ]
+    later = new_event(PROGRAM_CREATED, "test", program_created(2), tenant="acme")
+    later_headers, later_value = encode_binary(later)
+
+    with ServiceProcess("matching", data_dir, namespace, kafka_bootstrap) as matching:
+        await produce_raw(
+            kafka_bootstrap,
+            topic,
+            [
+                (b"prog-00001", good_value, good_headers),
+                (b"prog-00001", b"\xff\x00 not protobuf", malformed_headers),
+                (b"prog-00001", good_value, good_headers),  # redelivery of the same event
+                (b"prog-00001", b"", unknown_headers),
+                (b"prog-00001", later_value, later_headers),
+            ],
+        )
+        database = data_dir / "matching.db"
+        await wait_for(lambda: len(rows(database, "SELECT program_id FROM programs")) == 2)
+        dead = await read_topic(kafka_bootstrap, topic + ".dlq", expected=2)
+        await wait_for(
+            lambda: (
+                metric_value(matching.metrics_port, "mentoring_consumer_messages_total", outcome="duplicate")
+                == 1
+            )
+        )
+        assert (
+            metric_value(matching.metrics_port, "mentoring_consumer_messages_total", outcome="applied") == 2
+        )
+        assert metric_value(matching.metrics_port, "mentoring_consumer_messages_total", outcome="dlq") == 2
+
+    assert sorted(r[0] for r in rows(database, "SELECT program_id FROM programs")) == [
+        "prog-00001",
+        "prog-00002",
+    ]
+    assert len(rows(database, "SELECT event_id FROM inbox")) == 2
+    reasons = {}
+    for record in dead:
+        headers = dict(record.headers)
+        reasons[headers["ce_id"]] = headers["dlq_reason"]
+        assert headers["dlq_service"] == b"matching"
+        assert headers["dlq_original_topic"] == topic.encode()
+        assert headers["dlq_error"]
+    assert reasons == {b"bad-1": b"malformed", b"bad-2": b"unknown_type"}
+    assert {record.value for record in dead} == {b"\xff\x00 not protobuf", b""}, "original bytes are kept"
+
+
+async def test_relay_killed_mid_batch_loses_nothing_and_the_consumer_applies_each_once(
+    kafka_bootstrap: str, namespace: str, data_dir: Path
+) -> None:
+    total = 8_000
+    producer_dir = data_dir / "enrollment"
+    producer_dir.mkdir()
+    # The committed state changes: outbox rows written by the same API the handlers use.
+    database = Database(f"sqlite+aiosqlite:///{producer_dir / 'enrollment.db'}")
+    await database.migrate(ENROLLMENT_MIGRATIONS)
+    events = [
+        new_event(PROGRAM_CREATED, "enrollment", program_created(i), tenant="acme") for i in range(total)
+    ]
+    async with database.transaction() as session:
+        await stage_events(session, [(event, event.data.program.program_id) for event in events])  # type: ignore[union-attr]
+    await database.dispose()
+    outbox_file = producer_dir / "enrollment.db"
+
+    def published() -> int:
+        return rows(outbox_file, "SELECT count(*) FROM outbox WHERE published_at IS NOT NULL")[0][0]  # type: ignore[return-value]
+
+    small_batches = {"MENTORING_ENROLLMENT_OUTBOX_BATCH_SIZE": "200"}
+    enrollment = ServiceProcess("enrollment", producer_dir, namespace, kafka_bootstrap, small_batches).start()
+    try:
+        await wait_for(lambda: published() > 0, timeout=60)
+        enrollment.kill()
+    finally:
+        enrollment.kill()
+    published_before_restart = published()
+    assert 0 < published_before_restart < total, "the kill must land mid-publication"
+
+    consumer_dir = data_dir / "matching"
+    consumer_dir.mkdir()
+    with (
+        ServiceProcess("enrollment", producer_dir, namespace, kafka_bootstrap, small_batches),
+        ServiceProcess("matching", consumer_dir, namespace, kafka_bootstrap),
+    ):
+        await wait_for(lambda: published() == total, timeout=120)
+        records = await read_topic(kafka_bootstrap, namespace + "enrollment.events.v1", expected=total)
+        matching_db = consumer_dir / "matching.db"
+        await wait_for(lambda: rows(matching_db, "SELECT count(*) FROM programs")[0][0] == total, timeout=120)
+
+    event_ids = [dict(record.headers)["ce_id"].decode() for record in records]
+    assert set(event_ids) == {event.id for event in events}, "every outbox row reached the topic"
+    assert rows(matching_db, "SELECT count(*) FROM inbox")[0][0] == total, "each applied exactly once"
+    # Per key, the order of first appearance on the topic is the order of the outbox.
+    position = {event.id: index for index, event in enumerate(events)}
+    by_partition: dict[int, list[int]] = {}
+    seen: set[str] = set()
+    for record in sorted(records, key=lambda r: (r.partition, r.offset)):
+        event_id = dict(record.headers)["ce_id"].decode()
+        if event_id not in seen:
+            seen.add(event_id)
+            by_partition.setdefault(record.partition, []).append(position[event_id])
+    for order in by_partition.values():
+        assert order == sorted(order)
+
+
+@pytest.mark.parametrize("service", ["enrollment", "matching", "session", "notification"])
+async def test_each_service_reports_serving_and_serves_prometheus_metrics(
+    kafka_bootstrap: str, namespace: str, data_dir: Path, service: str
+) -> None:
+    with ServiceProcess(service, data_dir, namespace, kafka_bootstrap) as process:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{process.metrics_port}/metrics", timeout=5).read()
+        families = {family.name for family in text_string_to_metric_families(text.decode())}
+        assert "mentoring_outbox_backlog" in families
+        assert "grpc_server_handled" in families  # the readiness probe's own Check was counted
+        assert process.stop() == 0, process.log_tail()
