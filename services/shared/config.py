@@ -41,6 +41,8 @@ class ServiceSettings(BaseSettings):
     grpc_shutdown_grace_seconds: float = 5.0
     outbox_batch_size: int = Field(default=2000, ge=1)
     outbox_poll_seconds: float = Field(default=0.05, gt=0)
+    consumer_batch_size: int = Field(default=500, ge=1)
+    consumer_batch_seconds: float = Field(default=0.02, gt=0)
     consumer_max_retries: int = Field(default=5, ge=0)
     consumer_retry_base_seconds: float = Field(default=0.2, gt=0)
     log_level: str = Field(default="INFO", validation_alias=_shared("LOG_LEVEL"))

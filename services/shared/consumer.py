@@ -1,11 +1,16 @@
-"""The consuming side of every service: decode, skip what was applied, apply in one transaction,
-retry what is transient, dead-letter what is not. No exception vanishes; every outcome is counted."""
+"""The consuming side of every service: decode, skip what was applied, apply, retry what is transient,
+dead-letter what is not. No exception vanishes; every outcome is counted.
+
+Records are applied in micro-batches: one database transaction per batch, one savepoint per record, so
+a record that fails rolls back alone and the batch pays for one commit instead of one per record.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy.exc import OperationalError
@@ -15,7 +20,7 @@ from services.shared.db import Database
 from services.shared.dlq import DlqPublisher, RawRecord
 from services.shared.envelope import CloudEvent, EnvelopeError, decode
 from services.shared.errors import DomainError, FailedPrecondition, InvalidArgument
-from services.shared.inbox import already_applied, record_applied
+from services.shared.inbox import applied_ids, record_applied
 from services.shared.logging import get_logger
 from services.shared.metrics import CONSUMER_EVENTS_BY_TYPE, CONSUMER_MESSAGES, EVENT_PROCESSING_SECONDS
 
@@ -34,6 +39,18 @@ class Outcome(StrEnum):
     DUPLICATE = "duplicate"
     IGNORED = "ignored"
     DLQ = "dlq"
+
+
+@dataclass(slots=True)
+class _Item:
+    record: RawRecord
+    event: CloudEvent | None = None
+    outcome: Outcome | None = None
+    failure: tuple[str, str] | None = None  # (reason, error) for the DLQ
+
+    @property
+    def ce_type(self) -> str:
+        return self.event.type if self.event is not None else "undecodable"
 
 
 class ConsumerPipeline:
@@ -56,56 +73,96 @@ class ConsumerPipeline:
         self._after_commit = after_commit
 
     async def process(self, record: RawRecord) -> Outcome:
-        started = time.perf_counter()
-        try:
-            outcome, ce_type = await self._process(record)
-        finally:
-            EVENT_PROCESSING_SECONDS.labels(self._service, record.topic).observe(
-                time.perf_counter() - started
-            )
-        CONSUMER_MESSAGES.labels(self._service, record.topic, outcome.value).inc()
-        CONSUMER_EVENTS_BY_TYPE.labels(self._service, record.topic, ce_type, outcome.value).inc()
-        return outcome
+        return (await self.process_batch([record]))[0]
 
-    async def _process(self, record: RawRecord) -> tuple[Outcome, str]:
+    async def process_batch(self, records: Sequence[RawRecord]) -> list[Outcome]:
+        """Apply records in their order; returns each one's outcome."""
+        started = time.perf_counter()
+        items = [self._decode(record) for record in records]
+        pending = [item for item in items if item.outcome is None]
+        if pending:
+            await self._apply_with_retries(pending)
+        for item in items:
+            if item.failure is not None:
+                await self._dead_letter(item.record, *item.failure)
+        elapsed = time.perf_counter() - started
+        for item in items:
+            assert item.outcome is not None
+            topic = item.record.topic
+            EVENT_PROCESSING_SECONDS.labels(self._service, topic).observe(elapsed)
+            CONSUMER_MESSAGES.labels(self._service, topic, item.outcome.value).inc()
+            CONSUMER_EVENTS_BY_TYPE.labels(self._service, topic, item.ce_type, item.outcome.value).inc()
+        return [item.outcome for item in items if item.outcome is not None]
+
+    def _decode(self, record: RawRecord) -> _Item:
+        item = _Item(record)
         try:
-            event = decode(record.headers, record.value)
+            item.event = decode(record.headers, record.value)
         except EnvelopeError as exc:
-            await self._dead_letter(record, exc.reason, exc.message)
-            return Outcome.DLQ, "undecodable"
-        handler = self._handlers.get(event.type)
-        if handler is None:
-            return Outcome.IGNORED, event.type
+            item.outcome, item.failure = Outcome.DLQ, (exc.reason, exc.message)
+            return item
+        if item.event.type not in self._handlers:
+            item.outcome = Outcome.IGNORED
+        return item
+
+    async def _apply_with_retries(self, items: list[_Item]) -> None:
         attempt = 0
         while True:
             try:
-                applied = await self._apply(handler, event, record.topic)
+                await self._apply(items)
             except TRANSIENT_ERRORS as exc:
                 attempt += 1
-                CONSUMER_MESSAGES.labels(self._service, record.topic, "retried").inc()
+                for item in items:
+                    CONSUMER_MESSAGES.labels(self._service, item.record.topic, "retried").inc()
                 if attempt > self._max_retries:
-                    await self._dead_letter(record, "retries_exhausted", repr(exc))
-                    return Outcome.DLQ, event.type
+                    if len(items) > 1:
+                        # Find the record that keeps failing: the others may go through alone.
+                        for item in items:
+                            await self._apply_with_retries([item])
+                        return
+                    items[0].outcome, items[0].failure = Outcome.DLQ, ("retries_exhausted", repr(exc))
+                    return
                 await asyncio.sleep(self._retry_base_seconds * 2 ** (attempt - 1))
                 continue
-            except DomainError as exc:
-                await self._dead_letter(record, _reason_of(exc), exc.message)
-                return Outcome.DLQ, event.type
-            except Exception as exc:
-                log.exception("handler_failed", topic=record.topic, ce_type=event.type, ce_id=event.id)
-                await self._dead_letter(record, "handler_error", f"{type(exc).__name__}: {exc}")
-                return Outcome.DLQ, event.type
-            if applied and self._after_commit is not None:
+            if self._after_commit is not None and any(item.outcome is Outcome.APPLIED for item in items):
                 self._after_commit()
-            return (Outcome.APPLIED if applied else Outcome.DUPLICATE), event.type
+            return
 
-    async def _apply(self, handler: EventHandler, event: CloudEvent, topic: str) -> bool:
+    async def _apply(self, items: list[_Item]) -> None:
+        """One transaction for the batch, one savepoint per record; outcomes are set only on commit."""
+        outcomes: list[tuple[Outcome, tuple[str, str] | None]] = []
         async with self._database.transaction() as session:
-            if await already_applied(session, event.id):
-                return False
-            await handler(session, event)
-            await record_applied(session, event, topic)
-        return True
+            done = await applied_ids(session, [item.event.id for item in items if item.event is not None])
+            for item in items:
+                assert item.event is not None
+                if item.event.id in done:
+                    outcomes.append((Outcome.DUPLICATE, None))
+                    continue
+                failure = await self._apply_one(session, item)
+                if failure is None:
+                    done.add(item.event.id)
+                    outcomes.append((Outcome.APPLIED, None))
+                else:
+                    outcomes.append((Outcome.DLQ, failure))
+        for item, (outcome, failure) in zip(items, outcomes, strict=True):
+            item.outcome, item.failure = outcome, failure
+
+    async def _apply_one(self, session: AsyncSession, item: _Item) -> tuple[str, str] | None:
+        """Apply one record inside a savepoint; returns the DLQ reason when it must be dead-lettered."""
+        event = item.event
+        assert event is not None
+        try:
+            async with session.begin_nested():
+                await self._handlers[event.type](session, event)
+                await record_applied(session, event, item.record.topic)
+        except TRANSIENT_ERRORS:
+            raise
+        except DomainError as exc:
+            return _reason_of(exc), exc.message
+        except Exception as exc:  # a handler bug must not lose the record
+            log.exception("handler_failed", topic=item.record.topic, ce_type=event.type, ce_id=event.id)
+            return "handler_error", f"{type(exc).__name__}: {exc}"
+        return None
 
     async def _dead_letter(self, record: RawRecord, reason: str, error: str) -> None:
         log.warning(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import Column, DateTime, String, Table, select
@@ -20,9 +21,12 @@ inbox_table = Table(
 )
 
 
-async def already_applied(session: AsyncSession, event_id: str) -> bool:
-    found = await session.execute(select(inbox_table.c.event_id).where(inbox_table.c.event_id == event_id))
-    return found.first() is not None
+async def applied_ids(session: AsyncSession, event_ids: Sequence[str]) -> set[str]:
+    """Which of these events were applied already."""
+    if not event_ids:
+        return set()
+    found = await session.execute(select(inbox_table.c.event_id).where(inbox_table.c.event_id.in_(event_ids)))
+    return {row.event_id for row in found}
 
 
 async def record_applied(session: AsyncSession, event: CloudEvent, topic: str) -> None:

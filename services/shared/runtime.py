@@ -87,25 +87,22 @@ class ServiceRuntime:
         service = self.name
         app = self.faust_app
 
+        batch_size = self.settings.consumer_batch_size
+        batch_seconds = self.settings.consumer_batch_seconds
+
         async def consume(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
+            assert isinstance(stream, faust.Stream)  # take_events is on the class, not the protocol
             await ready.wait()
-            async for event in stream.events():
-                message = event.message
-                await pipeline.process(
-                    RawRecord(
-                        topic=message.topic,
-                        partition=message.partition,
-                        offset=message.offset,
-                        key=message.key,
-                        value=message.value,
-                        headers=_headers_of(message.headers),
-                    )
-                )
-                highwater = app.consumer.highwater(message.tp)
-                if highwater is not None:
-                    CONSUMER_LAG.labels(service, message.topic, str(message.partition)).set(
-                        max(highwater - message.offset - 1, 0)
-                    )
+            async for events in stream.take_events(batch_size, within=batch_seconds):
+                messages = [event.message for event in events]
+                await pipeline.process_batch([_raw_record(message) for message in messages])
+                last_per_partition = {message.tp: message for message in messages}
+                for message in last_per_partition.values():
+                    highwater = app.consumer.highwater(message.tp)
+                    if highwater is not None:
+                        CONSUMER_LAG.labels(service, message.topic, str(message.partition)).set(
+                            max(highwater - message.offset - 1, 0)
+                        )
                 yield None
 
         self.faust_app.agent(faust_topic, name=f"{self.name}.{topic}")(consume)
@@ -153,6 +150,17 @@ class ServiceRuntime:
         path = self.settings.data_dir / f"{self.name}.ready.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"grpc_port": self.grpc.port, "metrics_port": self.metrics_port}))
+
+
+def _raw_record(message: Any) -> RawRecord:
+    return RawRecord(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=message.key,
+        value=message.value,
+        headers=_headers_of(message.headers),
+    )
 
 
 def _headers_of(headers: Any) -> tuple[tuple[str, bytes], ...]:

@@ -126,7 +126,7 @@ async def test_bad_records_are_dead_lettered_duplicates_skipped_and_the_consumer
 async def test_relay_killed_mid_batch_loses_nothing_and_the_consumer_applies_each_once(
     kafka_bootstrap: str, namespace: str, data_dir: Path
 ) -> None:
-    total = 8_000
+    total = 10_000
     producer_dir = data_dir / "enrollment"
     producer_dir.mkdir()
     # The committed state changes: outbox rows written by the same API the handlers use.
