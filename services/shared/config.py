@@ -39,6 +39,7 @@ class ServiceSettings(BaseSettings):
     metrics_port: int = 0
     grpc_max_message_bytes: int = 16 * 1024 * 1024
     grpc_shutdown_grace_seconds: float = 5.0
+    shutdown_timeout_seconds: float = 20.0
     outbox_batch_size: int = Field(default=2000, ge=1)
     outbox_poll_seconds: float = Field(default=0.05, gt=0)
     consumer_batch_size: int = Field(default=500, ge=1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -181,7 +182,18 @@ class _RuntimeService(mode.Service):
         await self._runtime.start()
 
     async def on_stop(self) -> None:
+        # Our parts stop first (health NOT_SERVING, gRPC drained, outbox flushed, database closed). If the
+        # Kafka consumer's group leave then hangs (seen under load during a rebalance), a bounded wait
+        # ends the process: nothing of ours is left unsaved and the broker reassigns the partitions.
+        asyncio.get_running_loop().call_later(
+            self._runtime.settings.shutdown_timeout_seconds, _exit_after_grace
+        )
         await self._runtime.stop()
+
+
+def _exit_after_grace() -> None:
+    log.warning("shutdown_forced_after_grace")
+    os._exit(0)
 
 
 def run(runtime: ServiceRuntime) -> None:
