@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -16,7 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import JSON, Column, DateTime, Integer, LargeBinary, String, Table, func, select, update
+from aiokafka.partitioner import DefaultPartitioner
+from sqlalchemy import Column, DateTime, Integer, LargeBinary, String, Table, Text, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.shared.db import Database, messaging_metadata
@@ -37,7 +39,7 @@ outbox_table = Table(
     Column("ce_time", String(40), nullable=False),
     Column("ce_subject", String(200), nullable=False),
     Column("ce_tenant", String(100), nullable=False),
-    Column("ce_extensions", JSON, nullable=True),
+    Column("ce_extensions", Text, nullable=True),  # JSON object of extension attributes, if any
     Column("payload", LargeBinary, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("published_at", DateTime(timezone=True), nullable=True),
@@ -59,7 +61,7 @@ def outbox_row(event: CloudEvent, key: str) -> dict[str, Any]:
         "ce_time": event.time.isoformat(),
         "ce_subject": event.subject,
         "ce_tenant": event.tenant,
-        "ce_extensions": dict(event.extensions) or None,
+        "ce_extensions": json.dumps(dict(event.extensions)) if event.extensions else None,
         "payload": event.message().SerializeToString(),
         "created_at": datetime.now(UTC),
     }
@@ -102,6 +104,8 @@ class OutboxRelay:
         self._bootstrap = bootstrap
         self._namespace = namespace
         self._producer: AIOKafkaProducer | None = None
+        self._partitioner = DefaultPartitioner()
+        self._partitions: dict[str, list[int]] = {}
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
         self._wake = asyncio.Event()
@@ -144,11 +148,7 @@ class OutboxRelay:
             sending = None
             if rows:
                 after_id = rows[-1].id
-                sending = (
-                    [row.id for row in rows],
-                    [row.topic for row in rows],
-                    [await self._send(row) for row in rows],
-                )
+                sending = ([row.id for row in rows], [row.topic for row in rows], await self._send(rows))
             if in_flight is not None:
                 published += await self._confirm(*in_flight)
             if sending is None:
@@ -178,21 +178,41 @@ class OutboxRelay:
             )
             return result.all()
 
-    async def _send(self, row: Any) -> asyncio.Future[Any]:
+    async def _send(self, rows: Sequence[Any]) -> list[asyncio.Future[Any]]:
+        """Append rows to one producer batch per partition, in order, and send each full batch.
+
+        Partitions are chosen by the producer's default partitioner on the key, as ``send`` would; a
+        partition's batches leave in order and the idempotent producer keeps that order on retries.
+        """
         assert self._producer is not None
-        headers = binary_headers(
-            row.event_id,
-            row.ce_source,
-            row.ce_type,
-            row.ce_time,
-            row.ce_subject,
-            row.ce_tenant,
-            row.ce_extensions,
-        )
-        delivery: asyncio.Future[Any] = await self._producer.send(
-            self._namespace + row.topic, row.payload, key=row.key, headers=headers
-        )
-        return delivery
+        producer = self._producer
+        deliveries: list[asyncio.Future[Any]] = []
+        open_batches: dict[tuple[str, int], Any] = {}
+        for row in rows:
+            topic = self._namespace + row.topic
+            partitions = self._partitions.get(topic)
+            if partitions is None:
+                partitions = self._partitions[topic] = sorted(await producer.partitions_for(topic))
+            partition = self._partitioner(row.key, partitions, partitions)
+            headers = binary_headers(
+                row.event_id,
+                row.ce_source,
+                row.ce_type,
+                row.ce_time,
+                row.ce_subject,
+                row.ce_tenant,
+                json.loads(row.ce_extensions) if row.ce_extensions else None,
+            )
+            batch = open_batches.get((topic, partition))
+            if batch is None:
+                batch = open_batches[(topic, partition)] = producer.create_batch()
+            if batch.append(key=row.key, value=row.payload, timestamp=None, headers=headers) is None:
+                deliveries.append(await producer.send_batch(batch, topic, partition=partition))
+                batch = open_batches[(topic, partition)] = producer.create_batch()
+                batch.append(key=row.key, value=row.payload, timestamp=None, headers=headers)
+        for (topic, partition), batch in open_batches.items():
+            deliveries.append(await producer.send_batch(batch, topic, partition=partition))
+        return deliveries
 
     async def _confirm(self, ids: list[int], topics: list[str], deliveries: list[asyncio.Future[Any]]) -> int:
         await asyncio.gather(*deliveries)

@@ -24,7 +24,7 @@ def upgrade() -> None:
         sa.Column("ce_time", sa.String(40), nullable=False),
         sa.Column("ce_subject", sa.String(200), nullable=False),
         sa.Column("ce_tenant", sa.String(100), nullable=False),
-        sa.Column("ce_extensions", sa.JSON, nullable=True),
+        sa.Column("ce_extensions", sa.Text, nullable=True),
         sa.Column("payload", sa.LargeBinary, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),

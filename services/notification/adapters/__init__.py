@@ -1,0 +1,1 @@
+"""Store, migrations and clients of the notification service."""

@@ -1,0 +1,294 @@
+"""The notification domain: who is told what, on which channel, and how a delivery ends.
+
+An event becomes a :class:`Trigger` (a template, its recipients with their audience, and the facts). The
+recipients' preferences decide the channels: an in-app inbox item is delivered when it is stored; an
+e-mail starts PENDING and ends DELIVERED or FAILED after one or more attempts. Recipients are opaque
+employee ids; names and addresses are only looked up, at send time, for the e-mail channel.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Final
+from urllib.parse import urlsplit
+
+from services.notification.domain.templates import Audience, Facts, Template, render
+from services.shared.errors import FailedPrecondition, InvalidArgument
+
+MAX_ID_LENGTH: Final = 128
+MAX_URL_LENGTH: Final = 2000
+MAX_BACKOFF: Final = timedelta(hours=1)
+_ID_NAMESPACE: Final = uuid.UUID("5b0f2f52-7f7e-4f0e-9d3c-0c3f3c1f6a10")
+
+
+class Channel(enum.StrEnum):
+    IN_APP = "in_app"
+    EMAIL = "email"
+
+
+class DeliveryState(enum.StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class FailureReason(enum.StrEnum):
+    """Stable codes for a failed delivery (they go into events and metric labels)."""
+
+    CONTACT_LOOKUP_UNAVAILABLE = "contact_lookup_unavailable"
+    CONTACT_NOT_FOUND = "contact_not_found"
+    NO_EMAIL_ADDRESS = "no_email_address"
+    INVALID_EMAIL_ADDRESS = "invalid_email_address"
+    RECIPIENT_INACTIVE = "recipient_inactive"
+    CHANNEL_UNAVAILABLE = "channel_unavailable"
+
+
+def require_id(value: str, field: str) -> str:
+    text = value.strip()
+    if not text:
+        raise InvalidArgument(field, "must not be empty")
+    if len(text) > MAX_ID_LENGTH:
+        raise InvalidArgument(field, f"must be at most {MAX_ID_LENGTH} characters")
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class Preferences:
+    recipient_id: str
+    email: bool
+    in_app: bool = True
+    webhook_url: str = ""
+    muted_templates: frozenset[Template] = frozenset()
+
+    def channels_for(self, template: Template) -> tuple[Channel, ...]:
+        if template in self.muted_templates:
+            return ()
+        return tuple(
+            channel
+            for channel, wanted in ((Channel.IN_APP, self.in_app), (Channel.EMAIL, self.email))
+            if wanted
+        )
+
+
+def default_preferences(recipient_id: str, email_by_default: bool) -> Preferences:
+    return Preferences(recipient_id=recipient_id, email=email_by_default)
+
+
+def validate_preferences(
+    recipient_id: str, email: bool, in_app: bool, webhook_url: str, muted_templates: Iterable[str]
+) -> Preferences:
+    muted: set[Template] = set()
+    for index, name in enumerate(muted_templates):
+        try:
+            muted.add(Template(name.strip()))
+        except ValueError:
+            known = ", ".join(template.value for template in Template)
+            raise InvalidArgument(f"muted_templates[{index}]", f"unknown template; known: {known}") from None
+    url = webhook_url.strip()
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.hostname or len(url) > MAX_URL_LENGTH:
+            raise InvalidArgument("webhook_url", "must be an https URL")
+    return Preferences(
+        recipient_id=require_id(recipient_id, "recipient_id"),
+        email=email,
+        in_app=in_app,
+        webhook_url=url,
+        muted_templates=frozenset(muted),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    employee_id: str
+    audience: Audience
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """An event seen as a reason to notify: one template, its recipients, what the text may say."""
+
+    event_id: str
+    template: Template
+    recipients: tuple[Recipient, ...]
+    facts: Facts = field(default_factory=Facts)
+    tenant: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    notification_id: str
+    recipient_id: str
+    template: Template
+    channel: Channel
+    title: str
+    body: str
+    state: DeliveryState
+    created_at: datetime
+    tenant: str = ""
+    attempts: int = 0
+    last_error: str = ""
+    read: bool = False
+    next_attempt_at: datetime | None = None
+
+    def mark_read(self, recipient_id: str) -> Notification:
+        if self.recipient_id != recipient_id:
+            raise FailedPrecondition("not_the_recipient", "only its recipient can mark an inbox item read")
+        return self if self.read else replace(self, read=True)
+
+
+def notification_id(event_id: str, recipient_id: str, template: Template, channel: Channel) -> str:
+    """Deterministic: the same event never yields two notifications for one recipient and channel."""
+    return str(uuid.uuid5(_ID_NAMESPACE, f"{event_id}/{recipient_id}/{template.value}/{channel.value}"))
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    notifications: tuple[Notification, ...]
+    muted: tuple[str, ...]  # recipients who muted the template or turned every channel off
+
+
+def plan(
+    trigger: Trigger, preferences: Mapping[str, Preferences], email_by_default: bool, now: datetime
+) -> Plan:
+    """The notifications an event causes: one per recipient and wanted channel, rendered for the
+    recipient's audience; in-app items are delivered at once, e-mails wait for the dispatcher."""
+    notifications: list[Notification] = []
+    muted: list[str] = []
+    seen: set[str] = set()
+    for recipient in trigger.recipients:
+        if recipient.employee_id in seen:
+            continue
+        seen.add(recipient.employee_id)
+        wanted = preferences.get(recipient.employee_id) or default_preferences(
+            recipient.employee_id, email_by_default
+        )
+        channels = wanted.channels_for(trigger.template)
+        if not channels:
+            muted.append(recipient.employee_id)
+            continue
+        text = render(trigger.template, recipient.audience, trigger.facts)
+        for channel in channels:
+            in_app = channel is Channel.IN_APP
+            notifications.append(
+                Notification(
+                    notification_id=notification_id(
+                        trigger.event_id, recipient.employee_id, trigger.template, channel
+                    ),
+                    recipient_id=recipient.employee_id,
+                    template=trigger.template,
+                    channel=channel,
+                    title=text.title,
+                    body=text.body,
+                    state=DeliveryState.DELIVERED if in_app else DeliveryState.PENDING,
+                    created_at=now,
+                    tenant=trigger.tenant,
+                    attempts=1 if in_app else 0,
+                    next_attempt_at=None if in_app else now,
+                )
+            )
+    return Plan(tuple(notifications), tuple(muted))
+
+
+def others_of(by: Audience | None, mentor_id: str, mentee_ids: Sequence[str]) -> tuple[Recipient, ...]:
+    """The side that did not act: a mentor's acceptance is news to the mentees, and the reverse."""
+    mentor = (Recipient(mentor_id, Audience.MENTOR),)
+    mentees = tuple(Recipient(mentee, Audience.MENTEE) for mentee in mentee_ids)
+    if by is Audience.MENTOR:
+        return mentees
+    if by is Audience.MENTEE:
+        return mentor
+    return mentor + mentees
+
+
+# ---- e-mail ----
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """What the enrollment service's directory returns for the e-mail channel (never stored here)."""
+
+    employee_id: str
+    display_name: str
+    email: str
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class EmailContent:
+    notification_id: str
+    to_name: str
+    to_address: str
+    subject: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptResult:
+    """How one delivery attempt went; ``retryable`` failures are tried again until the attempts run out."""
+
+    delivered: bool
+    reason: FailureReason | None = None
+    retryable: bool = False
+
+    @staticmethod
+    def ok() -> AttemptResult:
+        return AttemptResult(delivered=True)
+
+    @staticmethod
+    def failed(reason: FailureReason, retryable: bool = False) -> AttemptResult:
+        return AttemptResult(delivered=False, reason=reason, retryable=retryable)
+
+
+def compose_email(notification: Notification, contact: Contact) -> EmailContent | AttemptResult:
+    """The e-mail for a contact, or why none can be sent to it."""
+    if not contact.active:
+        return AttemptResult.failed(FailureReason.RECIPIENT_INACTIVE)
+    if "@" not in contact.email.strip():
+        return AttemptResult.failed(FailureReason.NO_EMAIL_ADDRESS)
+    greeting = f"Hello {contact.display_name.strip()}," if contact.display_name.strip() else "Hello,"
+    text = (
+        f"{greeting}\n\n{notification.body}\n\n"
+        "You can choose which messages you receive, and where, in the app's notification settings.\n"
+    )
+    return EmailContent(
+        notification_id=notification.notification_id,
+        to_name=contact.display_name.strip(),
+        to_address=contact.email.strip(),
+        subject=notification.title,
+        text=text,
+    )
+
+
+def after_attempt(
+    notification: Notification,
+    result: AttemptResult,
+    now: datetime,
+    max_attempts: int,
+    retry_base: timedelta,
+) -> Notification:
+    """The delivery after one more attempt: delivered, failed for good, or pending with a back-off."""
+    if notification.state is not DeliveryState.PENDING:
+        raise FailedPrecondition(
+            "delivery_not_pending", f"{notification.notification_id} is {notification.state}"
+        )
+    attempts = notification.attempts + 1
+    if result.delivered:
+        return replace(
+            notification,
+            state=DeliveryState.DELIVERED,
+            attempts=attempts,
+            last_error="",
+            next_attempt_at=None,
+        )
+    reason = (result.reason or FailureReason.CHANNEL_UNAVAILABLE).value
+    if result.retryable and attempts < max_attempts:
+        delay = min(retry_base * 2 ** (attempts - 1), MAX_BACKOFF)
+        return replace(notification, attempts=attempts, last_error=reason, next_attempt_at=now + delay)
+    return replace(
+        notification, state=DeliveryState.FAILED, attempts=attempts, last_error=reason, next_attempt_at=None
+    )

@@ -1,0 +1,30 @@
+"""Domain counters of the notification service.
+
+Labels are bounded codes: never recipient or notification ids."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter
+
+NOTIFICATIONS = Counter(
+    "mentoring_notifications_total",
+    "Notifications created, by template and channel.",
+    ["template", "channel"],
+)
+SUPPRESSED = Counter(
+    "mentoring_notifications_suppressed_total",
+    "Recipients not notified because they muted the template or turned every channel off.",
+    ["template"],
+)
+DELIVERIES = Counter(
+    "mentoring_notification_deliveries_total",
+    "Delivery attempts by channel and outcome: delivered, failed (for good), retry.",
+    ["channel", "outcome"],
+)
+FAILURES = Counter(
+    "mentoring_notification_failures_total",
+    "Deliveries failed for good, by reason code.",
+    ["channel", "reason"],
+)
+INBOX_READS = Counter("mentoring_notification_inbox_reads_total", "Inbox items marked read.")
+ERASURES = Counter("mentoring_notification_erasures_total", "Recipients erased on request.")

@@ -1,0 +1,1 @@
+"""Handlers of the notification service (the unit of work is the transaction) and its e-mail dispatcher."""

@@ -1,0 +1,13 @@
+"""Settings of the session service: `MENTORING_SESSION_*` variables, plus the shared `MENTORING_*` ones."""
+
+from pydantic_settings import SettingsConfigDict
+
+from services.shared.config import ServiceSettings
+
+
+class SessionSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="MENTORING_SESSION_", extra="ignore")
+
+    service_name: str = "session"
+    grpc_port: int = 50053
+    metrics_port: int = 9103

@@ -1,0 +1,1 @@
+"""Pure model and rules of the session service: no I/O, no framework imports."""

@@ -1,0 +1,30 @@
+"""Domain counters of the session service. Labels are bounded codes: never employee, match or session ids."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+RELATIONSHIPS = Counter(
+    "mentoring_session_relationships_total",
+    "Relationship changes applied from matching events: activated, ended, stale (ignored).",
+    ["change"],
+)
+SESSIONS_SCHEDULED = Counter("mentoring_sessions_scheduled_total", "Sessions scheduled.")
+SESSIONS_COMPLETED = Counter("mentoring_sessions_completed_total", "Sessions completed.")
+SESSIONS_CANCELLED = Counter(
+    "mentoring_sessions_cancelled_total",
+    "Sessions cancelled, by cause: requested (by a participant) or match_ended.",
+    ["cause"],
+)
+SESSION_MINUTES = Histogram(
+    "mentoring_session_duration_minutes",
+    "Planned length of scheduled sessions.",
+    buckets=(15, 30, 45, 60, 90, 120, 180, 240, 480),
+)
+GOAL_PROGRESS = Counter("mentoring_goal_progress_recorded_total", "Goal progress records.")
+FEEDBACK = Counter(
+    "mentoring_session_feedback_total",
+    "Feedback submitted, by the author's role and the rating.",
+    ["by", "rating"],
+)
+CALENDAR_EXPORTS = Counter("mentoring_session_calendar_exports_total", "iCalendar exports served.")

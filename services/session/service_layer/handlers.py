@@ -1,0 +1,282 @@
+"""Command handlers of the session service. Each runs inside the unit of work it is given (one database
+transaction): load through the store, decide in the domain, persist, and stage the resulting events in
+the outbox in the same transaction, so a change and its events commit or vanish together."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.session import metrics
+from services.session.adapters import store
+from services.session.domain import model
+from services.session.domain.calendar import render_icalendar
+from services.session.domain.model import Feedback, Goal, GoalProgress, Relationship, Session
+from services.session.service_layer import commands, messages
+from services.session.service_layer.paging import decode_token, encode_token, page_size
+from services.shared.errors import InvalidArgument, NotFound
+from services.shared.logging import get_logger
+from services.shared.outbox import stage_events
+
+MAX_EXPORTED_SESSIONS: Final = 1000
+MAX_END_REASON: Final = 64
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class GoalsPage:
+    goals: list[Goal]
+    progress: list[GoalProgress]
+    next_page_token: str
+    total_size: int
+
+
+def _now(now: datetime | None) -> datetime:
+    return model.require_aware(now, "now") if now is not None else datetime.now(UTC)
+
+
+async def _relationship(uow: AsyncSession, match_id: str) -> Relationship:
+    relationship = await store.get_relationship(uow, match_id)
+    if relationship is None:
+        raise NotFound("match", match_id)
+    return relationship
+
+
+async def _session(uow: AsyncSession, session_id: str) -> Session:
+    found = await store.get_session(uow, model.require_id(session_id, "session_id"))
+    if found is None:
+        raise NotFound("session", session_id)
+    return found
+
+
+# ---- from matching events ----
+
+
+async def activate_relationship(
+    uow: AsyncSession, command: commands.ActivateRelationship, now: datetime | None = None
+) -> bool:
+    """Open (or refresh the participants of) a relationship; False if it had ended: ENDED is final."""
+    activated = Relationship.activated(
+        command.match_id, command.program_id, command.mentor_id, command.mentee_ids, command.tenant
+    )
+    existing = await store.get_relationship(uow, activated.match_id)
+    if existing is not None and not existing.is_active:
+        metrics.RELATIONSHIPS.labels("stale").inc()
+        log.info("stale_activation_ignored", match_id=activated.match_id)
+        return False
+    await store.save_relationship(uow, activated, _now(now))
+    metrics.RELATIONSHIPS.labels("activated").inc()
+    return True
+
+
+async def end_relationship(
+    uow: AsyncSession, command: commands.EndRelationship, now: datetime | None = None
+) -> list[Session]:
+    """End the relationship and cancel its sessions still to come; returns those sessions.
+
+    An end for a relationship never seen is recorded too, so that a late activation cannot open it.
+    """
+    moment = _now(now)
+    reason = command.reason.strip()[:MAX_END_REASON]
+    existing = await store.get_relationship(uow, model.require_id(command.match_id, "match.match_id"))
+    if existing is None:
+        ended = Relationship.activated(
+            command.match_id, command.program_id, command.mentor_id, command.mentee_ids, command.tenant
+        ).end(reason)
+        await store.save_relationship(uow, ended, moment)
+        metrics.RELATIONSHIPS.labels("ended").inc()
+        return []
+    if not existing.is_active:
+        return []
+    ended = existing.end(reason)
+    await store.save_relationship(uow, ended, moment)
+    cancelled = model.sessions_to_cancel_on_end(
+        await store.scheduled_sessions_from(uow, ended.match_id, moment), moment
+    )
+    for session in cancelled:
+        await store.update_session(uow, session, moment)
+    await stage_events(uow, [messages.cancelled(ended, session) for session in cancelled])
+    metrics.RELATIONSHIPS.labels("ended").inc()
+    metrics.SESSIONS_CANCELLED.labels(model.MATCH_ENDED_REASON).inc(len(cancelled))
+    return cancelled
+
+
+# ---- sessions ----
+
+
+async def schedule_session(
+    uow: AsyncSession, command: commands.ScheduleSession, now: datetime | None = None
+) -> Session:
+    """Plan a session; a retry with the same ``request_id`` returns the first result and changes nothing."""
+    if command.request_id.strip():
+        earlier = await store.get_session_by_request(uow, command.request_id.strip())
+        if earlier is not None:
+            if earlier.match_id != command.match_id.strip():
+                raise InvalidArgument("request_id", "was already used for a session of another match")
+            return earlier
+    moment = _now(now)
+    request = model.validate_session_request(
+        command.match_id,
+        command.starts_at,
+        command.duration_minutes,
+        command.agenda,
+        command.request_id,
+        moment,
+    )
+    relationship = await _relationship(uow, request.match_id)
+    nearby = await store.sessions_overlapping(
+        uow,
+        request.match_id,
+        request.starts_at,
+        request.starts_at + timedelta(minutes=request.duration_minutes),
+    )
+    planned = model.plan_session(relationship, request, str(uuid.uuid4()), nearby)
+    await store.insert_session(uow, planned, moment)
+    await stage_events(uow, [messages.scheduled(relationship, planned)])
+    metrics.SESSIONS_SCHEDULED.inc()
+    metrics.SESSION_MINUTES.observe(planned.duration_minutes)
+    return planned
+
+
+async def complete_session(
+    uow: AsyncSession, command: commands.CompleteSession, now: datetime | None = None
+) -> Session:
+    session = await _session(uow, command.session_id)
+    done = session.complete(command.notes)
+    await store.update_session(uow, done, _now(now))
+    await stage_events(uow, [messages.completed(await _relationship(uow, done.match_id), done)])
+    metrics.SESSIONS_COMPLETED.inc()
+    return done
+
+
+async def cancel_session(
+    uow: AsyncSession, command: commands.CancelSession, now: datetime | None = None
+) -> Session:
+    session = await _session(uow, command.session_id)
+    cancelled = session.cancel(command.reason)
+    await store.update_session(uow, cancelled, _now(now))
+    await stage_events(uow, [messages.cancelled(await _relationship(uow, cancelled.match_id), cancelled)])
+    metrics.SESSIONS_CANCELLED.labels("requested").inc()
+    return cancelled
+
+
+def _scope(match_id: str, employee_id: str) -> tuple[str, str]:
+    match, employee = match_id.strip(), employee_id.strip()
+    if match and employee:
+        raise InvalidArgument("employee_id", "give match_id or employee_id, not both")
+    if not match and not employee:
+        raise InvalidArgument("match_id", "give match_id or employee_id")
+    return match, employee
+
+
+async def list_sessions(uow: AsyncSession, command: commands.ListSessions) -> commands.Page[Session]:
+    match_id, employee_id = _scope(command.match_id, command.employee_id)
+    limit = page_size(command.page_size)
+    key = decode_token("sessions", command.page_token, 2)
+    after = (_parse_instant(key[0]), key[1]) if key is not None else None
+    if match_id:
+        await _relationship(uow, match_id)
+    items, total = await store.list_sessions(uow, match_id, employee_id, limit + 1, after)
+    next_token = ""
+    if len(items) > limit:
+        items = items[:limit]
+        last = items[-1]
+        next_token = encode_token("sessions", [last.starts_at.isoformat(), last.session_id])
+    return commands.Page(items=items, next_page_token=next_token, total_size=total)
+
+
+async def export_calendar(
+    uow: AsyncSession, command: commands.ExportCalendar, now: datetime | None = None
+) -> str:
+    match_id, employee_id = _scope(command.match_id, command.employee_id)
+    if match_id:
+        await _relationship(uow, match_id)
+    sessions = await store.all_sessions(uow, match_id, employee_id, MAX_EXPORTED_SESSIONS)
+    metrics.CALENDAR_EXPORTS.inc()
+    return render_icalendar(sessions, _now(now))
+
+
+# ---- goals ----
+
+
+async def set_goal(uow: AsyncSession, command: commands.SetGoal, now: datetime | None = None) -> Goal:
+    """Create a goal (a new id when none is given) or replace the goal of that id."""
+    goal = model.validate_goal(
+        command.match_id,
+        command.goal_id.strip() or str(uuid.uuid4()),
+        command.what,
+        command.metric,
+        command.target,
+        command.due,
+        command.skill_tags,
+    )
+    relationship = await _relationship(uow, goal.match_id)
+    relationship.require_active()
+    await store.save_goal(uow, goal, _now(now))
+    return goal
+
+
+async def record_goal_progress(
+    uow: AsyncSession, command: commands.RecordGoalProgress, now: datetime | None = None
+) -> GoalProgress:
+    match_id = model.require_id(command.match_id, "match_id")
+    goal_id = model.require_id(command.goal_id, "goal_id")
+    relationship = await _relationship(uow, match_id)
+    goal = await store.get_goal(uow, match_id, goal_id)
+    if goal is None:
+        raise NotFound("goal", goal_id)
+    progress = model.record_progress(relationship, goal, command.progress, command.note, _now(now))
+    await store.insert_progress(uow, progress)
+    await stage_events(uow, [messages.progress_recorded(relationship, progress)])
+    metrics.GOAL_PROGRESS.inc()
+    return progress
+
+
+async def list_goals(uow: AsyncSession, command: commands.ListGoals) -> GoalsPage:
+    match_id = model.require_id(command.match_id, "match_id")
+    limit = page_size(command.page_size)
+    key = decode_token("goals", command.page_token, 1)
+    await _relationship(uow, match_id)
+    goals, total = await store.list_goals(uow, match_id, limit + 1, key[0] if key else None)
+    next_token = ""
+    if len(goals) > limit:
+        goals = goals[:limit]
+        next_token = encode_token("goals", [goals[-1].goal_id])
+    progress = await store.latest_progress(uow, match_id, [goal.goal_id for goal in goals])
+    return GoalsPage(goals=goals, progress=progress, next_page_token=next_token, total_size=total)
+
+
+# ---- feedback ----
+
+
+async def submit_feedback(
+    uow: AsyncSession, command: commands.SubmitFeedback, now: datetime | None = None
+) -> Feedback:
+    author, rating, comment = model.validate_feedback(command.employee_id, command.rating, command.comment)
+    relationship = await _relationship(uow, model.require_id(command.match_id, "match_id"))
+    session = await _session(uow, command.session_id)
+    given = model.give_feedback(
+        relationship,
+        session,
+        author,
+        rating,
+        comment,
+        feedback_id=str(uuid.uuid4()),
+        already_given=await store.feedback_exists(uow, session.session_id, author),
+    )
+    await store.insert_feedback(uow, given, _now(now))
+    await stage_events(uow, [messages.feedback_submitted(relationship, given)])
+    metrics.FEEDBACK.labels(given.by.value, str(given.rating)).inc()
+    return given
+
+
+def _parse_instant(text: str) -> datetime:
+    try:
+        return model.require_aware(datetime.fromisoformat(text), "page_token")
+    except ValueError as exc:
+        raise InvalidArgument("page.page_token", "is not a token this service issued") from exc

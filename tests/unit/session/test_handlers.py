@@ -1,0 +1,131 @@
+"""Session handlers on a real SQLite file (no broker): what they store and stage in the outbox, in one
+transaction, and the rules that need the store (idempotency, overlap, stale activations, paging)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from services.session.bootstrap import MIGRATIONS
+from services.session.service_layer import commands, handlers
+from services.shared.db import Database
+from services.shared.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.shared.outbox import outbox_table
+
+NOW = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'session.db'}")
+    await db.migrate(MIGRATIONS)
+    async with db.transaction() as uow:
+        await handlers.activate_relationship(
+            uow, commands.ActivateRelationship("m-1", "prog-1", "E-1", ("E-2",), tenant="acme"), NOW
+        )
+    yield db
+    await db.dispose()
+
+
+async def staged_types(db: Database) -> list[str]:
+    async with db.transaction() as uow:
+        rows = await uow.execute(select(outbox_table.c.ce_type).order_by(outbox_table.c.id))
+    return list(rows.scalars())
+
+
+async def schedule(db: Database, days: float, minutes: int = 60, request_id: str = "") -> str:
+    async with db.transaction() as uow:
+        planned = await handlers.schedule_session(
+            uow, commands.ScheduleSession("m-1", NOW + timedelta(days=days), minutes, "", request_id), NOW
+        )
+    return planned.session_id
+
+
+async def test_schedule_stages_one_event_and_a_retry_changes_nothing(database: Database) -> None:
+    first = await schedule(database, 1, request_id="r-1")
+    assert await schedule(database, 1, request_id="r-1") == first
+    assert await staged_types(database) == ["mentoring.session.session.scheduled.v1"]
+
+
+async def test_a_request_id_of_another_match_is_refused(database: Database) -> None:
+    await schedule(database, 1, request_id="r-1")
+    async with database.transaction() as uow:
+        await handlers.activate_relationship(
+            uow, commands.ActivateRelationship("m-2", "p", "E-3", ("E-4",)), NOW
+        )
+    with pytest.raises(InvalidArgument) as raised:
+        async with database.transaction() as uow:
+            await handlers.schedule_session(
+                uow, commands.ScheduleSession("m-2", NOW + timedelta(days=3), 60, "", "r-1"), NOW
+            )
+    assert raised.value.field == "request_id"
+
+
+async def test_overlap_is_found_in_the_store_and_nothing_is_staged(database: Database) -> None:
+    await schedule(database, 1, minutes=120)
+    with pytest.raises(FailedPrecondition) as raised:
+        await schedule(database, 1 + 1 / 24)
+    assert raised.value.rule == "session_overlap"
+    assert await staged_types(database) == ["mentoring.session.session.scheduled.v1"]
+
+
+async def test_ending_cancels_future_sessions_and_a_stale_activation_cannot_reopen(
+    database: Database,
+) -> None:
+    await schedule(database, 1)
+    await schedule(database, 2)
+    end = commands.EndRelationship("m-1", "prog-1", "E-1", ("E-2",), reason="done")
+    async with database.transaction() as uow:
+        cancelled = await handlers.end_relationship(uow, end, NOW)
+    assert [session.status for session in cancelled] == ["cancelled", "cancelled"]
+    async with database.transaction() as uow:
+        assert await handlers.end_relationship(uow, end, NOW) == [], "a second end changes nothing"
+        reopened = await handlers.activate_relationship(
+            uow, commands.ActivateRelationship("m-1", "prog-1", "E-1", ("E-2",)), NOW
+        )
+    assert reopened is False
+    with pytest.raises(FailedPrecondition) as raised:
+        await schedule(database, 3)
+    assert raised.value.rule == "relationship_not_active"
+    assert (await staged_types(database)).count("mentoring.session.session.cancelled.v1") == 2
+
+
+async def test_an_end_for_an_unknown_match_blocks_a_later_activation(database: Database) -> None:
+    async with database.transaction() as uow:
+        await handlers.end_relationship(uow, commands.EndRelationship("m-9", "p", "E-5", ("E-6",)), NOW)
+        assert not await handlers.activate_relationship(
+            uow, commands.ActivateRelationship("m-9", "p", "E-5", ("E-6",)), NOW
+        )
+
+
+async def test_paging_walks_every_session_once_in_start_order(database: Database) -> None:
+    ids = [await schedule(database, day) for day in (5, 1, 3, 2, 4)]
+    seen: list[str] = []
+    token = ""
+    while True:
+        async with database.transaction() as uow:
+            page = await handlers.list_sessions(
+                uow, commands.ListSessions(match_id="m-1", page_size=2, page_token=token)
+            )
+        assert page.total_size == 5
+        seen.extend(session.session_id for session in page.items)
+        token = page.next_page_token
+        if not token:
+            break
+    assert seen == [ids[1], ids[3], ids[2], ids[4], ids[0]]
+
+
+async def test_listing_needs_exactly_one_scope_and_a_known_match(database: Database) -> None:
+    async with database.transaction() as uow:
+        with pytest.raises(InvalidArgument):
+            await handlers.list_sessions(uow, commands.ListSessions())
+        with pytest.raises(InvalidArgument):
+            await handlers.list_sessions(uow, commands.ListSessions(match_id="m-1", employee_id="E-1"))
+        with pytest.raises(NotFound):
+            await handlers.list_sessions(uow, commands.ListSessions(match_id="m-404"))
+        by_stranger = await handlers.list_sessions(uow, commands.ListSessions(employee_id="E-404"))
+    assert (list(by_stranger.items), by_stranger.total_size) == ([], 0)
