@@ -17,9 +17,9 @@ from services.notification.domain import model
 from services.notification.domain.model import Notification, Plan, Preferences, Recipient, Trigger
 from services.notification.domain.templates import Audience, Facts, Template
 from services.notification.service_layer import messages
-from services.notification.service_layer.paging import decode_token, encode_token, page_size
 from services.shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.shared.outbox import stage_events
+from services.shared.paging import decode_token, encode_token, page_size
 
 MAX_PROGRAM_NAME: Final = 200
 

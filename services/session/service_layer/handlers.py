@@ -17,10 +17,10 @@ from services.session.domain import model
 from services.session.domain.calendar import render_icalendar
 from services.session.domain.model import Feedback, Goal, GoalProgress, Relationship, Session
 from services.session.service_layer import commands, messages
-from services.session.service_layer.paging import decode_token, encode_token, page_size
 from services.shared.errors import InvalidArgument, NotFound
 from services.shared.logging import get_logger
 from services.shared.outbox import stage_events
+from services.shared.paging import decode_token, encode_token, page_size
 
 MAX_EXPORTED_SESSIONS: Final = 1000
 MAX_END_REASON: Final = 64

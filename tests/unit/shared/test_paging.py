@@ -1,17 +1,17 @@
-"""Page tokens of the session service: opaque, bound to one listing, refused when forged."""
+"""Page tokens: opaque, bound to one listing, refused when forged."""
 
 from __future__ import annotations
 
 import pytest
 
-from services.session.service_layer.paging import (
+from services.shared.errors import InvalidArgument
+from services.shared.paging import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     decode_token,
     encode_token,
     page_size,
 )
-from services.shared.errors import InvalidArgument
 
 
 def test_round_trip() -> None:
