@@ -20,7 +20,7 @@ def kafka_bootstrap() -> str:
     if bootstrap:
         return bootstrap
     subprocess.run(["bash", str(REPO_ROOT / "deploy/kafka/kafka.sh"), "up"], check=True, capture_output=True)
-    return "127.0.0.1:9092"
+    return f"127.0.0.1:{os.environ.get('KAFKA_PORT', '9092')}"
 
 
 @pytest.fixture
