@@ -1,4 +1,4 @@
-"""Settings of the enrollment service: `MENTORING_ENROLLMENT_*` variables, plus the shared `MENTORING_*` ones."""
+"""Settings of the enrollment service (`MENTORING_ENROLLMENT_*`, plus the shared `MENTORING_*`)."""
 
 from pydantic_settings import SettingsConfigDict
 

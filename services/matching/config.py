@@ -1,5 +1,6 @@
-"""Settings of the matching service: `MENTORING_MATCHING_*` variables, plus the shared `MENTORING_*` ones."""
+"""Settings of the matching service (`MENTORING_MATCHING_*`, plus the shared `MENTORING_*`)."""
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.shared.config import ServiceSettings
@@ -11,3 +12,11 @@ class MatchingSettings(ServiceSettings):
     service_name: str = "matching"
     grpc_port: int = 50052
     metrics_port: int = 9102
+    # A proposal waits this long for both sides when the program does not set its own window.
+    response_window_default_hours: int = Field(default=72, ge=1)
+    # How often overdue proposals are expired in the background (they also expire when touched).
+    expiry_sweep_seconds: float = Field(default=60.0, gt=0)
+    # A manual match scoring below this share of the program's best possible score needs an override.
+    manual_min_score_share: float = Field(default=0.2, ge=0, le=1)
+    solver_time_limit_seconds: float = Field(default=20.0, gt=0)
+    solver_workers: int = Field(default=2, ge=1)

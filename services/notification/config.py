@@ -1,5 +1,4 @@
-"""Settings of the notification service: `MENTORING_NOTIFICATION_*` variables, plus the shared
-`MENTORING_*` ones."""
+"""Settings of the notification service (`MENTORING_NOTIFICATION_*`, plus the shared `MENTORING_*`)."""
 
 from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""Settings of the session service: `MENTORING_SESSION_*` variables, plus the shared `MENTORING_*` ones."""
+"""Settings of the session service (`MENTORING_SESSION_*`, plus the shared `MENTORING_*`)."""
 
 from pydantic_settings import SettingsConfigDict
 
