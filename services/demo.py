@@ -32,6 +32,7 @@ from mentoring.v1 import (
     session_pb2,
     session_pb2_grpc,
 )
+from mentoring.v1.events_pb2 import Session
 from rich.console import Console
 from rich.table import Table
 
@@ -115,7 +116,36 @@ def organisation(seed: int = 7) -> list[Person]:
     return people
 
 
-async def stream_hires(bootstrap: str, people: list[Person]) -> None:
+@dataclass(frozen=True)
+class Platform:
+    """Where the running platform listens (defaults: the services' own settings)."""
+
+    enrollment: str
+    matching: str
+    session: str
+    notification: str
+    kafka_bootstrap: str
+    topic_namespace: str = ""
+
+    @classmethod
+    def from_settings(cls) -> Platform:
+        def target(
+            settings: EnrollmentSettings | MatchingSettings | SessionSettings | NotificationSettings,
+        ) -> str:
+            return f"{settings.grpc_host}:{settings.grpc_port}"
+
+        enrollment = EnrollmentSettings()
+        return cls(
+            target(enrollment),
+            target(MatchingSettings()),
+            target(SessionSettings()),
+            target(NotificationSettings()),
+            enrollment.kafka_bootstrap,
+            enrollment.topic_namespace,
+        )
+
+
+async def stream_hires(bootstrap: str, topic: str, people: list[Person]) -> None:
     """The HRIS adapter's job: one binary CloudEvent per hire, keyed tenant:worker. Reports are hired
     before their managers on purpose: the directory must cope."""
     producer = kafka_producer(bootstrap)
@@ -181,22 +211,31 @@ def _timestamp(moment: datetime) -> Timestamp:
     return stamp
 
 
-def play() -> None:
-    enrollment_settings = EnrollmentSettings()
+@dataclass(frozen=True)
+class DemoOutcome:
+    """What the demo saw, for the end-to-end test to check."""
+
+    people: int
+    mentees: int
+    run: matching_pb2.MatchingRun
+    activated: common_pb2.Match | None
+    session: Session | None
+    inbox: list[notification_pb2.InboxItem]
+
+
+def play(platform: Platform | None = None) -> DemoOutcome:
+    platform = platform or Platform.from_settings()
     people = organisation()
     console.rule("1. HRIS: hiring the demo organisation")
-    asyncio.run(stream_hires(enrollment_settings.kafka_bootstrap, people))
+    asyncio.run(stream_hires(platform.kafka_bootstrap, platform.topic_namespace + HRIS_WORKER_EVENTS, people))
     console.print(f"{len(people)} hires streamed to {HRIS_WORKER_EVENTS} (reports before their managers).")
 
-    def channel(
-        settings: EnrollmentSettings | MatchingSettings | SessionSettings | NotificationSettings,
-    ) -> grpc.Channel:
-        return grpc.insecure_channel(f"{settings.grpc_host}:{settings.grpc_port}")
-
-    enrollment = enrollment_pb2_grpc.EnrollmentServiceStub(channel(enrollment_settings))
-    matching = matching_pb2_grpc.MatchingServiceStub(channel(MatchingSettings()))
-    sessions = session_pb2_grpc.SessionServiceStub(channel(SessionSettings()))
-    notifications = notification_pb2_grpc.NotificationServiceStub(channel(NotificationSettings()))
+    enrollment = enrollment_pb2_grpc.EnrollmentServiceStub(grpc.insecure_channel(platform.enrollment))
+    matching = matching_pb2_grpc.MatchingServiceStub(grpc.insecure_channel(platform.matching))
+    sessions = session_pb2_grpc.SessionServiceStub(grpc.insecure_channel(platform.session))
+    notifications = notification_pb2_grpc.NotificationServiceStub(
+        grpc.insecure_channel(platform.notification)
+    )
 
     eventually(
         lambda: enrollment.GetEmployeeContact(
@@ -312,7 +351,7 @@ def play() -> None:
         f"{quality.blocking_pairs} blocking pairs, solved in {quality.solve_seconds * 1000:.1f} ms"
     )
     if not run.matches:
-        return
+        return DemoOutcome(len(people), len(mentees), run, None, None, [])
 
     console.rule("5. A pair accepts and meets")
     first = run.matches[0]
@@ -348,6 +387,7 @@ def play() -> None:
     console.rule(f"6. The mentee's inbox ({mentee_id})")
     for item in inbox:
         console.print(f"• {item.title}: {item.body}")
+    return DemoOutcome(len(people), len(mentees), run, active, session, list(inbox))
 
 
 def _non_empty(items: T) -> T:

@@ -62,6 +62,12 @@ def run(demo: bool = typer.Option(False, help="Play the demo organisation once e
     log_dir = Path(os.environ.get("MENTORING_DATA_DIR", REPO_ROOT / ".var" / "data")) / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     processes: dict[str, subprocess.Popen[bytes]] = {}
+    enrollment = _settings("enrollment")
+    # The notification service looks contacts up in the enrollment service for the e-mail channel.
+    platform_env = {
+        "MENTORING_NOTIFICATION_ENROLLMENT_GRPC_TARGET": f"{enrollment.grpc_host}:{enrollment.grpc_port}",
+        **os.environ,
+    }
     table = Table(title="Mentoring platform")
     for column in ("service", "gRPC", "metrics", "log"):
         table.add_column(column)
@@ -71,6 +77,7 @@ def run(demo: bool = typer.Option(False, help="Play the demo organisation once e
             log_path = log_dir / f"{service}.log"
             processes[service] = subprocess.Popen(
                 [sys.executable, "-m", f"services.{service}"],
+                env=platform_env,
                 cwd=REPO_ROOT,
                 stdout=log_path.open("ab"),
                 stderr=subprocess.STDOUT,
