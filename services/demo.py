@@ -185,9 +185,7 @@ async def stream_hires(bootstrap: str, topic: str, people: list[Person]) -> None
                 tenant=TENANT,
             )
             headers, value = encode_binary(event)
-            await producer.send(
-                HRIS_WORKER_EVENTS, value, key=f"{TENANT}:{person.employee_id}".encode(), headers=headers
-            )
+            await producer.send(topic, value, key=f"{TENANT}:{person.employee_id}".encode(), headers=headers)
         await producer.flush()
     finally:
         await producer.stop()
