@@ -1,0 +1,151 @@
+"""Reading matches and answering them: get, list, accept, decline, end at will, and the expiry of
+proposals past their response window (lazily, before any of these, and by a periodic sweep)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.matching import metrics
+from services.matching.adapters import store
+from services.matching.service_layer import lifecycle
+from services.matching.service_layer.context import Policy, refresh_pending, rematch
+from services.matching.service_layer.effects import after_commit
+from services.matching.service_layer.lifecycle import Kind, MatchRecord, Side, Status, Transition
+from services.matching.service_layer.publishing import publish
+from services.shared.errors import InvalidArgument, NotFound
+
+DEFAULT_PAGE_SIZE: Final = 50
+MAX_PAGE_SIZE: Final = 500
+SWEEP_BATCH: Final = 500
+
+
+async def get_match(session: AsyncSession, match_id: str, *, for_update: bool = False) -> MatchRecord:
+    if not match_id.strip():
+        raise InvalidArgument("match_id", "is required")
+    record = await store.get_match(session, match_id.strip(), for_update=for_update)
+    if record is None:
+        raise NotFound("match", match_id)
+    return record
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    program_id: str = ""
+    status: Status | None = None
+    employee_id: str = ""
+    page_size: int = 0
+    page_token: str = ""
+
+
+async def list_matches(session: AsyncSession, query: ListQuery) -> store.MatchPage:
+    if query.page_size < 0:
+        raise InvalidArgument("page.page_size", "must not be negative")
+    return await store.list_matches(
+        session,
+        program_id=query.program_id.strip(),
+        status=query.status,
+        employee_id=query.employee_id.strip(),
+        page_size=min(query.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
+        page_token=query.page_token,
+    )
+
+
+async def expire_overdue(session: AsyncSession, now: datetime, limit: int = SWEEP_BATCH) -> int:
+    """Expire proposals past their response window; returns how many (at most ``limit`` per call)."""
+    overdue = await store.overdue_proposals(session, now, limit)
+    for record in overdue:
+        transitions = lifecycle.expire(record, now)
+        await store.update_match(session, record)
+        await publish(session, record, transitions)
+    if overdue:
+        expired = len(overdue)
+        after_commit(session, lambda: metrics.PROPOSAL_OUTCOMES.labels("expired").inc(expired))
+    await refresh_pending(session)
+    return len(overdue)
+
+
+def _count_answer(session: AsyncSession, transitions: Sequence[Transition], record: MatchRecord) -> None:
+    answers = [(str(t.by), str(t.kind)) for t in transitions if t.kind in (Kind.ACCEPTED, Kind.DECLINED)]
+    activated = any(t.kind is Kind.ACTIVATED for t in transitions)
+    declined = record.status is Status.DECLINED
+
+    def count() -> None:
+        for side, answer in answers:
+            metrics.ANSWERS.labels(side, answer).inc()
+        if activated:
+            metrics.PROPOSAL_OUTCOMES.labels("activated").inc()
+        if declined:
+            metrics.PROPOSAL_OUTCOMES.labels("declined").inc()
+
+    after_commit(session, count)
+
+
+async def accept_match(session: AsyncSession, match_id: str, employee_id: str, now: datetime) -> MatchRecord:
+    record = await get_match(session, match_id, for_update=True)
+    await store.lock_program(session, record.program_id)
+    transitions = lifecycle.accept(record, employee_id.strip(), now)
+    if transitions:
+        await store.update_match(session, record)
+        await publish(session, record, transitions)
+        _count_answer(session, transitions, record)
+        await refresh_pending(session)
+    return record
+
+
+async def decline_match(
+    session: AsyncSession, match_id: str, employee_id: str, reason: str, now: datetime, policy: Policy
+) -> MatchRecord:
+    """Decline; the mentor's seat is free at once. When the mentor declines, the mentee (blameless) gets
+    the next best proposal without a re-solve; a mentee who declines goes back to the pool."""
+    record = await get_match(session, match_id, for_update=True)
+    await store.lock_program(session, record.program_id)
+    transitions = lifecycle.decline(record, employee_id.strip(), reason, now)
+    await store.update_match(session, record)
+    await publish(session, record, transitions)
+    _count_answer(session, transitions, record)
+    if transitions[0].by is Side.MENTOR:
+        await rematch(
+            session, record.program_id, [m.employee_id for m in record.mentees], now=now, policy=policy
+        )
+    await refresh_pending(session)
+    return record
+
+
+async def end_match(
+    session: AsyncSession,
+    match_id: str,
+    employee_id: str,
+    reason: str,
+    offer_rematch: bool,
+    now: datetime,
+    policy: Policy,
+) -> MatchRecord:
+    """Either side ends an active match at will (no fault). With ``offer_rematch`` the mentees get a new
+    proposal at once from the engine's incremental proposal (never the same mentor): its MatchProposed
+    follows the MatchEnded (``rematch_offered`` true) in the same transaction. When no mentor fits now,
+    none follows and the mentee waits for the next run."""
+    record = await get_match(session, match_id, for_update=True)
+    await store.lock_program(session, record.program_id)
+    transitions = lifecycle.end(record, employee_id.strip(), reason, now)
+    await store.update_match(session, record)
+    ended = Transition(Kind.ENDED, transitions[0].by, transitions[0].reason, rematch_offered=offer_rematch)
+    await publish(session, record, [ended])
+    if offer_rematch:
+        await _rematch_after_end(session, record, now, policy)
+    after_commit(session, lambda: metrics.MATCHES_ENDED.labels("at_will").inc())
+    await refresh_pending(session)
+    return record
+
+
+async def _rematch_after_end(
+    session: AsyncSession, record: MatchRecord, now: datetime, policy: Policy
+) -> list[MatchRecord]:
+    mentees = [member.employee_id for member in record.mentees]
+    if record.format == "peer":
+        mentees.append(record.mentor_employee_id)
+    return await rematch(session, record.program_id, mentees, now=now, policy=policy)

@@ -1,0 +1,458 @@
+"""What every matching handler needs: the program's view (its pool, live loads, past partners), the
+engine's inputs built from it, and proposals stored with their event in the caller's unit of work."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from mentoring.v1 import common_pb2
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.matching import metrics
+from services.matching.adapters import store
+from services.matching.adapters.translate import (
+    ROLES,
+    Workload,
+    engine_participant,
+    program_format,
+    program_settings,
+)
+from services.matching.config import MatchingSettings
+from services.matching.domain import (
+    Match,
+    Participant,
+    Pool,
+    ProgramFormat,
+    ProgramSettings,
+    Role,
+    normalise_tag,
+    propose_for_late_mentee,
+)
+from services.matching.service_layer.effects import after_commit
+from services.matching.service_layer.lifecycle import (
+    Kind,
+    MatchRecord,
+    Member,
+    Origin,
+    Transition,
+)
+from services.matching.service_layer.publishing import event_of
+from services.shared.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
+from services.shared.logging import get_logger
+from services.shared.outbox import stage_events
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The service's own knobs (from MatchingSettings) that handlers need."""
+
+    response_window_default_hours: int = 72
+    manual_min_score_share: float = 0.2
+    solver_time_limit_seconds: float = 20.0
+    solver_workers: int = 2
+
+    @classmethod
+    def from_settings(cls, settings: MatchingSettings) -> Policy:
+        return cls(
+            response_window_default_hours=settings.response_window_default_hours,
+            manual_min_score_share=settings.manual_min_score_share,
+            solver_time_limit_seconds=settings.solver_time_limit_seconds,
+            solver_workers=settings.solver_workers,
+        )
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(slots=True)
+class ProgramView:
+    """One program as matching sees it at the start of a unit of work."""
+
+    program: common_pb2.Program
+    format: ProgramFormat
+    settings: ProgramSettings
+    active: list[common_pb2.Participant]
+    loads: dict[str, store.MentorLoad]
+    live: dict[str, set[str]]  # employee id -> skill areas their live matches here cover
+    partners: dict[str, set[str]]  # employee id -> partners of ended matches, any program
+    by_enrollment: dict[str, common_pb2.Participant] = field(default_factory=dict)
+
+    def workload(self, employee_id: str) -> Workload:
+        load = self.loads.get(employee_id)
+        return Workload(load.here, load.elsewhere) if load else Workload()
+
+    def response_window(self, policy: Policy) -> timedelta:
+        return timedelta(hours=self.program.response_window_hours or policy.response_window_default_hours)
+
+    def is_live(self, participant: common_pb2.Participant, skill_area: str = "") -> bool:
+        """Whether the participant already has a live match here (for ``skill_area``, in a program with a
+        mentor per skill area)."""
+        held = self.live.get(participant.employee_id)
+        if not held:
+            return False
+        if self.settings.multi_mentor_per_skill and skill_area:
+            return normalise_tag(skill_area) in held
+        return True
+
+
+def _uses_skill_areas(program: common_pb2.Program, participants: Iterable[common_pb2.Participant]) -> bool:
+    """One mentor per requested skill area, when a one-on-one program's mentees asked for areas."""
+    return program_format(program) is ProgramFormat.ONE_ON_ONE and any(
+        p.role == common_pb2.ROLE_MENTEE and p.profile.requested_skill_areas for p in participants
+    )
+
+
+async def load_program(session: AsyncSession, program_id: str) -> common_pb2.Program:
+    if not program_id:
+        raise InvalidArgument("program_id", "is required")
+    program = await store.load_program(session, program_id)
+    if program is None:
+        raise NotFound("program", program_id)
+    return program
+
+
+def require_open(program: common_pb2.Program) -> None:
+    if program.status == common_pb2.PROGRAM_STATUS_CLOSED:
+        raise FailedPrecondition("program_closed", f"program {program.program_id} is closed")
+
+
+async def load_view(
+    session: AsyncSession, program_id: str, policy: Policy, extra_employees: Collection[str] = ()
+) -> ProgramView:
+    program = await load_program(session, program_id)
+    active = await store.load_participants(session, program_id)
+    employees = {p.employee_id for p in active} | set(extra_employees)
+    settings = program_settings(
+        program,
+        multi_mentor_per_skill=_uses_skill_areas(program, active),
+        solver_time_limit_seconds=policy.solver_time_limit_seconds,
+        solver_workers=policy.solver_workers,
+    )
+    return ProgramView(
+        program=program,
+        format=settings.format,
+        settings=settings,
+        active=active,
+        loads=await store.mentor_loads(session, program_id),
+        live=await store.live_mentees(session, program_id),
+        partners=await store.ended_partners(session, employees),
+        by_enrollment={p.enrollment_id: p for p in active},
+    )
+
+
+def _mentee_side(view: ProgramView, role: Role) -> bool:
+    return role is Role.PEER if view.format is ProgramFormat.PEER else role is Role.MENTEE
+
+
+def solve_pool(view: ProgramView) -> Pool:
+    """The pool of a full solve: everyone active, less the mentees (peers) already in a live match; a
+    mentor's live mentees here are taken off their capacity. In a program with a mentor per skill area, a
+    mentee keeps the areas no live match covers yet."""
+    people: list[Participant] = []
+    seen: set[tuple[str, Role]] = set()
+    for participant in view.active:
+        role = ROLES.get(participant.role)
+        if role is None or (participant.employee_id, role) in seen:
+            continue
+        areas: list[str] | None = None
+        held = view.live.get(participant.employee_id)
+        if held and _mentee_side(view, role):
+            if not (view.settings.multi_mentor_per_skill and role is Role.MENTEE):
+                continue
+            requested = [normalise_tag(area) for area in participant.profile.requested_skill_areas]
+            areas = [area for area in requested if area not in held]
+            if not areas:
+                continue
+        seen.add((participant.employee_id, role))
+        people.append(
+            engine_participant(
+                participant,
+                view.program,
+                workload=view.workload(participant.employee_id),
+                past_partner_ids=view.partners.get(participant.employee_id, ()),
+                requested_skill_areas=areas,
+            )
+        )
+    return Pool(tuple(people))
+
+
+def record_for(
+    view: ProgramView,
+    mentor: common_pb2.Participant | None,
+    mentor_employee_id: str,
+    mentees: Sequence[common_pb2.Participant],
+    score: float,
+    breakdown: dict[str, float],
+    *,
+    origin: Origin,
+    now: datetime,
+    policy: Policy,
+    skill_area: str = "",
+    run_id: str = "",
+    speed_round: int = 0,
+) -> MatchRecord:
+    return MatchRecord(
+        match_id=new_id(),
+        program_id=view.program.program_id,
+        tenant=view.program.tenant,
+        format=str(view.format),
+        mentor_enrollment_id=mentor.enrollment_id if mentor is not None else "",
+        mentor_employee_id=mentor_employee_id,
+        members=[Member(p.enrollment_id, p.employee_id) for p in mentees],
+        score=score,
+        breakdown=breakdown,
+        proposed_at=now,
+        respond_by=now + view.response_window(policy),
+        origin=origin,
+        skill_area=skill_area,
+        run_id=run_id,
+        speed_round=speed_round,
+        updated_at=now,
+    )
+
+
+def records_from_matches(
+    view: ProgramView,
+    matches: Sequence[Match],
+    *,
+    origin: Origin,
+    now: datetime,
+    policy: Policy,
+    run_id: str = "",
+) -> list[MatchRecord]:
+    """Stored matches for engine matches: one per pair, or one per group (its mean score and breakdown)."""
+    people = view.by_enrollment
+    groups: dict[str, list[Match]] = defaultdict(list)
+    singles: list[Match] = []
+    for match in matches:
+        if match.group_id is not None:
+            groups[match.group_id].append(match)
+        else:
+            singles.append(match)
+    records: list[MatchRecord] = []
+    for match in singles:
+        mentor = people[match.mentor_id]
+        records.append(
+            record_for(
+                view,
+                mentor,
+                mentor.employee_id,
+                [people[match.mentee_id]],
+                match.score,
+                dict(match.breakdown),
+                origin=origin,
+                now=now,
+                policy=policy,
+                skill_area=match.skill_area or "",
+                run_id=run_id,
+                speed_round=match.round_index + 1 if match.round_index is not None else 0,
+            )
+        )
+    for members in groups.values():
+        mentor = people[members[0].mentor_id]
+        size = len(members)
+        breakdown: dict[str, float] = defaultdict(float)
+        for member in members:
+            for name, points in member.breakdown.items():
+                breakdown[name] += points / size
+        records.append(
+            record_for(
+                view,
+                mentor,
+                mentor.employee_id,
+                [people[member.mentee_id] for member in members],
+                sum(member.score for member in members) / size,
+                dict(breakdown),
+                origin=origin,
+                now=now,
+                policy=policy,
+                run_id=run_id,
+            )
+        )
+    return records
+
+
+async def store_proposals(
+    session: AsyncSession, view: ProgramView, records: Sequence[MatchRecord], now: datetime
+) -> None:
+    """Insert the proposals and stage their MatchProposed events; count them once committed."""
+    if not records:
+        return
+    members = [member for record in records for member in record.members]
+    proposed_before = await store.employees_with_matches(
+        session, view.program.program_id, [member.employee_id for member in members]
+    )
+    enrolled = await store.enrolled_at(session, [member.enrollment_id for member in members])
+    waits = [
+        (now - enrolled[member.enrollment_id]).total_seconds()
+        for member in members
+        if member.enrollment_id in enrolled and member.employee_id not in proposed_before
+    ]
+    await store.insert_matches(session, records)
+    await stage_events(
+        session, [(event_of(record, Transition(Kind.PROPOSED)), record.match_id) for record in records]
+    )
+    origins = [str(record.origin) for record in records]
+
+    def count() -> None:
+        for origin in origins:
+            metrics.PROPOSALS.labels(origin).inc()
+        for wait in waits:
+            metrics.TIME_TO_MATCH.observe(max(wait, 0.0))
+
+    after_commit(session, count)
+
+
+async def refresh_pending(session: AsyncSession) -> None:
+    pending = await store.count_pending(session)
+    after_commit(session, lambda: metrics.PENDING_PROPOSALS.set(pending))
+
+
+async def propose_one(
+    session: AsyncSession,
+    view: ProgramView,
+    mentee: common_pb2.Participant,
+    *,
+    origin: Origin,
+    now: datetime,
+    policy: Policy,
+    exclude: Collection[str] = (),
+) -> MatchRecord | None:
+    """The engine's incremental proposal for one mentee (peer), without re-solving the pool: the best
+    mentor with room, other than the employees in ``exclude``. Stored and published; None when there is
+    no feasible mentor (the reason is counted and logged by code)."""
+    role = ROLES.get(mentee.role)
+    if role is None or view.format is ProgramFormat.SPEED:
+        return None
+    engine_mentee = engine_participant(
+        mentee,
+        view.program,
+        past_partner_ids=view.partners.get(mentee.employee_id, ()),
+    )
+    counterpart = Role.PEER if view.format is ProgramFormat.PEER else Role.MENTOR
+    candidates: list[Participant] = []
+    loads: dict[str, int] = {}
+    seen: set[str] = set()
+    for person in view.active:
+        if (
+            ROLES.get(person.role) is not counterpart
+            or person.employee_id in exclude
+            or person.employee_id == mentee.employee_id
+            or person.employee_id in seen
+            or (counterpart is Role.PEER and person.employee_id in view.live)
+        ):
+            continue
+        seen.add(person.employee_id)
+        workload = view.workload(person.employee_id)
+        candidates.append(
+            engine_participant(
+                person,
+                view.program,
+                workload=workload,
+                deduct_load_here=False,
+                past_partner_ids=view.partners.get(person.employee_id, ()),
+            )
+        )
+        loads[person.enrollment_id] = workload.here
+    proposal = propose_for_late_mentee(
+        engine_mentee, candidates, view.settings, mentor_loads=loads, alternatives=0
+    )
+    if proposal.match is None:
+        code = str(proposal.reason.code) if proposal.reason is not None else "none"
+        log.info("no_incremental_proposal", program_id=view.program.program_id, reason=code)
+        after_commit(session, lambda: metrics.LATE_PROPOSALS.labels(code).inc())
+        return None
+    match = proposal.match
+    mentor = view.by_enrollment[match.mentor_id]
+    record = record_for(
+        view,
+        mentor,
+        mentor.employee_id,
+        [mentee],
+        match.score,
+        dict(match.breakdown),
+        origin=origin,
+        now=now,
+        policy=policy,
+    )
+    await store_proposals(session, view, [record], now)
+    _note_load(view, record)
+    after_commit(session, lambda: metrics.LATE_PROPOSALS.labels("proposed").inc())
+    return record
+
+
+def _note_load(view: ProgramView, record: MatchRecord) -> None:
+    """Keep the view in step with a proposal just made, for the next proposal in the same unit of work."""
+    load = view.loads.get(record.mentor_employee_id, store.MentorLoad(0, 0))
+    view.loads[record.mentor_employee_id] = store.MentorLoad(load.here + len(record.mentees), load.elsewhere)
+    for member in record.mentees:
+        view.live.setdefault(member.employee_id, set()).add(record.skill_area)
+    if view.format is ProgramFormat.PEER:
+        view.live.setdefault(record.mentor_employee_id, set()).add(record.skill_area)
+
+
+async def rematch(
+    session: AsyncSession,
+    program_id: str,
+    mentee_employee_ids: Iterable[str],
+    *,
+    now: datetime,
+    policy: Policy,
+    origin: Origin = Origin.REMATCH,
+) -> list[MatchRecord]:
+    """New proposals for mentees left without a partner, never with a mentor they already had here.
+
+    A follow-up, not the change itself: it runs in a savepoint, and a program the engine refuses (e.g.
+    a reverse program without its skill) leaves the mentees in the pool instead of failing the caller.
+    """
+    wanted = list(dict.fromkeys(employee for employee in mentee_employee_ids if employee))
+    if not wanted:
+        return []
+    try:
+        async with session.begin_nested():
+            return await _rematch(session, program_id, wanted, now=now, policy=policy, origin=origin)
+    except DomainError as error:
+        log.warning(
+            "rematch_skipped", program_id=program_id, error=type(error).__name__, detail=error.message
+        )
+        return []
+
+
+async def _rematch(
+    session: AsyncSession,
+    program_id: str,
+    wanted: list[str],
+    *,
+    now: datetime,
+    policy: Policy,
+    origin: Origin,
+) -> list[MatchRecord]:
+    view = await load_view(session, program_id, policy)
+    if view.program.status == common_pb2.PROGRAM_STATUS_CLOSED:
+        return []
+    proposals: list[MatchRecord] = []
+    for employee_id in wanted:
+        mentee = next(
+            (
+                p
+                for p in view.active
+                if p.employee_id == employee_id and _mentee_side(view, ROLES.get(p.role, Role.MENTOR))
+            ),
+            None,
+        )
+        if mentee is None or view.is_live(mentee):
+            continue
+        exclude = await store.former_mentors(session, program_id, employee_id)
+        record = await propose_one(
+            session, view, mentee, origin=origin, now=now, policy=policy, exclude=exclude
+        )
+        if record is not None:
+            proposals.append(record)
+    return proposals

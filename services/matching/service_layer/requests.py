@@ -1,0 +1,360 @@
+"""Matches made by people rather than the solver: manual matches by HR, a mentee's request to a mentor
+they nominated, and introductions by colleagues (which open the way for such requests).
+
+Hard rules are the engine's (``check_pair``) and are never bent. Soft issues of a manual match need an
+override reason, which is stored with the match and published on it:
+
+- ``low_score``: the pair scores below ``manual_min_score_share`` of the best score the program allows;
+- ``repeat_pairing``: the two were partners before;
+- ``capacity_default_exceeded``: the mentor would hold more mentees than the program's *default*
+  capacity. A capacity the mentor declared themselves, and the cap across programs, stay hard.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from mentoring.v1 import common_pb2
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.matching import metrics
+from services.matching.adapters import store
+from services.matching.adapters.translate import (
+    best_possible_score,
+    cap_across_programs,
+    engine_participant,
+)
+from services.matching.domain import (
+    HardRule,
+    Participant,
+    ProgramFormat,
+    ProgramSettings,
+    Role,
+    ScoreBreakdown,
+    check_pair,
+    normalise_tag,
+    score_pair,
+    score_peers,
+)
+from services.matching.service_layer.context import (
+    Policy,
+    ProgramView,
+    load_view,
+    new_id,
+    record_for,
+    refresh_pending,
+    require_open,
+    store_proposals,
+)
+from services.matching.service_layer.effects import after_commit
+from services.matching.service_layer.lifecycle import MatchRecord, Origin, clean_reason
+from services.shared.errors import FailedPrecondition, InvalidArgument, NotFound
+
+LOW_SCORE: Final = "low_score"
+REPEAT_PAIRING: Final = "repeat_pairing"
+CAPACITY_DEFAULT_EXCEEDED: Final = "capacity_default_exceeded"
+MAX_NOTE_LENGTH: Final = 2000
+
+
+def _required(value: str, field: str) -> str:
+    value = value.strip()
+    if not value:
+        raise InvalidArgument(field, "is required")
+    return value
+
+
+def _pair_score(mentor: Participant, mentee: Participant, settings: ProgramSettings) -> ScoreBreakdown:
+    if settings.format is ProgramFormat.PEER:
+        both = score_peers(mentor, mentee, settings)
+        return ScoreBreakdown(
+            both.units // 2, {name: units // 2 for name, units in both.component_units.items()}
+        )
+    return score_pair(mentor, mentee, settings)
+
+
+def _enrolled(view: ProgramView, enrollment_id: str, field: str) -> common_pb2.Participant:
+    participant = view.by_enrollment.get(enrollment_id)
+    if participant is not None:
+        return participant
+    raise FailedPrecondition(
+        "not_active",
+        f"{field} {enrollment_id} is not an active participant of program {view.program.program_id}",
+    )
+
+
+async def _require_known(session: AsyncSession, view: ProgramView, enrollment_id: str) -> None:
+    stored = await store.load_participant(session, enrollment_id)
+    if stored is None or stored.program_id != view.program.program_id:
+        raise NotFound("enrollment", enrollment_id)
+
+
+# ---- manual matches --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ManualMatch:
+    program_id: str
+    mentor_enrollment_id: str
+    mentee_enrollment_ids: tuple[str, ...]
+    override_reason: str
+    hr_actor_id: str
+
+
+def _capacity_is_soft(
+    program: common_pb2.Program,
+    mentor_proto: common_pb2.Participant,
+    mentor: Participant,
+    mentee: Participant,
+    settings: ProgramSettings,
+    load: int,
+) -> bool:
+    """A capacity violation that only exceeds the program's default (the mentor declared none) and
+    fits the cap across programs."""
+    if mentor_proto.profile.capacity:
+        return False
+    cap = cap_across_programs(program, mentor_proto)
+    stretched = dataclasses.replace(
+        mentor, capacity=cap if cap is not None else load + settings.group_max_size + 1
+    )
+    return HardRule.CAPACITY not in check_pair(stretched, mentee, settings, mentor_current_load=load)
+
+
+async def create_manual_match(
+    session: AsyncSession, command: ManualMatch, now: datetime, policy: Policy
+) -> MatchRecord:
+    program_id = _required(command.program_id, "program_id")
+    mentor_id = _required(command.mentor_enrollment_id, "mentor_enrollment_id")
+    hr_actor = _required(command.hr_actor_id, "hr_actor_id")
+    mentee_ids = tuple(dict.fromkeys(e.strip() for e in command.mentee_enrollment_ids if e.strip()))
+    if not mentee_ids:
+        raise InvalidArgument("mentee_enrollment_ids", "name at least one mentee")
+    if len(mentee_ids) != len(command.mentee_enrollment_ids):
+        raise InvalidArgument("mentee_enrollment_ids", "must be distinct, non-empty ids")
+    await store.lock_program(session, program_id)
+    view = await load_view(session, program_id, policy)
+    require_open(view.program)
+    settings = view.settings
+    limit = settings.group_max_size if view.format is ProgramFormat.GROUP else 1
+    if len(mentee_ids) > limit:
+        raise InvalidArgument("mentee_enrollment_ids", f"a {view.format} match has at most {limit} mentee(s)")
+    for enrollment_id in (mentor_id, *mentee_ids):
+        await _require_known(session, view, enrollment_id)
+    mentor_proto = _enrolled(view, mentor_id, "mentor")
+    mentee_protos = [_enrolled(view, enrollment_id, "mentee") for enrollment_id in mentee_ids]
+    for mentee_proto in mentee_protos:
+        if view.is_live(mentee_proto):
+            raise FailedPrecondition(
+                "already_matched", f"mentee {mentee_proto.enrollment_id} is already in a live match"
+            )
+    workload = view.workload(mentor_proto.employee_id)
+    mentor = engine_participant(
+        mentor_proto,
+        view.program,
+        workload=workload,
+        deduct_load_here=False,
+        past_partner_ids=view.partners.get(mentor_proto.employee_id, ()),
+    )
+    hard: list[str] = []
+    soft: list[str] = []
+    scores: list[ScoreBreakdown] = []
+    for offset, mentee_proto in enumerate(mentee_protos):
+        mentee = engine_participant(
+            mentee_proto, view.program, past_partner_ids=view.partners.get(mentee_proto.employee_id, ())
+        )
+        load = workload.here + offset
+        for rule in check_pair(mentor, mentee, settings, mentor_current_load=load):
+            if rule == HardRule.CAPACITY and _capacity_is_soft(
+                view.program, mentor_proto, mentor, mentee, settings, load
+            ):
+                soft.append(CAPACITY_DEFAULT_EXCEEDED)
+            else:
+                hard.append(str(rule))
+        breakdown = _pair_score(mentor, mentee, settings)
+        scores.append(breakdown)
+        if breakdown.total < policy.manual_min_score_share * best_possible_score(settings):
+            soft.append(LOW_SCORE)
+        if breakdown.component_units.get("repeat_pairing", 0) < 0:
+            soft.append(REPEAT_PAIRING)
+    hard = list(dict.fromkeys(hard))
+    soft = list(dict.fromkeys(soft))
+    if hard:
+        metrics.MANUAL_MATCHES.labels("refused_hard").inc()
+        raise FailedPrecondition(
+            hard[0], f"hard rule(s) {', '.join(hard)} forbid this match; hard rules are never overridden"
+        )
+    override_reason = clean_reason(command.override_reason)
+    if soft and not override_reason:
+        metrics.MANUAL_MATCHES.labels("refused_soft").inc()
+        raise FailedPrecondition(
+            soft[0], f"soft issue(s) {', '.join(soft)}: give an override_reason to proceed"
+        )
+    size = len(scores)
+    breakdown_points: dict[str, float] = {}
+    for breakdown in scores:
+        for name, points in breakdown.points.items():
+            breakdown_points[name] = breakdown_points.get(name, 0.0) + points / size
+    record = record_for(
+        view,
+        mentor_proto,
+        mentor_proto.employee_id,
+        mentee_protos,
+        sum(breakdown.total for breakdown in scores) / size,
+        breakdown_points,
+        origin=Origin.MANUAL,
+        now=now,
+        policy=policy,
+    )
+    record.override_reason = override_reason
+    record.override_by = hr_actor
+    await store_proposals(session, view, [record], now)
+    await refresh_pending(session)
+    outcome = "overridden" if soft else "created"
+    after_commit(session, lambda: metrics.MANUAL_MATCHES.labels(outcome).inc())
+    return record
+
+
+# ---- requests to a nominated mentor -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NominatedMentorRequest:
+    program_id: str
+    mentee_enrollment_id: str
+    mentor_employee_id: str
+    skill_area: str = ""
+    message: str = ""
+
+
+def _refuse_request(rule: str, message: str) -> FailedPrecondition:
+    metrics.NOMINATION_REQUESTS.labels(rule).inc()
+    return FailedPrecondition(rule, message)
+
+
+async def _connected(
+    session: AsyncSession, mentee: common_pb2.Participant, mentor: common_pb2.Participant, program_id: str
+) -> bool:
+    """Same team (department, or the same manager), a shared program, or an introduction by a colleague."""
+    if mentee.department and mentee.department == mentor.department:
+        return True
+    chains = (mentee.management_chain_ids, mentor.management_chain_ids)
+    if chains[0] and chains[1] and chains[0][0] == chains[1][0]:
+        return True
+    if await store.shares_a_program(session, mentee.employee_id, mentor.employee_id):
+        return True
+    return await store.introduced(session, mentee.employee_id, mentor.employee_id, program_id)
+
+
+async def request_nominated_mentor(
+    session: AsyncSession, command: NominatedMentorRequest, now: datetime, policy: Policy
+) -> MatchRecord:
+    """A mentee asks a mentor they nominated. The mentor may be enrolled in the program or known to
+    matching from another program (then the program's default capacity applies); the mentee's side counts
+    as accepted, the mentor answers within the program's response window."""
+    program_id = _required(command.program_id, "program_id")
+    mentee_id = _required(command.mentee_enrollment_id, "mentee_enrollment_id")
+    mentor_employee = _required(command.mentor_employee_id, "mentor_employee_id")
+    await store.lock_program(session, program_id)
+    view = await load_view(session, program_id, policy, extra_employees=(mentor_employee,))
+    require_open(view.program)
+    await _require_known(session, view, mentee_id)
+    mentee_proto = _enrolled(view, mentee_id, "mentee")
+    if mentee_proto.role != common_pb2.ROLE_MENTEE:
+        raise _refuse_request("role", "only a mentee asks for a mentor")
+    if mentor_employee not in mentee_proto.profile.nominated_mentor_ids:
+        raise _refuse_request("not_nominated", "the mentee did not nominate this mentor")
+    skill_area = normalise_tag(command.skill_area)
+    if view.is_live(mentee_proto, skill_area):
+        raise _refuse_request("already_matched", "the mentee is already in a live match in this program")
+    enrolled_mentor = next(
+        (p for p in view.active if p.employee_id == mentor_employee and p.role == common_pb2.ROLE_MENTOR),
+        None,
+    )
+    mentor_proto = enrolled_mentor
+    if mentor_proto is None:
+        known = await store.participants_of_employee(session, mentor_employee)
+        if not known:
+            raise _refuse_request("mentor_unknown", "matching knows no profile of this mentor")
+        mentor_proto = common_pb2.Participant()
+        mentor_proto.CopyFrom(known[0])
+        mentor_proto.profile.capacity = 0  # their capacity elsewhere says nothing of this program
+        mentor_proto.program_id = program_id
+    if not await _connected(session, mentee_proto, mentor_proto, program_id):
+        raise _refuse_request(
+            "no_connection",
+            "no connection with this mentor: not the same team, no shared program, no introduction",
+        )
+    workload = view.workload(mentor_employee)
+    mentor = engine_participant(
+        mentor_proto,
+        view.program,
+        workload=workload,
+        deduct_load_here=False,
+        role=Role.MENTOR,
+        participant_id=mentor_proto.enrollment_id
+        if enrolled_mentor is not None
+        else f"employee:{mentor_employee}",
+        past_partner_ids=view.partners.get(mentor_employee, ()),
+    )
+    mentee = engine_participant(
+        mentee_proto, view.program, past_partner_ids=view.partners.get(mentee_proto.employee_id, ())
+    )
+    violations = check_pair(mentor, mentee, view.settings, mentor_current_load=workload.here)
+    if violations:
+        raise _refuse_request(
+            str(violations[0]), f"hard rule(s) {', '.join(map(str, violations))} forbid this match"
+        )
+    breakdown = _pair_score(mentor, mentee, view.settings)
+    record = record_for(
+        view,
+        enrolled_mentor,
+        mentor_employee,
+        [mentee_proto],
+        breakdown.total,
+        breakdown.points,
+        origin=Origin.NOMINATION,
+        now=now,
+        policy=policy,
+        skill_area=skill_area,
+    )
+    record.members[0].accepted = True  # the mentee asked
+    record.note = " ".join(command.message.split())[:MAX_NOTE_LENGTH]
+    await store_proposals(session, view, [record], now)
+    await refresh_pending(session)
+    after_commit(session, lambda: metrics.NOMINATION_REQUESTS.labels("proposed").inc())
+    return record
+
+
+# ---- introductions ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Introduction:
+    introducer_employee_id: str
+    mentee_employee_id: str
+    mentor_employee_id: str
+    program_id: str = ""
+    note: str = ""
+
+
+async def introduce(session: AsyncSession, command: Introduction, now: datetime) -> store.IntroductionRow:
+    """Record that a colleague introduced a mentee to a mentor (for one program, or for any when the
+    program is empty). Recording the same introduction again returns the first one."""
+    introducer = _required(command.introducer_employee_id, "introducer_employee_id")
+    mentee = _required(command.mentee_employee_id, "mentee_employee_id")
+    mentor = _required(command.mentor_employee_id, "mentor_employee_id")
+    program_id = command.program_id.strip()
+    if mentee == mentor:
+        raise InvalidArgument("mentor_employee_id", "must differ from the mentee")
+    if introducer in (mentee, mentor):
+        raise FailedPrecondition("self_introduction", "the introducer must be a third colleague")
+    if program_id and await store.load_program(session, program_id) is None:
+        raise NotFound("program", program_id)
+    existing = await store.find_introduction(session, introducer, mentee, mentor, program_id)
+    if existing is not None:
+        return existing
+    row = store.IntroductionRow(new_id(), introducer, mentee, mentor, program_id)
+    await store.save_introduction(session, row, " ".join(command.note.split())[:MAX_NOTE_LENGTH], now)
+    return row
