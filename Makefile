@@ -13,7 +13,7 @@ PROTOS := $(wildcard protos/mentoring/v1/*.proto)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: help setup protos kafka-up kafka-down kafka-status kafka-cluster-up kafka-cluster-down run demo test \
-        test-unit test-integration lint bench clean
+        test-unit lint bench clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 22
@@ -71,6 +71,7 @@ lint: setup ## ruff (lint and format) and mypy --strict
 bench: setup kafka-up ## benchmarks: figures next to a baseline measured in the same run
 	$(PY) -m benchmarks.kafka_relay
 	$(PY) -m benchmarks.matching_engine
+	$(PY) -m benchmarks.enrollment_hris
 
 clean: ## stop Kafka, remove data, venv and generated code
 	-bash $(KAFKA) reset
