@@ -236,9 +236,12 @@ def play(platform: Platform | None = None) -> DemoOutcome:
     )
 
     eventually(
-        lambda: enrollment.GetEmployeeContact(
-            enrollment_pb2.GetEmployeeContactRequest(employee_id=people[0].employee_id)
-        ),
+        lambda: [
+            enrollment.GetEmployeeContact(
+                enrollment_pb2.GetEmployeeContactRequest(employee_id=person.employee_id)
+            )
+            for person in people
+        ],
         "directory",
     )
     console.print("The enrollment service's directory has the organisation, management chains included.")

@@ -1,0 +1,81 @@
+"""End to end: the four services as real processes on the real broker, driven by the demo organisation
+exactly as `make run` plays it: HRIS stream in, program, enrolments, matching, acceptance, a session,
+the mentee's inbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from mentoring.v1 import common_pb2
+
+from services.demo import Platform, organisation, play
+from tests.support.processes import ServiceProcess
+
+pytestmark = pytest.mark.integration
+
+
+def chain_of(employee_id: str) -> set[str]:
+    managers = {person.employee_id: person.manager_id for person in organisation()}
+    chain: set[str] = set()
+    manager = managers[employee_id]
+    while manager is not None:
+        chain.add(manager)
+        manager = managers[manager]
+    return chain
+
+
+def test_the_demo_organisation_flows_through_all_four_services(
+    kafka_bootstrap: str, namespace: str, data_dir: Path
+) -> None:
+    enrollment = ServiceProcess("enrollment", data_dir, namespace, kafka_bootstrap).start()
+    others = [
+        ServiceProcess("matching", data_dir, namespace, kafka_bootstrap),
+        ServiceProcess("session", data_dir, namespace, kafka_bootstrap),
+        ServiceProcess(
+            "notification",
+            data_dir,
+            namespace,
+            kafka_bootstrap,
+            {"MENTORING_NOTIFICATION_ENROLLMENT_GRPC_TARGET": enrollment.grpc_target},
+        ),
+    ]
+    try:
+        matching, session, notification = (process.start() for process in others)
+        outcome = play(
+            Platform(
+                enrollment.grpc_target,
+                matching.grpc_target,
+                session.grpc_target,
+                notification.grpc_target,
+                kafka_bootstrap,
+                namespace,
+            )
+        )
+    finally:
+        for process in [*others, enrollment]:
+            process.stop()
+
+    run = outcome.run
+    assert outcome.people == 66
+    assert run.matches, "the demo pool has feasible pairs"
+    matched_mentees = [mentee for match in run.matches for mentee in match.mentee_employee_ids]
+    assert len(matched_mentees) == len(set(matched_mentees)), "nobody is matched twice"
+    assert len(matched_mentees) + len(run.unmatched) == outcome.mentees, "every mentee is accounted for"
+    for unmatched in run.unmatched:
+        assert unmatched.reason_code and unmatched.reason, "no unmatched mentee without a reason"
+    for match in run.matches:
+        for mentee in match.mentee_employee_ids:
+            assert match.mentor_employee_id not in chain_of(mentee), "never the mentee's boss"
+            assert mentee not in chain_of(match.mentor_employee_id)
+        assert match.breakdown, "every match explains its score"
+        assert match.score == pytest.approx(sum(part.points for part in match.breakdown), abs=0.01)
+    quality = run.quality
+    assert quality.matched == len(matched_mentees)
+    assert quality.matched <= quality.max_matchable
+    assert quality.share_of_optimum == pytest.approx(1.0, abs=1e-6)
+    assert outcome.activated is not None and outcome.activated.status == common_pb2.MATCH_STATUS_ACTIVE
+    assert outcome.session is not None and outcome.session.status == "scheduled"
+    assert outcome.inbox, "the mentee was told"
+    for item in outcome.inbox:
+        assert "Demo Person" not in item.title + item.body and "@" not in item.title + item.body
