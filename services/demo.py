@@ -379,19 +379,15 @@ def play(platform: Platform | None = None) -> DemoOutcome:
     console.print(
         f"session {session.session_id} scheduled for {session.starts_at.ToDatetime():%Y-%m-%d %H:%M} UTC"
     )
-    inbox = eventually(
-        lambda: _non_empty(
-            notifications.ListInbox(notification_pb2.ListInboxRequest(recipient_id=mentee_id)).items
-        ),
-        "inbox",
-    )
+
+    def inbox_with_activation() -> list[notification_pb2.InboxItem]:
+        items = list(notifications.ListInbox(notification_pb2.ListInboxRequest(recipient_id=mentee_id)).items)
+        if not any(item.template == "match_activated" for item in items):
+            raise LookupError("the activation has not reached the inbox yet")
+        return items
+
+    inbox = eventually(inbox_with_activation, "inbox")
     console.rule(f"6. The mentee's inbox ({mentee_id})")
     for item in inbox:
         console.print(f"• {item.title}: {item.body}")
     return DemoOutcome(len(people), len(mentees), run, active, session, list(inbox))
-
-
-def _non_empty(items: T) -> T:
-    if not items:
-        raise LookupError("nothing yet")
-    return items
