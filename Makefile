@@ -56,9 +56,10 @@ run: setup kafka-up ## Kafka + the four services + the demo organisation; Ctrl-C
 demo: setup ## run the demo organisation against a platform that is already up
 	$(PY) -m services.platform_cli demo
 
-test: setup ## unit, integration and end-to-end tests (starts and stops Kafka itself)
+test: setup ## unit, integration and end-to-end tests (starts and stops Kafka; PostgreSQL installed if missing)
+	bash deploy/postgres/install.sh >/dev/null
 	bash $(KAFKA) up
-	status=0; $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; bash $(KAFKA) down; exit $$status
+	status=0; MENTORING_REQUIRE_POSTGRES=1 $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; bash $(KAFKA) down; exit $$status
 
 test-unit: setup ## unit tests only: no broker
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)

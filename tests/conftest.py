@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.kafka import REPO_ROOT
+from tests.support.postgres import postgres_server  # noqa: F401  (a fixture)
 
 
 @pytest.fixture(scope="session")

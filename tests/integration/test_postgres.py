@@ -1,0 +1,261 @@
+"""The platform on a real PostgreSQL server, chosen by DSN alone: every service's migrations, and the
+outbox / inbox / dead-letter rules with the services as real processes on the real broker."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import urllib.request
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from mentoring.v1 import common_pb2, events_pb2
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import Connection, MetaData
+
+from services.shared.db import SHARED_MIGRATIONS, Database
+from services.shared.envelope import encode_binary, new_event
+from services.shared.inbox import inbox_table
+from services.shared.outbox import outbox_table, stage_events
+from tests.support.kafka import produce_raw, read_topic
+from tests.support.postgres import PostgresServer, fetch
+from tests.support.processes import ServiceProcess
+
+pytestmark = pytest.mark.integration
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ["enrollment", "matching", "session", "notification"]
+PROGRAM_CREATED = "mentoring.enrollment.program.created.v1"
+
+
+def migrations_of(service: str) -> Path:
+    return REPO_ROOT / "services" / service / "adapters" / "migrations"
+
+
+def program_created(index: int) -> events_pb2.ProgramCreated:
+    return events_pb2.ProgramCreated(
+        program=common_pb2.Program(
+            program_id=f"prog-{index:05d}",
+            tenant="acme",
+            name=f"Program {index}",
+            format=common_pb2.PROGRAM_FORMAT_ONE_ON_ONE,
+            status=common_pb2.PROGRAM_STATUS_OPEN,
+        )
+    )
+
+
+def head_revisions(service: str) -> set[str]:
+    """The heads of the shared chain plus the service's, as the migration runner combines them."""
+    config = Config()
+    config.set_main_option("script_location", str(SHARED_MIGRATIONS))
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", f"{SHARED_MIGRATIONS / 'versions'}:{migrations_of(service)}")
+    return set(ScriptDirectory.from_config(config).get_heads())
+
+
+def declared_tables(service: str) -> MetaData:
+    """The tables the service's code reads and writes: the messaging ones plus its store's."""
+    store = importlib.import_module(f"services.{service}.adapters.store")
+    declared = MetaData()
+    for table in [outbox_table, inbox_table, *store.metadata.tables.values()]:
+        table.to_metadata(declared)
+    return declared
+
+
+async def schema_of(url: str) -> dict[str, list[tuple[object, ...]]]:
+    """Everything a migration could change: columns with their types, indexes, constraints, versions."""
+    return {
+        "columns": [
+            tuple(row)
+            for row in await fetch(
+                url,
+                "SELECT table_name, column_name, data_type, is_nullable, character_maximum_length "
+                "FROM information_schema.columns WHERE table_schema = 'public' "
+                "ORDER BY table_name, column_name",
+            )
+        ],
+        "indexes": [
+            tuple(row)
+            for row in await fetch(
+                url, "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1"
+            )
+        ],
+        "constraints": [
+            tuple(row)
+            for row in await fetch(
+                url,
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE connamespace = 'public'::regnamespace ORDER BY 1",
+            )
+        ],
+        "versions": [tuple(row) for row in await fetch(url, "SELECT version_num FROM alembic_version")],
+    }
+
+
+def metric_value(metrics_port: int, name: str, **labels: str) -> float:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                total += sample.value
+    return total
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 60.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("condition not reached")
+        await asyncio.sleep(0.2)
+
+
+async def count(url: str, query: str) -> int:
+    return int((await fetch(url, query))[0][0])
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_each_service_migrates_a_fresh_postgres_database_and_a_rerun_changes_nothing(
+    postgres_server: PostgresServer, service: str
+) -> None:
+    url = await postgres_server.create_database(service)
+    database = Database(url)
+    try:
+        await database.migrate(migrations_of(service))
+        migrated = await schema_of(url)
+        assert {row[0] for row in migrated["versions"]} == head_revisions(service)
+
+        # The schema holds every table, column, type and nullability the service's code declares;
+        # it may hold more (indexes and constraints only the migrations spell out).
+        def differences(connection: Connection) -> list[object]:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            return list(compare_metadata(context, declared_tables(service)))
+
+        async with database.engine.connect() as connection:
+            found = await connection.run_sync(differences)
+        flat = [item for diff in found for item in (diff if isinstance(diff, list) else [diff])]
+        assert [item for item in flat if item[0] not in {"remove_index", "remove_constraint"}] == []
+
+        await fetch(
+            url,
+            "INSERT INTO inbox (event_id, topic, ce_type, applied_at) VALUES ('kept', 't', 'c', now())",
+        )
+        await database.migrate(migrations_of(service))
+        assert await schema_of(url) == migrated
+        assert await count(url, "SELECT count(*) FROM inbox WHERE event_id = 'kept'") == 1
+    finally:
+        await database.dispose()
+
+
+async def test_on_postgres_bad_records_are_dead_lettered_duplicates_skipped_and_the_consumer_goes_on(
+    kafka_bootstrap: str, namespace: str, data_dir: Path, postgres_server: PostgresServer
+) -> None:
+    url = await postgres_server.create_database("matching")
+    topic = namespace + "enrollment.events.v1"
+    good = new_event(PROGRAM_CREATED, "test", program_created(1), tenant="acme")
+    good_headers, good_value = encode_binary(good)
+    malformed_headers = [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", b"bad-1"),
+        ("ce_source", b"test"),
+        ("ce_type", PROGRAM_CREATED.encode()),
+    ]
+    unknown_headers = [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", b"bad-2"),
+        ("ce_source", b"test"),
+        ("ce_type", b"mentoring.enrollment.program.exploded.v1"),
+    ]
+    later = new_event(PROGRAM_CREATED, "test", program_created(2), tenant="acme")
+    later_headers, later_value = encode_binary(later)
+
+    on_postgres = {"MENTORING_MATCHING_DATABASE_URL": url}
+    with ServiceProcess("matching", data_dir, namespace, kafka_bootstrap, on_postgres) as matching:
+        await produce_raw(
+            kafka_bootstrap,
+            topic,
+            [
+                (b"prog-00001", good_value, good_headers),
+                (b"prog-00001", b"\xff\x00 not protobuf", malformed_headers),
+                (b"prog-00001", good_value, good_headers),  # redelivery of the same event
+                (b"prog-00001", b"", unknown_headers),
+                (b"prog-00001", later_value, later_headers),
+            ],
+        )
+        dead = await read_topic(kafka_bootstrap, topic + ".dlq", expected=2)
+
+        async def both_applied_and_duplicate_counted() -> bool:
+            return await count(url, "SELECT count(*) FROM programs") == 2 and (
+                metric_value(matching.metrics_port, "mentoring_consumer_messages_total", outcome="duplicate")
+                == 1
+            )
+
+        await eventually(both_applied_and_duplicate_counted)
+        assert (
+            metric_value(matching.metrics_port, "mentoring_consumer_messages_total", outcome="applied") == 2
+        )
+        assert metric_value(matching.metrics_port, "mentoring_consumer_messages_total", outcome="dlq") == 2
+        assert matching.stop() == 0, matching.log_tail()
+
+    assert not (data_dir / "matching.db").exists(), "the DSN, not the SQLite default, was used"
+    programs = await fetch(url, "SELECT program_id, tenant FROM programs ORDER BY program_id")
+    assert [tuple(row) for row in programs] == [("prog-00001", "acme"), ("prog-00002", "acme")]
+    inbox = await fetch(url, "SELECT event_id, topic, ce_type FROM inbox ORDER BY event_id")
+    assert sorted((good.id, later.id)) == [row["event_id"] for row in inbox], "each applied exactly once"
+    assert {(row["topic"], row["ce_type"]) for row in inbox} == {(topic, PROGRAM_CREATED)}
+    reasons = {}
+    for record in dead:
+        headers = dict(record.headers)
+        reasons[headers["ce_id"]] = headers["dlq_reason"]
+        assert headers["dlq_service"] == b"matching"
+        assert headers["dlq_original_topic"] == topic.encode()
+        assert headers["dlq_error"]
+    assert reasons == {b"bad-1": b"malformed", b"bad-2": b"unknown_type"}
+    assert {record.value for record in dead} == {b"\xff\x00 not protobuf", b""}, "original bytes are kept"
+
+
+async def test_on_postgres_the_outbox_relay_publishes_every_staged_event_in_order_and_marks_it(
+    kafka_bootstrap: str, namespace: str, data_dir: Path, postgres_server: PostgresServer
+) -> None:
+    total = 1_000
+    url = await postgres_server.create_database("enrollment")
+    database = Database(url)
+    try:
+        await database.migrate(migrations_of("enrollment"))
+        events = [
+            new_event(PROGRAM_CREATED, "enrollment", program_created(i), tenant="acme") for i in range(total)
+        ]
+        async with database.transaction() as session:
+            await stage_events(session, [(event, event.data.program.program_id) for event in events])  # type: ignore[union-attr]
+    finally:
+        await database.dispose()
+    assert await count(url, "SELECT count(*) FROM outbox WHERE published_at IS NULL") == total
+
+    settings = {"MENTORING_ENROLLMENT_DATABASE_URL": url, "MENTORING_ENROLLMENT_OUTBOX_BATCH_SIZE": "100"}
+    with ServiceProcess("enrollment", data_dir, namespace, kafka_bootstrap, settings) as enrollment:
+
+        async def all_published() -> bool:
+            return await count(url, "SELECT count(*) FROM outbox WHERE published_at IS NOT NULL") == total
+
+        await eventually(all_published)
+        records = await read_topic(kafka_bootstrap, namespace + "enrollment.events.v1", expected=total)
+        assert enrollment.stop() == 0, enrollment.log_tail()
+
+    assert not (data_dir / "enrollment.db").exists(), "the DSN, not the SQLite default, was used"
+    event_ids = [dict(record.headers)["ce_id"].decode() for record in records]
+    assert sorted(event_ids) == sorted(event.id for event in events), "every row reached the topic once"
+    marks = await fetch(url, "SELECT min(published_at) >= max(created_at) FROM outbox")
+    assert marks[0][0] is True, "a row is marked only after it was written"
+    # Per partition, the topic keeps the outbox's order.
+    position = {event.id: index for index, event in enumerate(events)}
+    by_partition: dict[int, list[int]] = {}
+    for record in sorted(records, key=lambda r: (r.partition, r.offset)):
+        by_partition.setdefault(record.partition, []).append(position[dict(record.headers)["ce_id"].decode()])
+    assert len(by_partition) > 1
+    for order in by_partition.values():
+        assert order == sorted(order)
