@@ -11,8 +11,9 @@ shared pipeline, SQLite file, outbox relay, gRPC), on a fresh topic namespace an
 3. changes: the rest of ``--events``: updates (title / grade / location), transfers (department and
    manager: the reports' chains are republished), leaves and returns, terminations; 10 % of them in
    structured JSON mode (SCIM data);
-4. paced: ``--paced`` grade updates of enrolled employees produced at half the measured rate, one at a
-   time, each causing a ParticipantUpdated: the latency without a backlog.
+4. paced: ``--paced`` grade updates of enrolled employees produced one at a time at ``--paced-rate``
+   (default 50/s, at most half the measured rate), each causing a ParticipantUpdated: the latency
+   without a backlog.
 
 Figures: events/s of the service (first to last inbox commit of each bulk phase, from the service's own
 ``inbox.applied_at``), and event-to-outbox latency (``ce_time``, stamped when the record is produced ->
@@ -20,7 +21,7 @@ Figures: events/s of the service (first to last inbox commit of each bulk phase,
 that latency is mostly queueing behind the backlog; the paced phase shows the latency of one event.
 Baseline: a plain ``AIOKafkaConsumer`` reading the same topic from the start and decoding every record
 with ``services.shared.envelope.decode``. ``--profile N`` also runs the shared ``ConsumerPipeline`` in
-this process on the first N change records under cProfile and prints where the time goes.
+this process on N change records (after N/2 hires) under cProfile and prints where the time goes.
 """
 
 from __future__ import annotations
@@ -391,46 +392,68 @@ async def paced(
     return outbox_latencies(service.database, produced_at)
 
 
+def _layer(file: str, function: str) -> str:
+    if file.endswith("selectors.py") or "epoll" in function:
+        return "waiting on the SQLite thread (epoll: SQL execution + thread hand-off)"
+    if "sqlalchemy" in file:
+        return "SQLAlchemy (statement building, cache keys, compile, result rows, session)"
+    if any(part in file for part in ("aiosqlite", "asyncio", "greenlet")) or any(
+        part in function for part in ("greenlet", "SimpleQueue", "_contextvars", "socket")
+    ):
+        return "asyncio / aiosqlite / greenlet plumbing"
+    if "services/enrollment/domain" in file:
+        return "enrollment domain"
+    if "services/enrollment" in file:
+        return "enrollment handlers, store, translation"
+    if "services/shared" in file:
+        return "shared pipeline, envelope, inbox, outbox"
+    return "other (builtins, protobuf, json, ...)"
+
+
 async def profile_pipeline(bootstrap: str, topic: str, records: int, workdir: Path) -> str:
-    """The shared pipeline and the HRIS handlers in this process, under cProfile, on a copy of the data."""
+    """The shared ConsumerPipeline with the HRIS handlers in this process, in micro-batches of 500 like
+    the runtime, under cProfile, on a fresh database: hires first (not profiled), then changes."""
     database = Database(f"sqlite+aiosqlite:///{workdir / 'profile.db'}")
     await database.migrate(MIGRATIONS)
     dlq = DlqPublisher("bench-profile", bootstrap)
     await dlq.start()
     pipeline = ConsumerPipeline("bench-profile", database, HRIS_HANDLERS, dlq)
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        group_id=None,
-    )
-    await consumer.start()
-    raw: list[RawRecord] = []
-    try:
-        while len(raw) < records:
-            batch = await consumer.getmany(timeout_ms=1000, max_records=10000)
-            for found in batch.values():
-                raw.extend(
-                    RawRecord(r.topic, r.partition, r.offset, r.key, r.value, tuple(r.headers)) for r in found
-                )
-    finally:
-        await consumer.stop()
-    raw.sort(key=lambda r: (r.partition, r.offset))
-    raw = raw[:records]
+    stream = Stream(random.Random(7))
+    employees = max(1, records // 2)
+    hire_records = [RawRecord(topic, 0, 0, k, v, tuple(h)) for k, v, h in hires(stream, employees)]
+    change_records = [
+        RawRecord(topic, 0, 0, k, v, tuple(h)) for k, v, h in changes(stream, employees, records)
+    ]
+    for first in range(0, len(hire_records), 500):
+        await pipeline.process_batch(hire_records[first : first + 500])
     profiler = cProfile.Profile()
     started = time.perf_counter()
     profiler.enable()
-    for record in raw:
-        await pipeline.process(record)
+    for first in range(0, len(change_records), 500):
+        await pipeline.process_batch(change_records[first : first + 500])
     profiler.disable()
     elapsed = time.perf_counter() - started
     await dlq.stop()
     await database.dispose()
+    stats = pstats.Stats(profiler)
+    layers: dict[str, float] = {}
+    for (file, _line, function), (_cc, _nc, own_time, _cumulative, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        layer = _layer(file, function)
+        layers[layer] = layers.get(layer, 0.0) + own_time
+    total = sum(layers.values())
+    lines = [
+        f"profile: {len(change_records)} changes through the shared pipeline in this process "
+        f"(micro-batches of 500): {len(change_records) / elapsed:,.0f} events/s under cProfile; "
+        "own time by layer:"
+    ]
+    lines += [
+        f"  {seconds:7.2f} s {seconds / total:6.1%}  {layer}"
+        for layer, seconds in sorted(layers.items(), key=lambda item: -item[1])
+    ]
     text = io.StringIO()
-    stats = pstats.Stats(profiler, stream=text)
-    stats.sort_stats("cumulative").print_stats(25)
-    return f"in-process pipeline: {len(raw) / elapsed:,.0f} events/s under cProfile\n{text.getvalue()}"
+    pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(12)
+    lines.append(text.getvalue().split("\n\n", 1)[-1].rstrip())
+    return "\n".join(lines)
 
 
 async def main(arguments: argparse.Namespace) -> None:
@@ -470,8 +493,8 @@ async def main(arguments: argparse.Namespace) -> None:
             service_rate = (hired + changed) / (hire_seconds + change_seconds)
             # Baseline in the same run: raw consume + decode of the same topic.
             raw_rate = await raw_consume_and_decode(bootstrap, topic, arguments.events)
-            # Phase 4: paced, at half the measured rate, for the latency of one event without backlog.
-            pace = max(10.0, min(500.0, service_rate / 2))
+            # Phase 4: paced well below capacity, for the latency of one event without a backlog.
+            pace = min(arguments.paced_rate, service_rate / 2)
             paced_latency = (
                 await paced(service, bootstrap, topic, enrolled, arguments.paced, pace)
                 if arguments.paced
@@ -508,7 +531,8 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--employees", type=int, default=20_000)
     parser.add_argument("--enrolled", type=int, default=1_000)
-    parser.add_argument("--paced", type=int, default=3_000)
+    parser.add_argument("--paced", type=int, default=2_000)
+    parser.add_argument("--paced-rate", type=float, default=50.0, help="events/s of the paced phase")
     parser.add_argument(
         "--profile", type=int, default=0, help="also profile the pipeline in-process on N records"
     )

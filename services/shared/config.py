@@ -44,8 +44,9 @@ class ServiceSettings(BaseSettings):
     outbox_poll_seconds: float = Field(default=0.05, gt=0)
     consumer_batch_size: int = Field(default=500, ge=1)
     consumer_batch_seconds: float = Field(default=0.02, gt=0)
-    # How soon the broker hands a crashed instance's partitions to another (None: Faust's 60 s).
-    consumer_session_timeout_seconds: float | None = Field(default=None, ge=6, le=300)
+    # How soon the broker hands a crashed instance's partitions to another (Faust's own default is 60 s,
+    # a minute of nothing consumed after a crash).
+    consumer_session_timeout_seconds: float = Field(default=10.0, ge=6, le=300)
     consumer_max_retries: int = Field(default=5, ge=0)
     consumer_retry_base_seconds: float = Field(default=0.2, gt=0)
     log_level: str = Field(default="INFO", validation_alias=_shared("LOG_LEVEL"))

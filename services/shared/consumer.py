@@ -133,6 +133,7 @@ class ConsumerPipeline:
         outcomes: list[tuple[Outcome, tuple[str, str] | None]] = []
         async with self._database.transaction() as session:
             done = await applied_ids(session, [item.event.id for item in items if item.event is not None])
+            applied: list[tuple[CloudEvent, str]] = []
             for item in items:
                 assert item.event is not None
                 if item.event.id in done:
@@ -141,9 +142,11 @@ class ConsumerPipeline:
                 failure = await self._apply_one(session, item)
                 if failure is None:
                     done.add(item.event.id)
+                    applied.append((item.event, item.record.topic))
                     outcomes.append((Outcome.APPLIED, None))
                 else:
                     outcomes.append((Outcome.DLQ, failure))
+            await record_applied(session, applied)
         for item, (outcome, failure) in zip(items, outcomes, strict=True):
             item.outcome, item.failure = outcome, failure
 
@@ -154,7 +157,6 @@ class ConsumerPipeline:
         try:
             async with session.begin_nested():
                 await self._handlers[event.type](session, event)
-                await record_applied(session, event, item.record.topic)
         except TRANSIENT_ERRORS:
             raise
         except DomainError as exc:

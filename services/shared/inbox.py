@@ -29,9 +29,15 @@ async def applied_ids(session: AsyncSession, event_ids: Sequence[str]) -> set[st
     return {row.event_id for row in found}
 
 
-async def record_applied(session: AsyncSession, event: CloudEvent, topic: str) -> None:
+async def record_applied(session: AsyncSession, applied: Sequence[tuple[CloudEvent, str]]) -> None:
+    """Record ``(event, topic)`` pairs as applied, in one statement, inside the caller's transaction."""
+    if not applied:
+        return
+    now = datetime.now(UTC)
     await session.execute(
-        inbox_table.insert().values(
-            event_id=event.id, topic=topic, ce_type=event.type, applied_at=datetime.now(UTC)
-        )
+        inbox_table.insert(),
+        [
+            {"event_id": event.id, "topic": topic, "ce_type": event.type, "applied_at": now}
+            for event, topic in applied
+        ],
     )

@@ -60,9 +60,8 @@ class ServiceRuntime:
             datadir=str(settings.data_dir / f"faust-{self.name}"),
             store="memory://",
         )
-        if settings.consumer_session_timeout_seconds is not None:
-            self.faust_app.conf.broker_session_timeout = settings.consumer_session_timeout_seconds
-            self.faust_app.conf.broker_heartbeat_interval = settings.consumer_session_timeout_seconds / 3
+        self.faust_app.conf.broker_session_timeout = settings.consumer_session_timeout_seconds
+        self.faust_app.conf.broker_heartbeat_interval = settings.consumer_session_timeout_seconds / 3
         self._registrars: list[Registrar] = []
         self._grpc_service_names: list[str] = []
         self._ready = asyncio.Event()

@@ -153,6 +153,7 @@ def validate_profile(profile: Profile, *, role: Role, employee_id: str, program:
         capacity=_validate_capacity(profile.capacity, role=role, program=program),
         preferences=_validate_preferences(profile.preferences),
         must_haves=_validate_must_haves(profile.must_haves),
+        requested_skill_areas=_validate_skill_areas(profile.requested_skill_areas, role=role),
     )
 
 
@@ -162,6 +163,7 @@ def _validate_goals(goals: object) -> tuple[Goal, ...]:
     if len(goals) > MAX_GOALS:
         raise InvalidArgument("profile.goals", f"at most {MAX_GOALS} goals")
     cleaned: list[Goal] = []
+    given_ids: set[str] = set()
     for index, goal in enumerate(goals):
         field = f"profile.goals[{index}]"
         if not isinstance(goal, Goal):
@@ -170,15 +172,33 @@ def _validate_goals(goals: object) -> tuple[Goal, ...]:
         target = None if goal.target is None else require_text(goal.target, f"{field}.target", max_length=500)
         if goal.due is not None and (not isinstance(goal.due, date) or isinstance(goal.due, datetime)):
             raise InvalidArgument(f"{field}.due", "must be a date")
+        goal_id = require_text(goal.goal_id, f"{field}.goal_id", max_length=64, allow_empty=True)
+        if goal_id in given_ids:
+            raise InvalidArgument(f"{field}.goal_id", "two goals have the same id")
+        if goal_id:
+            given_ids.add(goal_id)
         cleaned.append(
             Goal(
                 what=require_text(goal.what, f"{field}.what", max_length=500),
                 metric=metric or None,
                 target=target or None,
                 due=goal.due,
+                goal_id=goal_id,
+                skill_tags=require_tags(goal.skill_tags, f"{field}.skill_tags", max_items=10),
             )
         )
-    return tuple(cleaned)
+    return _with_goal_ids(cleaned, given_ids)
+
+
+def _with_goal_ids(goals: list[Goal], taken: set[str]) -> tuple[Goal, ...]:
+    """Give each goal without an id the first free ``g<n>``, so progress can refer to it later."""
+    numbers = (f"g{n}" for n in range(1, 2 * MAX_GOALS + 2))
+    named: list[Goal] = []
+    for goal in goals:
+        if not goal.goal_id:
+            goal = replace(goal, goal_id=next(name for name in numbers if name not in taken))
+        named.append(goal)
+    return tuple(named)
 
 
 def _validate_nominations(nominations: object, *, role: Role, employee_id: str) -> tuple[str, ...]:
@@ -221,6 +241,17 @@ def _validate_availability(availability: object) -> Availability:
             raise InvalidArgument(field, "start and end must be times of day")
         if slot.end <= slot.start:
             raise InvalidArgument(f"{field}.end", "must be after start")
+    start, end = availability.work_start_hour, availability.work_end_hour
+    if (start is None) != (end is None):
+        raise InvalidArgument(
+            "profile.availability.work_end_hour" if end is None else "profile.availability.work_start_hour",
+            "working hours need both a start and an end",
+        )
+    if start is not None and end is not None:
+        require_int(start, "profile.availability.work_start_hour", minimum=0, maximum=23)
+        require_int(end, "profile.availability.work_end_hour", minimum=1, maximum=24)
+        if start == end % 24:
+            raise InvalidArgument("profile.availability.work_end_hour", "must differ from work_start_hour")
     return replace(availability, weekly_hours=float(weekly_hours), slots=tuple(availability.slots))
 
 
@@ -253,7 +284,17 @@ def _validate_must_haves(must_haves: object) -> MustHaves:
     for name in ("same_location", "shared_language", "other_department"):
         if not isinstance(getattr(must_haves, name), bool):
             raise InvalidArgument(f"profile.must_haves.{name}", "must be a boolean")
-    return must_haves
+    languages = require_tags(
+        must_haves.languages, "profile.must_haves.languages", max_items=10, max_length=35
+    )
+    return replace(must_haves, languages=languages)
+
+
+def _validate_skill_areas(areas: object, *, role: Role) -> tuple[str, ...]:
+    tags = require_tags(areas, "profile.requested_skill_areas", max_items=MAX_NOMINATIONS)
+    if tags and role is not Role.MENTEE:
+        raise InvalidArgument("profile.requested_skill_areas", "only mentees request skill areas")
+    return tags
 
 
 # --- business rules --------------------------------------------------------------------------------
@@ -552,6 +593,7 @@ def participant_view(
         preferences=profile.preferences,
         must_haves=profile.must_haves,
         availability=profile.availability,
+        requested_skill_areas=profile.requested_skill_areas,
     )
 
 

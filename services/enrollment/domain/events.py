@@ -52,6 +52,7 @@ class Participant:
     preferences: Preferences
     must_haves: MustHaves
     availability: Availability
+    requested_skill_areas: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

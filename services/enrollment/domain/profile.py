@@ -36,6 +36,8 @@ class Goal:
     metric: str | None = None
     target: str | None = None
     due: date | None = None
+    goal_id: str = ""  # stable within the profile; assigned ("g1", "g2", ...) when not given
+    skill_tags: tuple[str, ...] = ()  # skills the goal is about: matching scores mentors offering them
 
     def is_measurable(self, cohort_start: date, cohort_end: date) -> bool:
         return (
@@ -60,6 +62,10 @@ class Availability:
 
     weekly_hours: float = 1.0
     slots: tuple[TimeSlot, ...] = ()
+    # Usual working day in the participant's time zone (0-23 / 1-24; end < start: over midnight), which
+    # matching uses for the timezone overlap of remote pairs. None: not given.
+    work_start_hour: int | None = None
+    work_end_hour: int | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,7 @@ class MustHaves:
     same_location: bool = False
     shared_language: bool = False
     other_department: bool = False
+    languages: tuple[str, ...] = ()  # the partner must speak every one of these
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,7 @@ class Profile:
     capacity: int | None = None
     preferences: Preferences = Preferences()
     must_haves: MustHaves = MustHaves()
+    requested_skill_areas: tuple[str, ...] = ()  # mentees: one mentor per area
 
 
 EMPTY_PROFILE = Profile(availability=Availability(weekly_hours=0.0))

@@ -33,6 +33,7 @@ from services.shared.errors import FailedPrecondition, InvalidArgument
 MAX_NAME_LENGTH: Final = 200
 MAX_DESCRIPTION_LENGTH: Final = 5000
 MAX_CAPACITY: Final = 50
+MAX_RESPONSE_HOURS: Final = 30 * 24
 
 
 class ProgramFormat(enum.Enum):
@@ -53,6 +54,13 @@ class MatchingMode(enum.Enum):
     OPTIMISE = "OPTIMISE"
     MENTEE_CHOICE = "MENTEE_CHOICE"
     HR_MANUAL = "HR_MANUAL"
+
+
+class MatchingObjective(enum.Enum):
+    """What the solver maximises: the number matched first (then the score), or the total score."""
+
+    MOST_MATCHED_THEN_SCORE = "MOST_MATCHED_THEN_SCORE"
+    BEST_SCORE = "BEST_SCORE"
 
 
 class ProgramStatus(enum.Enum):
@@ -153,6 +161,9 @@ class ProgramSpec:
     reverse_skill: str | None = None  # required for REVERSE, refused otherwise
     speed_rounds: SpeedRounds | None = None  # required for SPEED, refused otherwise
     remote_min_overlap_hours: float = 2.0  # REMOTE / HYBRID: shared working hours a pair needs
+    objective: MatchingObjective = MatchingObjective.MOST_MATCHED_THEN_SCORE
+    peer_grade_tolerance: int = 1  # PEER: largest grade difference between peers
+    response_window_hours: int = 72  # how long a proposed match waits for both answers
 
 
 @dataclass(frozen=True)
@@ -176,6 +187,9 @@ class ProgramPatch:
     reverse_skill: Carried[str | None] = ABSENT
     speed_rounds: Carried[SpeedRounds | None] = ABSENT
     remote_min_overlap_hours: Carried[float] = ABSENT
+    objective: Carried[MatchingObjective] = ABSENT
+    peer_grade_tolerance: Carried[int] = ABSENT
+    response_window_hours: Carried[int] = ABSENT
 
     def carried(self) -> dict[str, object]:
         return {
@@ -223,6 +237,9 @@ def validate_spec(spec: ProgramSpec) -> ProgramSpec:
     reverse_skill = _check_reverse_skill(spec)
     _check_speed_rounds(spec)
     require_number(spec.remote_min_overlap_hours, "remote_min_overlap_hours", minimum=0.0, maximum=24.0)
+    require_enum(spec.objective, MatchingObjective, "objective")
+    require_int(spec.peer_grade_tolerance, "peer_grade_tolerance", minimum=0, maximum=MAX_GRADE)
+    require_int(spec.response_window_hours, "response_window_hours", minimum=1, maximum=MAX_RESPONSE_HOURS)
     return replace(
         spec, name=name, description=description, eligibility=eligibility, reverse_skill=reverse_skill
     )

@@ -1,0 +1,79 @@
+"""HRIS worker events in (``hris.worker.events.v1``): CloudEvent -> HrisEvent -> the HRIS handler.
+
+Binary mode carries an ``events_pb2.Worker*`` message whose ``WorkerChange`` is turned into the SCIM-named
+record that structured JSON mode carries, so both go through the domain's one mapper
+(``hris_event_from_scim``) and fail with the same field names. The event type comes from ``ce_type``
+(a ``type`` in the data must agree), the effective time from the data or else ``ce_time``, and the
+sequence from the data or else the ``sequence`` CloudEvents extension.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from mentoring.v1 import events_pb2
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.enrollment.adapters.translate import worker_change_to_scim
+from services.enrollment.domain import HrisEvent, hris_event_from_scim
+from services.enrollment.service_layer import hris
+from services.shared.consumer import EventHandler
+from services.shared.envelope import CloudEvent
+from services.shared.errors import InvalidArgument
+from services.shared.topics import HRIS_WORKER_EVENTS, types_of_topic
+
+HRIS_TYPE_PREFIX: Final = "mentoring.hris.worker."
+SEQUENCE_EXTENSION: Final = "sequence"
+
+WorkerMessage = (
+    events_pb2.WorkerHired
+    | events_pb2.WorkerUpdated
+    | events_pb2.WorkerTransferred
+    | events_pb2.WorkerLeaveStarted
+    | events_pb2.WorkerLeaveEnded
+    | events_pb2.WorkerTerminated
+    | events_pb2.WorkerRehired
+    | events_pb2.WorkerErased
+)
+
+
+def _extension_sequence(event: CloudEvent) -> int | None:
+    text = event.extensions.get(SEQUENCE_EXTENSION)
+    if text is None:
+        return None
+    try:
+        sequence = int(text)
+    except ValueError:
+        raise InvalidArgument("sequence", f"the sequence extension is not an integer: {text!r}") from None
+    if sequence < 0:
+        raise InvalidArgument("sequence", "must be a non-negative integer")
+    return sequence
+
+
+def hris_event_of(event: CloudEvent) -> HrisEvent:
+    """Translate one consumed HRIS CloudEvent; InvalidArgument names the source field at fault."""
+    kind = event.type.removeprefix(HRIS_TYPE_PREFIX).removesuffix(".v1")
+    sequence = _extension_sequence(event)
+    if isinstance(event.data, dict):
+        record = dict(event.data)
+        if "sequence" not in record and sequence is not None:
+            record["sequence"] = sequence
+    else:
+        message = event.data
+        if not isinstance(message, WorkerMessage):
+            raise InvalidArgument("data", f"{type(message).__name__} is not an HRIS worker message")
+        record = worker_change_to_scim(message.change)
+        if not message.change.sequence and sequence is not None:
+            record["sequence"] = sequence
+    return hris_event_from_scim(
+        record, event_id=event.id, tenant=event.tenant, event_type=kind, effective_time=event.time
+    )
+
+
+async def apply_worker_event(session: AsyncSession, event: CloudEvent) -> None:
+    await hris.apply(session, hris_event_of(event), causation_id=event.id)
+
+
+HRIS_HANDLERS: dict[str, EventHandler] = {
+    event_type.ce_type: apply_worker_event for event_type in types_of_topic(HRIS_WORKER_EVENTS)
+}

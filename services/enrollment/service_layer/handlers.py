@@ -1,0 +1,328 @@
+"""Command and query handlers behind the gRPC API: programs, enrollments, participants, contacts.
+
+Each runs inside the unit of work it is given (one database transaction): load through the store,
+decide in the domain, persist, and stage the resulting events in the outbox in the same transaction,
+so a change and its events commit or vanish together. Creates are idempotent by ``request_id``: a
+retry returns the first result, a reused key with other content is refused.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Final
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.enrollment import domain
+from services.enrollment.adapters import store
+from services.enrollment.adapters.translate import (
+    PROFILE_FIELDS,
+    PROGRAM_FIELDS,
+    program_patch,
+    request_field_names,
+)
+from services.enrollment.domain import (
+    Employee,
+    Enrollment,
+    Participant,
+    Program,
+    ProgramStatus,
+    participant_view,
+)
+from services.enrollment.service_layer import commands
+from services.enrollment.service_layer.publishing import keyed, stage
+from services.shared.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from services.shared.paging import Page, decode_token, encode_token, page_size
+
+MAX_ID_LENGTH: Final = 128
+MAX_REASON_LENGTH: Final = 500
+DEFAULT_WITHDRAWAL_REASON: Final = "withdrawn by the participant"
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else datetime.now(UTC)
+
+
+def _required_id(value: str, field: str) -> str:
+    text = value.strip()
+    if not text:
+        raise InvalidArgument(field, "is required")
+    if len(text) > MAX_ID_LENGTH:
+        raise InvalidArgument(field, f"must be at most {MAX_ID_LENGTH} characters")
+    return text
+
+
+def _request_id(value: str) -> str | None:
+    text = value.strip()
+    if len(text) > MAX_ID_LENGTH:
+        raise InvalidArgument("request_id", f"must be at most {MAX_ID_LENGTH} characters")
+    return text or None
+
+
+def _reason(value: str, default: str = "") -> str:
+    text = value.strip() or default
+    if len(text) > MAX_REASON_LENGTH:
+        raise InvalidArgument("reason", f"must be at most {MAX_REASON_LENGTH} characters")
+    return text
+
+
+async def _program(session: AsyncSession, program_id: str) -> Program:
+    program = await store.get_program(session, _required_id(program_id, "program_id"))
+    if program is None:
+        raise NotFound("program", program_id)
+    return program
+
+
+async def _enrollment(session: AsyncSession, enrollment_id: str) -> Enrollment:
+    enrollment = await store.get_enrollment(session, _required_id(enrollment_id, "enrollment_id"))
+    if enrollment is None:
+        raise NotFound("enrollment", enrollment_id)
+    return enrollment
+
+
+async def _employee_and_chain(
+    session: AsyncSession, tenant: str, employee_id: str
+) -> tuple[Employee | None, tuple[str, ...]]:
+    employee = await store.get_employee(session, tenant, employee_id)
+    if employee is None:
+        return None, ()
+    chains = await store.chains_of(session, tenant, [employee_id])
+    return employee, chains[employee_id]
+
+
+# --- programs ------------------------------------------------------------------------------------------
+
+
+async def create_program(
+    session: AsyncSession, command: commands.CreateProgram, now: datetime | None = None
+) -> Program:
+    tenant = _required_id(command.tenant, "tenant")
+    request_id = _request_id(command.request_id)
+    if request_id is not None:
+        earlier = await store.get_program_by_request(session, tenant, request_id)
+        if earlier is not None:
+            program, fingerprint = earlier
+            if fingerprint != command.fingerprint:
+                raise InvalidArgument("request_id", "was already used for a different program")
+            return program
+    with request_field_names(PROGRAM_FIELDS, "program."):
+        change = domain.create_program(
+            program_id=uuid.uuid4().hex, tenant=tenant, spec=command.spec, now=_now(now), draft=command.draft
+        )
+    await store.insert_program(session, change.state, request_id=request_id, fingerprint=command.fingerprint)
+    await stage(session, keyed(change.events))
+    return change.state
+
+
+async def update_program(
+    session: AsyncSession, command: commands.UpdateProgram, now: datetime | None = None
+) -> Program:
+    """Apply the masked fields; a status in the mask opens a draft (OPEN) or closes (CLOSED)."""
+    moment = _now(now)
+    program = await _program(session, command.program_id)
+    with request_field_names(PROGRAM_FIELDS, "program."):
+        patch, status = program_patch(program, command.program, command.paths)
+        has_enrollments = await store.has_live_enrollments(session, program.program_id)
+        change = domain.update_program(program, patch, has_enrollments=has_enrollments, now=moment)
+    current, events = change.state, list(change.events)
+    if status is not None and status is not current.status:
+        if status is ProgramStatus.DRAFT:
+            raise FailedPrecondition("program_published", "a published program cannot go back to draft")
+        step = (
+            domain.open_program(current, now=moment)
+            if status is ProgramStatus.OPEN
+            else domain.close_program(current, now=moment)
+        )
+        current, events = step.state, [*events, *step.events]
+    if current is not program:
+        await store.update_program(session, current)
+        await stage(session, keyed(events))
+    return current
+
+
+async def get_program(session: AsyncSession, program_id: str) -> Program:
+    return await _program(session, program_id)
+
+
+async def close_program(
+    session: AsyncSession, command: commands.CloseProgram, now: datetime | None = None
+) -> Program:
+    """Close for good; closing a closed program returns it unchanged (a retry is harmless)."""
+    program = await _program(session, command.program_id)
+    reason = _reason(command.reason)
+    change = domain.close_program(program, now=_now(now))
+    if change.state is not program:
+        await store.update_program(session, change.state, closed_reason=reason)
+        await stage(session, keyed(change.events))
+    return change.state
+
+
+async def list_programs(session: AsyncSession, query: commands.ListPrograms) -> Page[Program]:
+    tenant = _required_id(query.tenant, "tenant")
+    size = page_size(query.page_size)
+    listing = f"programs:{tenant}"
+    key = decode_token(listing, query.page_token, 2)
+    after = None
+    if key is not None:
+        try:
+            after = (datetime.fromisoformat(key[0]), key[1])
+        except ValueError as error:
+            raise InvalidArgument("page.page_token", "is not a token this service issued") from error
+    found = await store.list_programs(
+        session,
+        tenant=tenant,
+        status=query.status,
+        program_format=query.program_format,
+        after=after,
+        limit=size + 1,
+    )
+    items = found[:size]
+    token = ""
+    if len(found) > size:
+        last = items[-1]
+        token = encode_token(listing, [last.created_at.isoformat(), last.program_id])
+    total = await store.count_programs(
+        session, tenant=tenant, status=query.status, program_format=query.program_format
+    )
+    return Page(items, token, total)
+
+
+# --- enrollments ---------------------------------------------------------------------------------------
+
+
+async def enrol(session: AsyncSession, command: commands.Enrol, now: datetime | None = None) -> Enrollment:
+    program = await _program(session, command.program_id)
+    employee_id = _required_id(command.employee_id, "employee_id")
+    request_id = _request_id(command.request_id)
+    if request_id is not None:
+        earlier = await store.get_enrollment_by_request(session, program.program_id, request_id)
+        if earlier is not None:
+            enrollment, fingerprint = earlier
+            if fingerprint != command.fingerprint:
+                raise InvalidArgument("request_id", "was already used for a different enrolment")
+            return enrollment
+    employee, chain = await _employee_and_chain(session, program.tenant, employee_id)
+    existing = await store.enrollments_of_employee(session, program.tenant, employee_id, program.program_id)
+    with request_field_names(PROFILE_FIELDS):
+        change = domain.enrol(
+            enrollment_id=uuid.uuid4().hex,
+            program=program,
+            employee_id=employee_id,
+            employee=employee,
+            role=command.role,
+            profile=command.profile,
+            existing=existing,
+            management_chain=chain,
+            now=_now(now),
+        )
+    try:
+        await store.insert_enrollment(
+            session, change.state, request_id=request_id, fingerprint=command.fingerprint
+        )
+    except IntegrityError as error:  # a concurrent enrolment won the race (PostgreSQL)
+        raise AlreadyExists("enrollment", f"{program.program_id}/{employee_id}") from error
+    await stage(session, keyed(change.events))
+    return change.state
+
+
+async def update_enrollment(
+    session: AsyncSession, command: commands.UpdateEnrollment, now: datetime | None = None
+) -> Enrollment:
+    enrollment = await _enrollment(session, command.enrollment_id)
+    program = await _program(session, enrollment.program_id)
+    employee, chain = await _employee_and_chain(session, enrollment.tenant, enrollment.employee_id)
+    with request_field_names(PROFILE_FIELDS):
+        change = domain.update_profile(
+            enrollment,
+            command.profile,
+            program=program,
+            employee=employee,
+            management_chain=chain,
+            now=_now(now),
+        )
+    if change.state is not enrollment:
+        await store.update_enrollments(session, [change.state])
+        await stage(session, keyed(change.events))
+    return change.state
+
+
+async def withdraw_enrollment(
+    session: AsyncSession, command: commands.WithdrawEnrollment, now: datetime | None = None
+) -> Enrollment:
+    enrollment = await _enrollment(session, command.enrollment_id)
+    reason = _reason(command.reason, DEFAULT_WITHDRAWAL_REASON)
+    change = domain.withdraw(enrollment, reason, now=_now(now))
+    withdrawn = change.state
+    await store.update_enrollments(session, [withdrawn])
+    await stage(session, keyed(change.events), views=await _views(session, [withdrawn]))
+    return withdrawn
+
+
+async def get_enrollment(session: AsyncSession, enrollment_id: str) -> Enrollment:
+    return await _enrollment(session, enrollment_id)
+
+
+async def list_participants(session: AsyncSession, query: commands.ListParticipants) -> Page[Participant]:
+    program = await _program(session, query.program_id)
+    size = page_size(query.page_size)
+    listing = f"participants:{program.program_id}"
+    key = decode_token(listing, query.page_token, 1)
+    found = await store.list_enrollments(
+        session,
+        program_id=program.program_id,
+        role=query.role,
+        status=query.status,
+        after=None if key is None else key[0],
+        limit=size + 1,
+    )
+    items = found[:size]
+    token = encode_token(listing, [items[-1].enrollment_id]) if len(found) > size else ""
+    views = await _views(session, items, {program.program_id: program})
+    total = await store.count_enrollments(
+        session, program_id=program.program_id, role=query.role, status=query.status
+    )
+    return Page([views[enrollment.enrollment_id] for enrollment in items], token, total)
+
+
+async def _views(
+    session: AsyncSession, enrollments: list[Enrollment], programs: dict[str, Program] | None = None
+) -> dict[str, Participant]:
+    """Matching's view of each enrollment, with the live management chain (one query for all)."""
+    if not enrollments:
+        return {}
+    tenant = enrollments[0].tenant
+    employee_ids = [enrollment.employee_id for enrollment in enrollments]
+    employees = await store.get_employees(session, tenant, employee_ids)
+    chains = await store.chains_of(session, tenant, employee_ids)
+    known = dict(programs or {})
+    missing = {enrollment.program_id for enrollment in enrollments} - set(known)
+    known.update(await store.get_programs(session, missing))
+    return {
+        enrollment.enrollment_id: participant_view(
+            enrollment,
+            known[enrollment.program_id],
+            employees[enrollment.employee_id],
+            chains[enrollment.employee_id],
+        )
+        for enrollment in enrollments
+    }
+
+
+# --- contacts ------------------------------------------------------------------------------------------
+
+
+async def look_up_contact(session: AsyncSession, query: commands.LookUpContact) -> Employee:
+    """The directory record behind a contact look-up (name, e-mail, time zone, status)."""
+    employee_id = _required_id(query.employee_id, "employee_id")
+    tenant = query.tenant.strip()
+    if not tenant:
+        tenants = await store.tenants_of_employee(session, employee_id)
+        if len(tenants) > 1:
+            raise InvalidArgument("tenant", "the employee id is known in several tenants: send the tenant")
+        tenant = tenants[0] if tenants else ""
+    employee = await store.get_employee(session, tenant, employee_id) if tenant else None
+    if employee is None:
+        raise NotFound("employee", employee_id)
+    return employee

@@ -1,0 +1,112 @@
+"""Domain events -> CloudEvents in the outbox, inside the caller's transaction.
+
+Every event goes to ``enrollment.events.v1``. Keys: the program id for program and participant events
+(so matching sees one program's changes in order); an erasure is announced once per program the
+employee had an enrollment in, keyed by that program, so it lands after that program's withdrawal,
+or keyed ``tenant:employee`` when the employee never enrolled (see :func:`erasure_keys`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from typing import Final
+
+from google.protobuf.message import Message
+from mentoring.v1 import events_pb2
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.enrollment import metrics
+from services.enrollment.adapters.translate import participant_to_wire, program_to_wire
+from services.enrollment.domain import (
+    DomainEvent,
+    EmployeeErased,
+    Enrollment,
+    Participant,
+    ParticipantEnrolled,
+    ParticipantPaused,
+    ParticipantResumed,
+    ParticipantUpdated,
+    ParticipantWithdrawn,
+    ProgramClosed,
+    ProgramCreated,
+    ProgramUpdated,
+)
+from services.shared.envelope import CloudEvent, new_event
+from services.shared.outbox import stage_events
+
+SOURCE: Final = "enrollment"
+# CloudEvents extension naming the inbound event that caused an outbound one (tracing, benchmarks).
+CAUSATION_EXTENSION: Final = "causationid"
+
+Keyed = tuple[DomainEvent, str]
+
+
+def keyed(events: Iterable[DomainEvent]) -> list[Keyed]:
+    """Events with their default keys (program id; ``tenant:employee`` for an erasure)."""
+    return [(event, event.key) for event in events]
+
+
+def erasure_keys(event: EmployeeErased, enrollments: Sequence[Enrollment]) -> list[Keyed]:
+    """One EmployeeErased per program the employee enrolled in (any status), else one per employee."""
+    programs = sorted({enrollment.program_id for enrollment in enrollments})
+    return [(event, program_id) for program_id in programs] or [(event, event.key)]
+
+
+def _message(event: DomainEvent, views: Mapping[str, Participant]) -> tuple[Message, str]:
+    """The protobuf payload and the CloudEvents subject of a domain event."""
+    if isinstance(event, ProgramCreated):
+        return events_pb2.ProgramCreated(program=program_to_wire(event.program)), event.program.program_id
+    if isinstance(event, ProgramUpdated):
+        return events_pb2.ProgramUpdated(program=program_to_wire(event.program)), event.program.program_id
+    if isinstance(event, ProgramClosed):
+        return events_pb2.ProgramClosed(program_id=event.program_id), event.program_id
+    if isinstance(event, ParticipantEnrolled):
+        participant = event.participant
+        return events_pb2.ParticipantEnrolled(
+            participant=participant_to_wire(participant)
+        ), participant.enrollment_id
+    if isinstance(event, ParticipantUpdated):
+        participant = event.participant
+        return events_pb2.ParticipantUpdated(
+            participant=participant_to_wire(participant)
+        ), participant.enrollment_id
+    if isinstance(event, ParticipantResumed):
+        participant = event.participant
+        return events_pb2.ParticipantResumed(
+            participant=participant_to_wire(participant)
+        ), participant.enrollment_id
+    if isinstance(event, ParticipantPaused):
+        view = participant_to_wire(views[event.enrollment_id])
+        return events_pb2.ParticipantPaused(participant=view, reason=event.reason), event.enrollment_id
+    if isinstance(event, ParticipantWithdrawn):
+        view = participant_to_wire(views[event.enrollment_id])
+        return events_pb2.ParticipantWithdrawn(participant=view, reason=event.reason), event.enrollment_id
+    return events_pb2.EmployeeErased(employee_id=event.employee_id), event.employee_id
+
+
+def to_cloud_event(
+    event: DomainEvent, views: Mapping[str, Participant], causation_id: str | None = None
+) -> CloudEvent:
+    """``views``: the participant (latest state) of each paused or withdrawn enrollment, whose domain
+    events carry ids only while the wire carries the whole participant."""
+    message, subject = _message(event, views)
+    cloud_event = new_event(event.TYPE, SOURCE, message, subject=subject, tenant=event.tenant)
+    extensions = {CAUSATION_EXTENSION: causation_id} if causation_id else {}
+    return replace(cloud_event, time=event.occurred_at, extensions=extensions)
+
+
+async def stage(
+    session: AsyncSession,
+    events: Sequence[Keyed],
+    *,
+    views: Mapping[str, Participant] | None = None,
+    causation_id: str | None = None,
+) -> None:
+    """Write the events to the outbox in the session's transaction, in order."""
+    if not events:
+        return
+    staged = [(to_cloud_event(event, views or {}, causation_id), key) for event, key in events]
+    await stage_events(session, staged)
+    for cloud_event, _key in staged:
+        metrics.EVENTS_STAGED.labels(cloud_event.type).inc()
