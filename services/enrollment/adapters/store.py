@@ -20,8 +20,6 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Date,
-    DateTime,
-    Dialect,
     ForeignKey,
     Index,
     Integer,
@@ -31,7 +29,6 @@ from sqlalchemy import (
     Select,
     String,
     Table,
-    TypeDecorator,
     UniqueConstraint,
     and_,
     bindparam,
@@ -64,28 +61,10 @@ from services.enrollment.domain import (
     Version,
     management_chain,
 )
+from services.shared.db import UtcDateTime
 
 # Keeps IN lists well under every database's limit on bound parameters.
 IN_CHUNK: Final = 500
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """A timezone-aware instant stored in UTC: SQLite keeps no offset, so UTC is put back on read."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetimes are not stored")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 metadata = MetaData()

@@ -8,15 +8,13 @@ the caller's ``AsyncSession`` (the unit of work).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
     Column,
-    DateTime,
-    Dialect,
     Index,
     Integer,
     MetaData,
@@ -25,7 +23,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    TypeDecorator,
     and_,
     func,
     or_,
@@ -35,26 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notification.domain.model import Channel, DeliveryState, Notification, Preferences, Recipient
 from services.notification.domain.templates import Audience, Template
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """A timezone-aware instant stored as UTC: SQLite keeps no offset, so one is put back on read."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetimes are not stored")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
+from services.shared.db import UtcDateTime
 
 metadata = MetaData()
 

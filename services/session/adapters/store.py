@@ -7,14 +7,12 @@ transaction (the unit of work). Instants are stored in UTC and read back timezon
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Column,
-    DateTime,
-    Dialect,
     Float,
     ForeignKeyConstraint,
     Index,
@@ -25,7 +23,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    TypeDecorator,
     UniqueConstraint,
     and_,
     func,
@@ -44,26 +41,7 @@ from services.session.domain.model import (
     Session,
     SessionStatus,
 )
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """A timezone-aware instant stored as UTC: SQLite keeps no offset, so one is put back on read."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetimes are not stored")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
+from services.shared.db import UtcDateTime
 
 metadata = MetaData()
 
