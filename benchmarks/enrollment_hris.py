@@ -46,10 +46,10 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from aiokafka import AIOKafkaConsumer
 from google.protobuf.timestamp_pb2 import Timestamp
 from mentoring.v1 import common_pb2, enrollment_pb2, enrollment_pb2_grpc, events_pb2
 
+from benchmarks.kafka_relay import raw_consume
 from services.enrollment.bootstrap import MIGRATIONS
 from services.enrollment.entrypoints.consumers import HRIS_HANDLERS
 from services.shared.consumer import ConsumerPipeline
@@ -341,30 +341,6 @@ async def enrol(target: str, employees: int, enrolled: int, rng: random.Random) 
     return [who(index) for index in chosen]
 
 
-async def raw_consume_and_decode(bootstrap: str, topic: str, total: int) -> float:
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        group_id=None,
-        max_partition_fetch_bytes=8 << 20,
-    )
-    await consumer.start()
-    try:
-        seen = 0
-        started = time.perf_counter()
-        while seen < total:
-            batch = await consumer.getmany(timeout_ms=1000, max_records=10000)
-            for records in batch.values():
-                for record in records:
-                    decode(record.headers, record.value)
-                seen += len(records)
-        return total / (time.perf_counter() - started)
-    finally:
-        await consumer.stop()
-
-
 async def paced(
     service: Service, bootstrap: str, topic: str, enrolled: list[str], count: int, rate: float
 ) -> list[float]:
@@ -492,7 +468,7 @@ async def main(arguments: argparse.Namespace) -> None:
             outbox_rows = int(service.scalar("SELECT count(*) FROM outbox"))
             service_rate = (hired + changed) / (hire_seconds + change_seconds)
             # Baseline in the same run: raw consume + decode of the same topic.
-            raw_rate = await raw_consume_and_decode(bootstrap, topic, arguments.events)
+            raw_rate = await raw_consume(bootstrap, topic, arguments.events, decode_records=True)
             # Phase 4: paced well below capacity, for the latency of one event without a backlog.
             pace = min(arguments.paced_rate, service_rate / 2)
             paced_latency = (

@@ -22,7 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from mentoring.v1 import events_pb2
 
 from services.shared.db import Database
-from services.shared.envelope import CloudEvent, encode_binary, new_event
+from services.shared.envelope import CloudEvent, decode, encode_binary, new_event
 from services.shared.outbox import OutboxRelay, kafka_producer, outbox_row, outbox_table
 
 BATCH = 2000
@@ -69,7 +69,8 @@ async def raw_produce(bootstrap: str, topic: str, records: list[Record]) -> floa
         await producer.stop()
 
 
-async def raw_consume(bootstrap: str, topic: str, messages: int) -> float:
+async def raw_consume(bootstrap: str, topic: str, messages: int, decode_records: bool = False) -> float:
+    """Records/s of a plain consumer reading ``topic`` from the start (optionally decoding each one)."""
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
@@ -84,7 +85,11 @@ async def raw_consume(bootstrap: str, topic: str, messages: int) -> float:
         started = time.perf_counter()
         while seen < messages:
             batch = await consumer.getmany(timeout_ms=1000, max_records=10000)
-            seen += sum(len(records) for records in batch.values())
+            for records in batch.values():
+                if decode_records:
+                    for record in records:
+                        decode(record.headers, record.value)
+                seen += len(records)
         return messages / (time.perf_counter() - started)
     finally:
         await consumer.stop()
