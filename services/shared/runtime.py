@@ -98,7 +98,7 @@ class ServiceRuntime:
             await ready.wait()
             async for events in stream.take_events(batch_size, within=batch_seconds):
                 messages = [event.message for event in events]
-                await pipeline.process_batch([_raw_record(message) for message in messages])
+                await _until_processed(pipeline, [_raw_record(message) for message in messages])
                 last_per_partition = {message.tp: message for message in messages}
                 for message in last_per_partition.values():
                     highwater = app.consumer.highwater(message.tp)
@@ -153,6 +153,21 @@ class ServiceRuntime:
         path = self.settings.data_dir / f"{self.name}.ready.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"grpc_port": self.grpc.port, "metrics_port": self.metrics_port}))
+
+
+async def _until_processed(pipeline: ConsumerPipeline, records: list[RawRecord]) -> None:
+    """Faust acknowledges a batch once the agent moves on, and a raising agent stops consuming: so a
+    batch that could not even be dead-lettered (database or broker down) is retried here until it
+    goes through, never skipped."""
+    delay = 0.5
+    while True:
+        try:
+            await pipeline.process_batch(records)
+            return
+        except Exception:  # retried, never dropped: see the docstring
+            log.exception("batch_not_processed", topic=records[0].topic, records=len(records))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
 
 
 def _raw_record(message: Any) -> RawRecord:
