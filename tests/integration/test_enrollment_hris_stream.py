@@ -19,7 +19,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -31,11 +30,10 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from google.protobuf.timestamp_pb2 import Timestamp
 from mentoring.v1 import common_pb2, enrollment_pb2, enrollment_pb2_grpc, events_pb2
-from prometheus_client.parser import text_string_to_metric_families
 
 from services.shared.envelope import decode, encode_binary, new_event
 from tests.support.kafka import REPO_ROOT, read_topic
-from tests.support.processes import ServiceProcess
+from tests.support.processes import ServiceProcess, metric_value
 
 pytestmark = pytest.mark.integration
 
@@ -248,16 +246,6 @@ async def wait_for(
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what} not reached in {timeout} s")
         await asyncio.sleep(every)
-
-
-def metric(port: int, name: str, **labels: str) -> float:
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
-    )
 
 
 def create_programs(stub: enrollment_pb2_grpc.EnrollmentServiceStub) -> dict[str, str]:
@@ -531,10 +519,13 @@ async def test_scripted_organisation_streams_through_a_service_killed_mid_stream
             for who, grade in final_grade.items():
                 for program_id in enrolled.get(who, []):
                     assert participants[(program_id, who)].grade == grade
-        assert metric(service.metrics_port, "mentoring_dlq_messages_total") == len(bad_records)
+        assert metric_value(service.metrics_port, "mentoring_dlq_messages_total") == len(bad_records)
         await wait_for(
             lambda: (
-                metric(service.metrics_port, "mentoring_enrollment_directory_employees", status="erased") == 1
+                metric_value(
+                    service.metrics_port, "mentoring_enrollment_directory_employees", status="erased"
+                )
+                == 1
             ),
             timeout=15,
             what="directory gauge",

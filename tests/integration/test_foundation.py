@@ -10,41 +10,23 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from mentoring.v1 import common_pb2, events_pb2
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.shared.db import Database
-from services.shared.envelope import encode_binary, new_event
+from services.shared.envelope import new_event
 from services.shared.outbox import stage_events
-from tests.support.kafka import produce_raw, read_topic
+from tests.support.kafka import read_topic
 from tests.support.processes import ServiceProcess
+from tests.support.scenarios import (
+    PROGRAM_CREATED,
+    assert_dead_lettered,
+    bad_records_and_a_redelivery,
+    program_created,
+)
 
 pytestmark = pytest.mark.integration
 
-PROGRAM_CREATED = "mentoring.enrollment.program.created.v1"
 ENROLLMENT_MIGRATIONS = Path(__file__).resolve().parents[2] / "services/enrollment/adapters/migrations"
-
-
-def program_created(index: int) -> events_pb2.ProgramCreated:
-    return events_pb2.ProgramCreated(
-        program=common_pb2.Program(
-            program_id=f"prog-{index:05d}",
-            tenant="acme",
-            name=f"Program {index}",
-            format=common_pb2.PROGRAM_FORMAT_ONE_ON_ONE,
-            status=common_pb2.PROGRAM_STATUS_OPEN,
-        )
-    )
-
-
-def metric_value(metrics_port: int, name: str, **labels: str) -> float:
-    text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
-    total = 0.0
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                total += sample.value
-    return total
 
 
 def rows(database_file: Path, query: str) -> list[tuple[object, ...]]:
@@ -64,63 +46,20 @@ async def test_bad_records_are_dead_lettered_duplicates_skipped_and_the_consumer
     kafka_bootstrap: str, namespace: str, data_dir: Path
 ) -> None:
     topic = namespace + "enrollment.events.v1"
-    good = new_event(PROGRAM_CREATED, "test", program_created(1), tenant="acme")
-    good_headers, good_value = encode_binary(good)
-    malformed_headers = [
-        ("ce_specversion", b"1.0"),
-        ("ce_id", b"bad-1"),
-        ("ce_source", b"test"),
-        ("ce_type", PROGRAM_CREATED.encode()),
-    ]
-    unknown_headers = [
-        ("ce_specversion", b"1.0"),
-        ("ce_id", b"bad-2"),
-        ("ce_source", b"test"),
-        ("ce_type", b"mentoring.enrollment.program.exploded.v1"),
-    ]
-    later = new_event(PROGRAM_CREATED, "test", program_created(2), tenant="acme")
-    later_headers, later_value = encode_binary(later)
+    database = data_dir / "matching.db"
+
+    async def programs_stored() -> int:
+        return len(rows(database, "SELECT program_id FROM programs"))
 
     with ServiceProcess("matching", data_dir, namespace, kafka_bootstrap) as matching:
-        await produce_raw(
-            kafka_bootstrap,
-            topic,
-            [
-                (b"prog-00001", good_value, good_headers),
-                (b"prog-00001", b"\xff\x00 not protobuf", malformed_headers),
-                (b"prog-00001", good_value, good_headers),  # redelivery of the same event
-                (b"prog-00001", b"", unknown_headers),
-                (b"prog-00001", later_value, later_headers),
-            ],
-        )
-        database = data_dir / "matching.db"
-        await wait_for(lambda: len(rows(database, "SELECT program_id FROM programs")) == 2)
-        dead = await read_topic(kafka_bootstrap, topic + ".dlq", expected=2)
-        await wait_for(
-            lambda: (
-                metric_value(matching.metrics_port, "mentoring_consumer_messages_total", outcome="duplicate")
-                == 1
-            )
-        )
-        assert (
-            metric_value(matching.metrics_port, "mentoring_consumer_messages_total", outcome="applied") == 2
-        )
-        assert metric_value(matching.metrics_port, "mentoring_consumer_messages_total", outcome="dlq") == 2
+        run = await bad_records_and_a_redelivery(matching, kafka_bootstrap, topic, programs_stored)
 
     assert sorted(r[0] for r in rows(database, "SELECT program_id FROM programs")) == [
         "prog-00001",
         "prog-00002",
     ]
-    assert len(rows(database, "SELECT event_id FROM inbox")) == 2
-    reasons = {}
-    for record in dead:
-        headers = dict(record.headers)
-        reasons[headers["ce_id"]] = headers["dlq_reason"]
-        assert headers["dlq_service"] == b"matching"
-        assert headers["dlq_original_topic"] == topic.encode()
-        assert headers["dlq_error"]
-    assert reasons == {b"bad-1": b"malformed", b"bad-2": b"unknown_type"}
-    assert {record.value for record in dead} == {b"\xff\x00 not protobuf", b""}, "original bytes are kept"
+    assert sorted(r[0] for r in rows(database, "SELECT event_id FROM inbox")) == sorted(run.applied_ids)
+    assert_dead_lettered(run, topic)
 
 
 async def test_relay_killed_mid_batch_loses_nothing_and_the_consumer_applies_each_once(

@@ -5,7 +5,6 @@ effects, refusals with the rule in the status details, and a crash that loses no
 from __future__ import annotations
 
 import asyncio
-import urllib.request
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,12 +18,11 @@ from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from mentoring.v1 import common_pb2, events_pb2, matching_pb2, matching_pb2_grpc
-from prometheus_client.parser import text_string_to_metric_families
 
 from services.shared.envelope import decode, encode_binary, new_event
 from services.shared.topics import ce_type_of
 from tests.support.kafka import produce_raw, read_topic
-from tests.support.processes import ServiceProcess
+from tests.support.processes import ServiceProcess, metric_value
 
 pytestmark = pytest.mark.integration
 
@@ -202,18 +200,6 @@ async def wait_for_pool(stub: matching_pb2_grpc.MatchingServiceStub, program_id:
     await wait_until(ready, what=f"a pool of {program_id} with {matches} matches")
 
 
-def metric(process: ServiceProcess, name: str, **labels: str) -> float:
-    text = (
-        urllib.request.urlopen(f"http://127.0.0.1:{process.metrics_port}/metrics", timeout=5).read().decode()
-    )
-    total = 0.0
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                total += sample.value
-    return total
-
-
 def by_mentee(run: matching_pb2.MatchingRun) -> dict[str, common_pb2.Match]:
     return {match.mentee_employee_ids[0]: match for match in run.matches}
 
@@ -301,11 +287,18 @@ async def test_enrolments_in_proposals_out_then_accept_decline_and_end_with_a_re
         assert decline_event.message.reason == "timing" and decline_event.message.by == MENTEE
         assert all(item.message.match.program_id == "p1" for item in distinct(seen))
 
-        assert metric(service, "mentoring_matching_pending_proposals") == 2  # E3's and E1's rematch
-        assert metric(service, "mentoring_matching_proposals_total", origin="rematch") == 1
-        assert metric(service, "mentoring_matching_proposal_outcomes_total", outcome="activated") == 1
-        assert metric(service, "mentoring_matching_runs_total", outcome="completed") == 1
-        assert metric(service, "mentoring_matching_time_to_match_seconds_count") == 3
+        assert (
+            metric_value(service.metrics_port, "mentoring_matching_pending_proposals") == 2
+        )  # E3's and E1's rematch
+        assert metric_value(service.metrics_port, "mentoring_matching_proposals_total", origin="rematch") == 1
+        assert (
+            metric_value(
+                service.metrics_port, "mentoring_matching_proposal_outcomes_total", outcome="activated"
+            )
+            == 1
+        )
+        assert metric_value(service.metrics_port, "mentoring_matching_runs_total", outcome="completed") == 1
+        assert metric_value(service.metrics_port, "mentoring_matching_time_to_match_seconds_count") == 3
 
 
 async def test_hris_effects_end_matches_and_late_enrolments_get_proposals_without_a_run(
@@ -363,7 +356,9 @@ async def test_hris_effects_end_matches_and_late_enrolments_get_proposals_withou
         late_match = of_type(seen, PROPOSED)[-1].message.match
         assert (late_match.mentee_employee_ids[0], late_match.mentor_employee_id) == ("E3", "M1")
         assert late_match.origin == "late_enrolment"
-        assert metric(service, "mentoring_matching_runs_total", outcome="completed") == 1, "no re-solve"
+        assert (
+            metric_value(service.metrics_port, "mentoring_matching_runs_total", outcome="completed") == 1
+        ), "no re-solve"
 
         # M2 is terminated: both of M2's matches end, seats are freed, E2 gets M1's last seat.
         gone = participant("p1", "M2", MENTOR, 8, skills=("sql",))
@@ -473,8 +468,18 @@ async def test_manual_matches_and_nominated_mentor_requests_name_the_rule_that_r
         assert origins == ["manual", "nomination"]
         manual_event = next(i for i in of_type(seen, PROPOSED) if i.message.match.origin == "manual")
         assert manual_event.message.match.override_reason == "career change agreed with HR"
-        assert metric(service, "mentoring_matching_manual_matches_total", outcome="refused_hard") == 1
-        assert metric(service, "mentoring_matching_manual_matches_total", outcome="overridden") == 1
+        assert (
+            metric_value(
+                service.metrics_port, "mentoring_matching_manual_matches_total", outcome="refused_hard"
+            )
+            == 1
+        )
+        assert (
+            metric_value(
+                service.metrics_port, "mentoring_matching_manual_matches_total", outcome="overridden"
+            )
+            == 1
+        )
 
 
 async def test_a_crash_loses_nothing_and_a_restart_picks_up_where_it_stopped(

@@ -9,7 +9,6 @@ import asyncio
 import email
 import email.policy
 import sqlite3
-import urllib.request
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -21,13 +20,12 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from mentoring.v1 import common_pb2, enrollment_pb2, enrollment_pb2_grpc, events_pb2, notification_pb2_grpc
 from mentoring.v1 import notification_pb2 as pb
-from prometheus_client.parser import text_string_to_metric_families
 
 from services.notification.domain.model import Channel, notification_id
 from services.notification.domain.templates import Template
 from services.shared.envelope import CloudEvent, decode, encode_binary, new_event
 from tests.support.kafka import produce_raw, read_topic
-from tests.support.processes import ServiceProcess
+from tests.support.processes import ServiceProcess, metric_value
 
 pytestmark = pytest.mark.integration
 
@@ -76,16 +74,6 @@ def record(event: CloudEvent, key: str) -> tuple[bytes, bytes, list[tuple[str, b
 def rows(database_file: Path, query: str) -> list[tuple[Any, ...]]:
     with sqlite3.connect(database_file) as connection:
         return connection.execute(query).fetchall()
-
-
-def metric_value(metrics_port: int, name: str, **labels: str) -> float:
-    text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
-    )
 
 
 async def wait_for(predicate: Callable[[], bool], timeout: float = 60.0) -> None:

@@ -3,10 +3,7 @@ outbox / inbox / dead-letter rules with the services as real processes on the re
 
 from __future__ import annotations
 
-import asyncio
 import importlib
-import urllib.request
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -14,39 +11,31 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from mentoring.v1 import common_pb2, events_pb2
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Connection, MetaData
 
 from services.shared.db import SHARED_MIGRATIONS, Database
-from services.shared.envelope import encode_binary, new_event
+from services.shared.envelope import new_event
 from services.shared.inbox import inbox_table
 from services.shared.outbox import outbox_table, stage_events
-from tests.support.kafka import produce_raw, read_topic
+from tests.support.kafka import read_topic
 from tests.support.postgres import PostgresServer, fetch
 from tests.support.processes import ServiceProcess
+from tests.support.scenarios import (
+    PROGRAM_CREATED,
+    assert_dead_lettered,
+    bad_records_and_a_redelivery,
+    eventually,
+    program_created,
+)
 
 pytestmark = pytest.mark.integration
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ["enrollment", "matching", "session", "notification"]
-PROGRAM_CREATED = "mentoring.enrollment.program.created.v1"
 
 
 def migrations_of(service: str) -> Path:
     return REPO_ROOT / "services" / service / "adapters" / "migrations"
-
-
-def program_created(index: int) -> events_pb2.ProgramCreated:
-    return events_pb2.ProgramCreated(
-        program=common_pb2.Program(
-            program_id=f"prog-{index:05d}",
-            tenant="acme",
-            name=f"Program {index}",
-            format=common_pb2.PROGRAM_FORMAT_ONE_ON_ONE,
-            status=common_pb2.PROGRAM_STATUS_OPEN,
-        )
-    )
 
 
 def head_revisions(service: str) -> set[str]:
@@ -97,24 +86,6 @@ async def schema_of(url: str) -> dict[str, list[tuple[object, ...]]]:
     }
 
 
-def metric_value(metrics_port: int, name: str, **labels: str) -> float:
-    text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
-    total = 0.0
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                total += sample.value
-    return total
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 60.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("condition not reached")
-        await asyncio.sleep(0.2)
-
-
 async def count(url: str, query: str) -> int:
     return int((await fetch(url, query))[0][0])
 
@@ -157,66 +128,22 @@ async def test_on_postgres_bad_records_are_dead_lettered_duplicates_skipped_and_
 ) -> None:
     url = await postgres_server.create_database("matching")
     topic = namespace + "enrollment.events.v1"
-    good = new_event(PROGRAM_CREATED, "test", program_created(1), tenant="acme")
-    good_headers, good_value = encode_binary(good)
-    malformed_headers = [
-        ("ce_specversion", b"1.0"),
-        ("ce_id", b"bad-1"),
-        ("ce_source", b"test"),
-        ("ce_type", PROGRAM_CREATED.encode()),
-    ]
-    unknown_headers = [
-        ("ce_specversion", b"1.0"),
-        ("ce_id", b"bad-2"),
-        ("ce_source", b"test"),
-        ("ce_type", b"mentoring.enrollment.program.exploded.v1"),
-    ]
-    later = new_event(PROGRAM_CREATED, "test", program_created(2), tenant="acme")
-    later_headers, later_value = encode_binary(later)
+
+    async def programs_stored() -> int:
+        return await count(url, "SELECT count(*) FROM programs")
 
     on_postgres = {"MENTORING_MATCHING_DATABASE_URL": url}
     with ServiceProcess("matching", data_dir, namespace, kafka_bootstrap, on_postgres) as matching:
-        await produce_raw(
-            kafka_bootstrap,
-            topic,
-            [
-                (b"prog-00001", good_value, good_headers),
-                (b"prog-00001", b"\xff\x00 not protobuf", malformed_headers),
-                (b"prog-00001", good_value, good_headers),  # redelivery of the same event
-                (b"prog-00001", b"", unknown_headers),
-                (b"prog-00001", later_value, later_headers),
-            ],
-        )
-        dead = await read_topic(kafka_bootstrap, topic + ".dlq", expected=2)
-
-        async def both_applied_and_duplicate_counted() -> bool:
-            return await count(url, "SELECT count(*) FROM programs") == 2 and (
-                metric_value(matching.metrics_port, "mentoring_consumer_messages_total", outcome="duplicate")
-                == 1
-            )
-
-        await eventually(both_applied_and_duplicate_counted)
-        assert (
-            metric_value(matching.metrics_port, "mentoring_consumer_messages_total", outcome="applied") == 2
-        )
-        assert metric_value(matching.metrics_port, "mentoring_consumer_messages_total", outcome="dlq") == 2
+        run = await bad_records_and_a_redelivery(matching, kafka_bootstrap, topic, programs_stored)
         assert matching.stop() == 0, matching.log_tail()
 
     assert not (data_dir / "matching.db").exists(), "the DSN, not the SQLite default, was used"
     programs = await fetch(url, "SELECT program_id, tenant FROM programs ORDER BY program_id")
     assert [tuple(row) for row in programs] == [("prog-00001", "acme"), ("prog-00002", "acme")]
     inbox = await fetch(url, "SELECT event_id, topic, ce_type FROM inbox ORDER BY event_id")
-    assert sorted((good.id, later.id)) == [row["event_id"] for row in inbox], "each applied exactly once"
+    assert sorted(run.applied_ids) == [row["event_id"] for row in inbox], "each applied exactly once"
     assert {(row["topic"], row["ce_type"]) for row in inbox} == {(topic, PROGRAM_CREATED)}
-    reasons = {}
-    for record in dead:
-        headers = dict(record.headers)
-        reasons[headers["ce_id"]] = headers["dlq_reason"]
-        assert headers["dlq_service"] == b"matching"
-        assert headers["dlq_original_topic"] == topic.encode()
-        assert headers["dlq_error"]
-    assert reasons == {b"bad-1": b"malformed", b"bad-2": b"unknown_type"}
-    assert {record.value for record in dead} == {b"\xff\x00 not protobuf", b""}, "original bytes are kept"
+    assert_dead_lettered(run, topic)
 
 
 async def test_on_postgres_the_outbox_relay_publishes_every_staged_event_in_order_and_marks_it(

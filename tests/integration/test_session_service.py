@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -19,11 +18,10 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from mentoring.v1 import common_pb2, events_pb2, session_pb2, session_pb2_grpc
-from prometheus_client.parser import text_string_to_metric_families
 
 from services.shared.envelope import CloudEvent, decode, encode_binary, new_event
 from tests.support.kafka import produce_raw, read_topic
-from tests.support.processes import ServiceProcess
+from tests.support.processes import ServiceProcess, metric_value
 
 pytestmark = pytest.mark.integration
 
@@ -76,16 +74,6 @@ def rpc_error(call: Callable[[], object]) -> tuple[grpc.StatusCode, str]:
                 else:
                     named = message.violations[0].subject
     return error.code(), named  # type: ignore[attr-defined]
-
-
-def metric_value(metrics_port: int, name: str, **labels: str) -> float:
-    text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
-    )
 
 
 def rows(database_file: Path, query: str) -> list[tuple[object, ...]]:
