@@ -199,13 +199,22 @@ class _RuntimeService(mode.Service):
         await self._runtime.start()
 
     async def on_stop(self) -> None:
-        # Our parts stop first (health NOT_SERVING, gRPC drained, outbox flushed, database closed). If the
-        # Kafka consumer's group leave then hangs (seen under load during a rebalance), a bounded wait
-        # ends the process: nothing of ours is left unsaved and the broker reassigns the partitions.
-        asyncio.get_running_loop().call_later(
-            self._runtime.settings.shutdown_timeout_seconds, _exit_after_grace
-        )
         await self._runtime.stop()
+
+
+class _BoundedShutdownWorker(faust.Worker):
+    """The Faust worker, with a bound on how long a shutdown may take.
+
+    A SIGTERM that lands while the consumer is still joining its group can leave the worker's stop
+    waiting for ever (seen under load). The outbox is durable and consumers are idempotent, so ending
+    the process after a grace period loses nothing: the broker reassigns the partitions.
+    """
+
+    grace_seconds: float = 20.0
+
+    def _schedule_shutdown(self, signal: Any) -> None:
+        self.loop.call_later(self.grace_seconds, _exit_after_grace)
+        super()._schedule_shutdown(signal)
 
 
 def _exit_after_grace() -> None:
@@ -220,11 +229,12 @@ def run(runtime: ServiceRuntime) -> None:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     loop.run_until_complete(runtime.prepare())
-    worker = faust.Worker(
+    worker = _BoundedShutdownWorker(
         runtime.faust_app,
         _RuntimeService(runtime),
         loop=loop,
         loglevel=settings.log_level.lower(),
         redirect_stdouts=False,
     )
+    worker.grace_seconds = settings.shutdown_timeout_seconds
     worker.execute_from_commandline()
