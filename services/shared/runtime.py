@@ -26,6 +26,7 @@ from services.shared.grpc_server import GrpcServer, Registrar
 from services.shared.kafka_admin import ensure_topics
 from services.shared.logging import configure_logging, get_logger
 from services.shared.metrics import CONSUMER_LAG, start_metrics_server
+from services.shared.outbox import OutboxRelay
 
 log = get_logger(__name__)
 
@@ -34,8 +35,6 @@ class ServiceRuntime:
     """The parts every service has, wired once."""
 
     def __init__(self, settings: ServiceSettings, migrations: Path) -> None:
-        from services.shared.outbox import OutboxRelay  # imported here: it needs the tables registered
-
         self.settings = settings
         self.name = settings.service_name
         self.migrations = migrations
