@@ -51,7 +51,7 @@ from mentoring.v1 import common_pb2, enrollment_pb2, enrollment_pb2_grpc, events
 
 from benchmarks.kafka_relay import raw_consume
 from services.enrollment.bootstrap import MIGRATIONS
-from services.enrollment.entrypoints.consumers import HRIS_HANDLERS
+from services.enrollment.entrypoints.consumers import hris_batch_handler
 from services.shared.consumer import ConsumerPipeline
 from services.shared.db import Database
 from services.shared.dlq import DlqPublisher, RawRecord
@@ -393,7 +393,7 @@ async def profile_pipeline(bootstrap: str, topic: str, records: int, workdir: Pa
     await database.migrate(MIGRATIONS)
     dlq = DlqPublisher("bench-profile", bootstrap)
     await dlq.start()
-    pipeline = ConsumerPipeline("bench-profile", database, HRIS_HANDLERS, dlq)
+    pipeline = ConsumerPipeline("bench-profile", database, hris_batch_handler(), dlq)
     stream = Stream(random.Random(7))
     employees = max(1, records // 2)
     hire_records = [RawRecord(topic, 0, 0, k, v, tuple(h)) for k, v, h in hires(stream, employees)]

@@ -8,7 +8,7 @@ import grpc
 from mentoring.v1 import enrollment_pb2_grpc
 
 from services.enrollment.config import EnrollmentSettings
-from services.enrollment.entrypoints.consumers import HRIS_HANDLERS
+from services.enrollment.entrypoints.consumers import hris_batch_handler
 from services.enrollment.entrypoints.grpc_servicer import EnrollmentServicer
 from services.enrollment.service_layer.gauges import GaugeRefresher
 from services.shared.config import ServiceSettings
@@ -42,7 +42,7 @@ def build(settings: EnrollmentSettings | None = None) -> ServiceRuntime:
         enrollment_pb2_grpc.add_EnrollmentServiceServicer_to_server(servicer, server)
 
     runtime.add_grpc_service(register, "mentoring.v1.EnrollmentService")
-    runtime.consume(HRIS_WORKER_EVENTS, HRIS_HANDLERS)
+    runtime.consume(HRIS_WORKER_EVENTS, hris_batch_handler(), bulk=True)
     return runtime
 
 

@@ -308,6 +308,40 @@ async def save_employee(session: AsyncSession, employee: Employee, *, created: b
     )
 
 
+async def save_employees(
+    session: AsyncSession, created: Sequence[Employee], updated: Sequence[Employee]
+) -> None:
+    """Write a batch of employees: one statement for the new ones, one for the known ones."""
+    if created:
+        await session.execute(
+            _INSERT_EMPLOYEE,
+            [
+                {"tenant": employee.tenant, "employee_id": employee.employee_id, **_employee_values(employee)}
+                for employee in created
+            ],
+        )
+    if updated:
+        await session.execute(
+            _UPDATE_EMPLOYEE,
+            [
+                {
+                    "key_tenant": employee.tenant,
+                    "key_employee_id": employee.employee_id,
+                    **_employee_values(employee),
+                }
+                for employee in updated
+            ],
+        )
+
+
+async def reporting_lines(session: AsyncSession, tenant: str) -> dict[str, str | None]:
+    """Employee -> manager for the whole tenant (a few MB for 100,000 employees)."""
+    rows = await session.execute(
+        select(employees.c.employee_id, employees.c.manager_id).where(employees.c.tenant == tenant)
+    )
+    return dict(rows.tuples().all())
+
+
 async def manager_lookup(
     session: AsyncSession, tenant: str, employee_ids: Iterable[str]
 ) -> dict[str, str | None]:

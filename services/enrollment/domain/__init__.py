@@ -69,6 +69,7 @@ from services.enrollment.domain.events import (
 from services.enrollment.domain.hierarchy import (
     ManagerLookup,
     ReportingCycle,
+    ReportingTree,
     ReportsIndex,
     check_no_cycle,
     find_cycle,
@@ -174,6 +175,7 @@ __all__ = [
     "RefreshParticipant",
     "RefreshReportsChains",
     "ReportingCycle",
+    "ReportingTree",
     "ReportsIndex",
     "ResumeEnrollments",
     "Role",

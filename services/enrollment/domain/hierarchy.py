@@ -122,3 +122,40 @@ class ReportsIndex:
 def reports_below(managers: ManagerLookup, manager_id: str) -> tuple[str, ...]:
     """Everyone whose chain goes through ``manager_id``: their chains change when its manager changes."""
     return ReportsIndex.from_managers(managers).all_below(manager_id)
+
+
+class ReportingTree(ReportsIndex):
+    """A tenant's whole reporting tree that stays current as managers change: employee -> manager
+    (``managers``, the lookup the functions above take) and manager -> direct reports, both updated
+    by :meth:`set_manager`. The HRIS consumer keeps one per tenant between batches, so chains, cycle
+    checks and "everyone below" cost no database round trip.
+    """
+
+    def __init__(self, managers: Mapping[str, str | None]) -> None:
+        self.managers: dict[str, str | None] = dict(managers)
+        self._children: dict[str, set[str]] = {}
+        for employee_id, manager_id in self.managers.items():
+            if manager_id is not None:
+                self._children.setdefault(manager_id, set()).add(employee_id)
+        super().__init__({})
+
+    def set_manager(self, employee_id: str, manager_id: str | None) -> None:
+        """Record ``employee_id`` (known from now on) with its manager (None: top of the tree)."""
+        if employee_id in self.managers:
+            previous = self.managers[employee_id]
+            if previous == manager_id:
+                return
+            if previous is not None:
+                self._children[previous].discard(employee_id)
+        self.managers[employee_id] = manager_id
+        if manager_id is not None:
+            self._children.setdefault(manager_id, set()).add(employee_id)
+
+    def direct_reports(self, manager_id: str) -> tuple[str, ...]:
+        return tuple(sorted(self._children.get(manager_id, ())))
+
+    def manages_someone(self, employee_id: str) -> bool:
+        return bool(self._children.get(employee_id))
+
+    def chain(self, employee_id: str) -> tuple[str, ...]:
+        return management_chain(self.managers, employee_id)

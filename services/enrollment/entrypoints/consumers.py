@@ -9,6 +9,7 @@ sequence from the data or else the ``sequence`` CloudEvents extension.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
 from mentoring.v1 import events_pb2
@@ -17,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.enrollment.adapters.translate import worker_change_to_scim
 from services.enrollment.domain import HrisEvent, hris_event_from_scim
 from services.enrollment.service_layer import hris
-from services.shared.consumer import EventHandler
+from services.shared.consumer import BatchHandler
 from services.shared.envelope import CloudEvent
-from services.shared.errors import InvalidArgument
+from services.shared.errors import DomainError, InvalidArgument
 from services.shared.topics import HRIS_WORKER_EVENTS, types_of_topic
 
 HRIS_TYPE_PREFIX: Final = "mentoring.hris.worker."
@@ -70,10 +71,28 @@ def hris_event_of(event: CloudEvent) -> HrisEvent:
     )
 
 
-async def apply_worker_event(session: AsyncSession, event: CloudEvent) -> None:
-    await hris.apply(session, hris_event_of(event), causation_id=event.id)
+def hris_batch_handler(trees: hris.ReportingTrees | None = None) -> BatchHandler:
+    """The HRIS topic's handler: translates each event (a malformed one is rejected alone, naming the
+    field), then applies the batch through :class:`hris.HrisIngestion`."""
+    ingestion = hris.HrisIngestion(trees)
+
+    async def apply(session: AsyncSession, events: Sequence[CloudEvent]) -> list[DomainError | None]:
+        slots: list[DomainError | None] = [None] * len(events)
+        translated: list[tuple[int, HrisEvent]] = []
+        for position, event in enumerate(events):
+            try:
+                translated.append((position, hris_event_of(event)))
+            except DomainError as error:
+                slots[position] = error
+        results = await ingestion.apply_batch(
+            session, [(hris_event, events[position].id) for position, hris_event in translated]
+        )
+        for (position, _), result in zip(translated, results, strict=True):
+            if isinstance(result, DomainError):
+                slots[position] = result
+        return slots
+
+    return BatchHandler(HRIS_TYPES, apply)
 
 
-HRIS_HANDLERS: dict[str, EventHandler] = {
-    event_type.ce_type: apply_worker_event for event_type in types_of_topic(HRIS_WORKER_EVENTS)
-}
+HRIS_TYPES: Final = frozenset(event_type.ce_type for event_type in types_of_topic(HRIS_WORKER_EVENTS))

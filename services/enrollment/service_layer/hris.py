@@ -1,14 +1,28 @@
-"""HRIS ingestion: one worker event applied to the directory and to the enrollments it affects.
+"""HRIS ingestion: worker events applied to the directory and to the enrollments they affect.
 
-Runs inside the consumer pipeline's unit of work (the inbox row that makes redeliveries no-ops is
-written in the same transaction). A reporting cycle or malformed data raises InvalidArgument, which
-the pipeline dead-letters with the field at fault; a stale event changes nothing and stages nothing.
+Events come in micro-batches (the consumer pipeline's unit of work, which also writes the inbox rows
+that make redeliveries no-ops). A batch costs a handful of round trips whatever its size: the batch's
+employees and their enrollments are read at once, every event is applied in memory in order (an
+employee twice in a batch sees their first change), and the batch is written at once: employees in
+two statements, changed enrollments, then the outbox rows, in event order.
+
+Reporting lines come from a :class:`ReportingTree` per tenant that :class:`ReportingTrees` keeps
+between batches: this consumer is the only writer of reporting lines, so it keeps the tree current
+itself, and any rollback of a transaction that changed it drops the tree (it is read again on next
+use). That assumes one consuming instance per database, as the outbox relay does.
+
+An event with bad data (a reporting cycle, a malformed field) is rejected with an InvalidArgument
+that names the field and contributes nothing to the batch's writes; a stale event changes nothing.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.enrollment import metrics
@@ -17,111 +31,229 @@ from services.enrollment.domain import (
     Employee,
     EmployeeErased,
     EmployeeStatus,
+    Enrollment,
     HrisApplyResult,
     HrisEvent,
     Participant,
     ParticipantUpdated,
+    Program,
     RefreshReportsChains,
+    ReportingTree,
     apply_effects,
     apply_hris_event,
     participant_view,
     refresh_participants,
 )
-from services.enrollment.service_layer.publishing import Keyed, erasure_keys, keyed, stage
+from services.enrollment.service_layer.publishing import Keyed, erasure_keys, keyed, stage_many
+from services.shared.errors import DomainError
+
+EmployeeKey = tuple[str, str]  # (tenant, employee id)
+
+
+class ReportingTrees:
+    """Tenant -> reporting tree, loaded on first use and kept current by the batches that change it."""
+
+    def __init__(self) -> None:
+        self._trees: dict[str, ReportingTree] = {}
+
+    async def get(self, session: AsyncSession, tenant: str) -> ReportingTree:
+        tree = self._trees.get(tenant)
+        if tree is None:
+            tree = self._trees[tenant] = ReportingTree(await store.reporting_lines(session, tenant))
+        return tree
+
+    def forget(self, tenants: Iterable[str]) -> None:
+        for tenant in tenants:
+            self._trees.pop(tenant, None)
+
+    def forget_on_rollback(self, session: AsyncSession, tenants: set[str]) -> None:
+        """Drop these tenants' trees if the transaction (or a savepoint around it) rolls back."""
+
+        def on_rollback(_session: object, _transaction: object) -> None:
+            self.forget(tenants)
+
+        sqlalchemy_event.listen(session.sync_session, "after_soft_rollback", on_rollback)
+
+
+@dataclass
+class _Batch:
+    """What one batch has read and changed so far; written once at its end."""
+
+    employees: dict[EmployeeKey, Employee]
+    stored: set[EmployeeKey]  # rows that exist in the table (update, not insert)
+    enrollments: dict[EmployeeKey, list[Enrollment]]  # latest state; loaded keys only
+    programs: dict[str, Program]
+    changed_employees: dict[EmployeeKey, None] = field(default_factory=dict)
+    changed_enrollments: dict[str, Enrollment] = field(default_factory=dict)
+    staged: list[tuple[Keyed, dict[str, Participant], str | None]] = field(default_factory=list)
+    erased: bool = False
+
+
+class HrisIngestion:
+    def __init__(self, trees: ReportingTrees | None = None) -> None:
+        self._trees = trees if trees is not None else ReportingTrees()
+
+    async def apply_batch(
+        self,
+        session: AsyncSession,
+        events: Sequence[tuple[HrisEvent, str | None]],
+        *,
+        now: datetime | None = None,
+    ) -> list[HrisApplyResult | DomainError]:
+        """Apply ``(event, causation id)`` pairs in order; one result or rejection per event."""
+        moment = now if now is not None else datetime.now(UTC)
+        tenants = {event.tenant for event, _ in events}
+        self._trees.forget_on_rollback(session, tenants)
+        batch = await self._read(session, events)
+        results: list[HrisApplyResult | DomainError] = []
+        outcomes: Counter[tuple[str, str]] = Counter()
+        for event, causation_id in events:
+            tree = await self._trees.get(session, event.tenant)
+            try:
+                result = apply_hris_event(
+                    batch.employees.get((event.tenant, event.employee_id)), event, managers=tree.managers
+                )
+            except DomainError as error:
+                results.append(error)
+                continue
+            outcomes[event.type.value.lower(), result.outcome.value.lower()] += 1
+            results.append(result)
+            if result.changed:
+                await self._apply_result(session, batch, tree, result, causation_id, moment)
+        await self._write(session, batch)
+        for (event_type, outcome), count in outcomes.items():
+            metrics.HRIS_EVENTS.labels(event_type, outcome).inc(count)
+        return results
+
+    async def _read(self, session: AsyncSession, events: Sequence[tuple[HrisEvent, str | None]]) -> _Batch:
+        wanted: dict[str, set[str]] = {}
+        for event, _ in events:
+            wanted.setdefault(event.tenant, set()).add(event.employee_id)
+        batch = _Batch(employees={}, stored=set(), enrollments={}, programs={})
+        for tenant, employee_ids in wanted.items():
+            await self._load(session, batch, tenant, employee_ids)
+        return batch
+
+    async def _load(
+        self, session: AsyncSession, batch: _Batch, tenant: str, employee_ids: Iterable[str]
+    ) -> None:
+        """Read what the batch does not hold yet of these employees: rows, enrollments, programs."""
+        missing = sorted({e for e in employee_ids if (tenant, e) not in batch.enrollments})
+        if not missing:
+            return
+        for employee_id, employee in (await store.get_employees(session, tenant, missing)).items():
+            batch.employees[tenant, employee_id] = employee
+            batch.stored.add((tenant, employee_id))
+        found = await store.enrollments_of_employees(session, tenant, missing)
+        for employee_id in missing:
+            batch.enrollments[tenant, employee_id] = found.get(employee_id, [])
+        program_ids = {
+            e.program_id for found_list in found.values() for e in found_list
+        } - batch.programs.keys()
+        batch.programs.update(await store.get_programs(session, program_ids))
+
+    async def _apply_result(
+        self,
+        session: AsyncSession,
+        batch: _Batch,
+        tree: ReportingTree,
+        result: HrisApplyResult,
+        causation_id: str | None,
+        now: datetime,
+    ) -> None:
+        employee = result.employee
+        key = (employee.tenant, employee.employee_id)
+        batch.employees[key] = employee
+        batch.changed_employees[key] = None
+        batch.erased |= employee.status is EmployeeStatus.ERASED
+        tree.set_manager(employee.employee_id, employee.manager_id)
+
+        staged: list[Keyed] = []
+        views: dict[str, Participant] = {}
+        own_effects = [effect for effect in result.effects if not isinstance(effect, RefreshReportsChains)]
+        enrollments = batch.enrollments.get(key, [])
+        if own_effects and enrollments:
+            chain = tree.chain(employee.employee_id)
+            changes = apply_effects(
+                own_effects,
+                employee=employee,
+                management_chain=chain,
+                enrollments=enrollments,
+                programs=batch.programs,
+                now=now,
+            )
+            latest = {
+                enrollment.enrollment_id: enrollment for enrollment in (*enrollments, *changes.enrollments)
+            }
+            batch.enrollments[key] = list(latest.values())
+            batch.changed_enrollments.update((e.enrollment_id, e) for e in changes.enrollments)
+            views = {
+                enrollment_id: participant_view(
+                    enrollment, batch.programs[enrollment.program_id], employee, chain
+                )
+                for enrollment_id, enrollment in latest.items()
+            }
+            staged.extend(keyed(changes.events))
+            refreshed = sum(isinstance(staged_event, ParticipantUpdated) for staged_event in changes.events)
+            metrics.PARTICIPANT_REFRESHES.labels("self").inc(refreshed)
+        for domain_event in result.events:
+            if isinstance(domain_event, EmployeeErased):
+                staged.extend(erasure_keys(domain_event, enrollments))
+            else:
+                staged.append((domain_event, domain_event.key))
+        if any(
+            isinstance(effect, RefreshReportsChains) for effect in result.effects
+        ) and tree.manages_someone(employee.employee_id):
+            staged.extend(await self._refresh_reports(session, batch, tree, employee, now))
+        batch.staged.extend((item, views, causation_id) for item in staged)
+
+    async def _refresh_reports(
+        self, session: AsyncSession, batch: _Batch, tree: ReportingTree, manager: Employee, now: datetime
+    ) -> list[Keyed]:
+        """ParticipantUpdated for every live enrollment of everyone below ``manager``: their chains moved."""
+        tenant = manager.tenant
+        reports = tree.all_below(manager.employee_id)
+        await self._load(session, batch, tenant, reports)
+        staged: list[Keyed] = []
+        for report in reports:
+            enrollments = batch.enrollments[tenant, report]
+            employee = batch.employees.get((tenant, report))
+            if employee is None or not any(enrollment.is_live for enrollment in enrollments):
+                continue
+            changes = refresh_participants(
+                employee=employee,
+                management_chain=tree.chain(report),
+                enrollments=enrollments,
+                programs=batch.programs,
+                now=now,
+            )
+            staged.extend(keyed(changes.events))
+        metrics.PARTICIPANT_REFRESHES.labels("reports").inc(len(staged))
+        return staged
+
+    async def _write(self, session: AsyncSession, batch: _Batch) -> None:
+        changed = [batch.employees[key] for key in batch.changed_employees]
+        await store.save_employees(
+            session,
+            created=[e for e in changed if (e.tenant, e.employee_id) not in batch.stored],
+            updated=[e for e in changed if (e.tenant, e.employee_id) in batch.stored],
+        )
+        if batch.erased:
+            await store.overwrite_freed_space(session)
+        await store.update_enrollments(session, list(batch.changed_enrollments.values()))
+        await stage_many(session, batch.staged)
 
 
 async def apply(
-    session: AsyncSession, event: HrisEvent, *, causation_id: str | None = None, now: datetime | None = None
+    session: AsyncSession,
+    event: HrisEvent,
+    *,
+    causation_id: str | None = None,
+    now: datetime | None = None,
+    trees: ReportingTrees | None = None,
 ) -> HrisApplyResult:
-    """Apply ``event``; stage every resulting enrollment event (tagged with ``causation_id``)."""
-    moment = now if now is not None else datetime.now(UTC)
-    context = await store.get_employee_context(session, event.tenant, event.employee_id)
-    current, manages_someone = context.employee, context.manages_someone
-    managers = await _reporting_line_above_new_manager(session, event, current, manages_someone)
-    result = apply_hris_event(current, event, managers=managers)
-    metrics.HRIS_EVENTS.labels(event.type.value.lower(), result.outcome.value.lower()).inc()
-    if not result.changed:
-        return result
-    employee = result.employee
-    await store.save_employee(session, employee, created=current is None)
-    if employee.status is EmployeeStatus.ERASED:
-        await store.overwrite_freed_space(session)
-
-    staged: list[Keyed] = []
-    views: dict[str, Participant] = {}
-    own_effects = [effect for effect in result.effects if not isinstance(effect, RefreshReportsChains)]
-    enrollments = []
-    if context.has_enrollments and (own_effects or result.events):
-        enrollments = await store.enrollments_of_employee(session, event.tenant, event.employee_id)
-    if own_effects and enrollments:
-        programs = await store.get_programs(session, {enrollment.program_id for enrollment in enrollments})
-        chain = (await store.chains_of(session, event.tenant, [event.employee_id]))[event.employee_id]
-        batch = apply_effects(
-            own_effects,
-            employee=employee,
-            management_chain=chain,
-            enrollments=enrollments,
-            programs=programs,
-            now=moment,
-        )
-        await store.update_enrollments(session, batch.enrollments)
-        latest = {enrollment.enrollment_id: enrollment for enrollment in (*enrollments, *batch.enrollments)}
-        views = {
-            enrollment_id: participant_view(enrollment, programs[enrollment.program_id], employee, chain)
-            for enrollment_id, enrollment in latest.items()
-        }
-        staged.extend(keyed(batch.events))
-        refreshed = sum(isinstance(staged_event, ParticipantUpdated) for staged_event in batch.events)
-        metrics.PARTICIPANT_REFRESHES.labels("self").inc(refreshed)
-    for domain_event in result.events:
-        if isinstance(domain_event, EmployeeErased):
-            staged.extend(erasure_keys(domain_event, enrollments))
-        else:
-            staged.append((domain_event, domain_event.key))
-    if manages_someone and any(isinstance(effect, RefreshReportsChains) for effect in result.effects):
-        staged.extend(await _refresh_reports(session, event.tenant, event.employee_id, moment))
-    await stage(session, staged, views=views, causation_id=causation_id)
+    """Apply one event (a batch of one); raises the DomainError that rejects it."""
+    (result,) = await HrisIngestion(trees).apply_batch(session, [(event, causation_id)], now=now)
+    if isinstance(result, DomainError):
+        raise result
     return result
-
-
-async def _reporting_line_above_new_manager(
-    session: AsyncSession, event: HrisEvent, current: Employee | None, manages_someone: bool
-) -> dict[str, str | None]:
-    """What the cycle check reads: the reporting line above the manager the event sets, if any.
-
-    Someone who manages nobody cannot close a cycle (the new manager would have to be below them),
-    except by managing themselves, which the domain sees without the line.
-    """
-    new_manager = event.changes.manager_id
-    if not isinstance(new_manager, str):  # not carried, or cleared: no new line to check
-        return {}
-    if current is not None and current.manager_id == new_manager:
-        return {}
-    if not manages_someone:
-        return {}
-    return await store.manager_lookup(session, event.tenant, [new_manager])
-
-
-async def _refresh_reports(session: AsyncSession, tenant: str, manager_id: str, now: datetime) -> list[Keyed]:
-    """ParticipantUpdated for every live enrollment of everyone below ``manager_id``: their chains moved."""
-    reports = await store.reports_with_live_enrollments(session, tenant, manager_id)
-    if not reports:
-        return []
-    employees = await store.get_employees(session, tenant, reports)
-    chains = await store.chains_of(session, tenant, reports)
-    by_employee = await store.enrollments_of_employees(session, tenant, reports)
-    programs = await store.get_programs(
-        session, {enrollment.program_id for found in by_employee.values() for enrollment in found}
-    )
-    staged: list[Keyed] = []
-    for report in reports:
-        batch = refresh_participants(
-            employee=employees[report],
-            management_chain=chains[report],
-            enrollments=by_employee.get(report, []),
-            programs=programs,
-            now=now,
-        )
-        staged.extend(keyed(batch.events))
-    metrics.PARTICIPANT_REFRESHES.labels("reports").inc(len(staged))
-    return staged

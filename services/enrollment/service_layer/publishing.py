@@ -8,6 +8,7 @@ or keyed ``tenant:employee`` when the employee never enrolled (see :func:`erasur
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Final
@@ -104,9 +105,18 @@ async def stage(
     causation_id: str | None = None,
 ) -> None:
     """Write the events to the outbox in the session's transaction, in order."""
+    await stage_many(session, [(event, views or {}, causation_id) for event in events])
+
+
+async def stage_many(
+    session: AsyncSession, events: Sequence[tuple[Keyed, Mapping[str, Participant], str | None]]
+) -> None:
+    """Events of several causes, each with its participant views and causation id, in one statement."""
     if not events:
         return
-    staged = [(to_cloud_event(event, views or {}, causation_id), key) for event, key in events]
+    staged = [
+        (to_cloud_event(event, views, causation_id), key) for (event, key), views, causation_id in events
+    ]
     await stage_events(session, staged)
-    for cloud_event, _key in staged:
-        metrics.EVENTS_STAGED.labels(cloud_event.type).inc()
+    for ce_type, count in Counter(cloud_event.type for cloud_event, _key in staged).items():
+        metrics.EVENTS_STAGED.labels(ce_type).inc(count)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from services.shared import runtime
+from services.shared import consumer
 from services.shared.dlq import RawRecord
 
 
@@ -31,9 +31,9 @@ async def test_a_failing_batch_is_retried_until_processed(monkeypatch: pytest.Mo
     async def no_wait(seconds: float) -> None:
         sleeps.append(seconds)
 
-    monkeypatch.setattr(runtime.asyncio, "sleep", no_wait)
+    monkeypatch.setattr(consumer.asyncio, "sleep", no_wait)
     record = RawRecord("t", 0, 7, b"k", b"v", ())
     pipeline = FlakyPipeline(failures=3)
-    await runtime._until_processed(pipeline, [record])  # type: ignore[arg-type]
+    await consumer.until_processed(pipeline, [record])  # type: ignore[arg-type]
     assert pipeline.attempts == [[record]] * 4, "the same batch, again and again, until it went through"
     assert sleeps == [0.5, 1.0, 2.0], "with a growing back-off"
