@@ -212,13 +212,28 @@ def profile_from_json(document: Mapping[str, Any]) -> Profile:
 
 
 def versions_to_json(versions: Mapping[str, Version]) -> Document:
+    """Field versions grouped by version: one event usually sets many fields, so a record holds two or
+    three distinct versions, each written (and parsed back) once."""
+    fields_by_version: dict[Version, list[str]] = {}
+    for name, version in versions.items():
+        fields_by_version.setdefault(version, []).append(name)
     return {
-        name: [version.effective_time.isoformat(), version.sequence] for name, version in versions.items()
+        "by_version": [
+            [version.effective_time.isoformat(), version.sequence, names]
+            for version, names in fields_by_version.items()
+        ]
     }
 
 
 def versions_from_json(document: Mapping[str, Any] | None) -> dict[str, Version]:
-    return {
-        name: Version(datetime.fromisoformat(moment), int(sequence))
-        for name, (moment, sequence) in (document or {}).items()
-    }
+    if not document:
+        return {}
+    if "by_version" not in document:  # the first format: field -> [time, sequence]
+        return {
+            name: Version(datetime.fromisoformat(moment), int(sequence))
+            for name, (moment, sequence) in document.items()
+        }
+    versions: dict[str, Version] = {}
+    for moment, sequence, names in document["by_version"]:
+        versions.update(dict.fromkeys(names, Version(datetime.fromisoformat(moment), int(sequence))))
+    return versions

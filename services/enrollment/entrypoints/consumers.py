@@ -71,10 +71,10 @@ def hris_event_of(event: CloudEvent) -> HrisEvent:
     )
 
 
-def hris_batch_handler(trees: hris.ReportingTrees | None = None) -> BatchHandler:
+def hris_batch_handler(cache: hris.DirectoryCache | None = None) -> BatchHandler:
     """The HRIS topic's handler: translates each event (a malformed one is rejected alone, naming the
     field), then applies the batch through :class:`hris.HrisIngestion`."""
-    ingestion = hris.HrisIngestion(trees)
+    ingestion = hris.HrisIngestion(cache)
 
     async def apply(session: AsyncSession, events: Sequence[CloudEvent]) -> list[DomainError | None]:
         slots: list[DomainError | None] = [None] * len(events)

@@ -6,10 +6,10 @@ employees and their enrollments are read at once, every event is applied in memo
 employee twice in a batch sees their first change), and the batch is written at once: employees in
 two statements, changed enrollments, then the outbox rows, in event order.
 
-Reporting lines come from a :class:`ReportingTree` per tenant that :class:`ReportingTrees` keeps
-between batches: this consumer is the only writer of reporting lines, so it keeps the tree current
-itself, and any rollback of a transaction that changed it drops the tree (it is read again on next
-use). That assumes one consuming instance per database, as the outbox relay does.
+Reporting lines come from a :class:`ReportingTree` per tenant and employee records from a
+:class:`DirectoryCache` kept between batches: this consumer is the only writer of the directory, so it
+keeps them current itself, and any rollback of a transaction that changed them drops them (read again
+on next use). That assumes one consuming instance per database, as the outbox relay does.
 
 An event with bad data (a reporting cycle, a malformed field) is rejected with an InvalidArgument
 that names the field and contributes nothing to the batch's writes; a stale event changes nothing.
@@ -50,24 +50,41 @@ from services.shared.errors import DomainError
 EmployeeKey = tuple[str, str]  # (tenant, employee id)
 
 
-class ReportingTrees:
-    """Tenant -> reporting tree, loaded on first use and kept current by the batches that change it."""
+class DirectoryCache:
+    """Per tenant, the reporting tree and the employee records, kept between batches.
 
-    def __init__(self) -> None:
+    Loaded on first use, kept current by the batches that change them (this consumer is their only
+    writer), dropped whole when a transaction that changed them rolls back. Employee records are
+    dropped when there are more than ``max_employees`` of them (read again from the table as needed).
+    """
+
+    def __init__(self, max_employees: int = 200_000) -> None:
         self._trees: dict[str, ReportingTree] = {}
+        self._employees: dict[EmployeeKey, Employee] = {}
+        self._max_employees = max_employees
 
-    async def get(self, session: AsyncSession, tenant: str) -> ReportingTree:
+    async def tree(self, session: AsyncSession, tenant: str) -> ReportingTree:
         tree = self._trees.get(tenant)
         if tree is None:
             tree = self._trees[tenant] = ReportingTree(await store.reporting_lines(session, tenant))
         return tree
 
+    def employee(self, key: EmployeeKey) -> Employee | None:
+        return self._employees.get(key)
+
+    def keep(self, employees: Iterable[Employee]) -> None:
+        if len(self._employees) > self._max_employees:
+            self._employees.clear()
+        self._employees.update(((e.tenant, e.employee_id), e) for e in employees)
+
     def forget(self, tenants: Iterable[str]) -> None:
-        for tenant in tenants:
+        for tenant in set(tenants):
             self._trees.pop(tenant, None)
+            for key in [key for key in self._employees if key[0] == tenant]:
+                del self._employees[key]
 
     def forget_on_rollback(self, session: AsyncSession, tenants: set[str]) -> None:
-        """Drop these tenants' trees if the transaction (or a savepoint around it) rolls back."""
+        """Drop these tenants if the transaction (or a savepoint around it) rolls back."""
 
         def on_rollback(_session: object, _transaction: object) -> None:
             self.forget(tenants)
@@ -90,8 +107,8 @@ class _Batch:
 
 
 class HrisIngestion:
-    def __init__(self, trees: ReportingTrees | None = None) -> None:
-        self._trees = trees if trees is not None else ReportingTrees()
+    def __init__(self, cache: DirectoryCache | None = None) -> None:
+        self._cache = cache if cache is not None else DirectoryCache()
 
     async def apply_batch(
         self,
@@ -103,12 +120,12 @@ class HrisIngestion:
         """Apply ``(event, causation id)`` pairs in order; one result or rejection per event."""
         moment = now if now is not None else datetime.now(UTC)
         tenants = {event.tenant for event, _ in events}
-        self._trees.forget_on_rollback(session, tenants)
+        self._cache.forget_on_rollback(session, tenants)
         batch = await self._read(session, events)
         results: list[HrisApplyResult | DomainError] = []
         outcomes: Counter[tuple[str, str]] = Counter()
         for event, causation_id in events:
-            tree = await self._trees.get(session, event.tenant)
+            tree = await self._cache.tree(session, event.tenant)
             try:
                 result = apply_hris_event(
                     batch.employees.get((event.tenant, event.employee_id)), event, managers=tree.managers
@@ -141,9 +158,19 @@ class HrisIngestion:
         missing = sorted({e for e in employee_ids if (tenant, e) not in batch.enrollments})
         if not missing:
             return
-        for employee_id, employee in (await store.get_employees(session, tenant, missing)).items():
+        unknown = []
+        for employee_id in missing:
+            cached = self._cache.employee((tenant, employee_id))
+            if cached is None:
+                unknown.append(employee_id)
+            else:
+                batch.employees[tenant, employee_id] = cached
+                batch.stored.add((tenant, employee_id))
+        read = await store.get_employees(session, tenant, unknown) if unknown else {}
+        for employee_id, employee in read.items():
             batch.employees[tenant, employee_id] = employee
             batch.stored.add((tenant, employee_id))
+        self._cache.keep(read.values())
         found = await store.enrollments_of_employees(session, tenant, missing)
         for employee_id in missing:
             batch.enrollments[tenant, employee_id] = found.get(employee_id, [])
@@ -242,6 +269,7 @@ class HrisIngestion:
             await store.overwrite_freed_space(session)
         await store.update_enrollments(session, list(batch.changed_enrollments.values()))
         await stage_many(session, batch.staged)
+        self._cache.keep(changed)
 
 
 async def apply(
@@ -250,10 +278,10 @@ async def apply(
     *,
     causation_id: str | None = None,
     now: datetime | None = None,
-    trees: ReportingTrees | None = None,
+    cache: DirectoryCache | None = None,
 ) -> HrisApplyResult:
     """Apply one event (a batch of one); raises the DomainError that rejects it."""
-    (result,) = await HrisIngestion(trees).apply_batch(session, [(event, causation_id)], now=now)
+    (result,) = await HrisIngestion(cache).apply_batch(session, [(event, causation_id)], now=now)
     if isinstance(result, DomainError):
         raise result
     return result
