@@ -214,13 +214,19 @@ def profile_from_json(document: Mapping[str, Any]) -> Profile:
 def versions_to_json(versions: Mapping[str, Version]) -> Document:
     """Field versions grouped by version: one event usually sets many fields, so a record holds two or
     three distinct versions, each written (and parsed back) once."""
-    fields_by_version: dict[Version, list[str]] = {}
+    # Grouped by identity, which is cheaper than hashing a Version: the fields one event set share
+    # one Version object (an equal one seen twice only makes one more group).
+    groups: dict[int, tuple[Version, list[str]]] = {}
     for name, version in versions.items():
-        fields_by_version.setdefault(version, []).append(name)
+        group = groups.get(id(version))
+        if group is None:
+            groups[id(version)] = (version, [name])
+        else:
+            group[1].append(name)
     return {
         "by_version": [
             [version.effective_time.isoformat(), version.sequence, names]
-            for version, names in fields_by_version.items()
+            for version, names in groups.values()
         ]
     }
 

@@ -4,14 +4,14 @@ Every function takes the caller's ``AsyncSession``: the reads and writes of one 
 event share its transaction (the unit of work). Personal data (name, e-mail) lives in the ``employees``
 table only, and an erasure overwrites it with a tombstone.
 
-Reporting lines are walked in the database with recursive queries (up: a management chain; down:
-everyone below a manager), so a change never loads the whole tenant's directory.
+Management chains for commands (enrolment, updates) are walked in the database with a recursive query;
+the HRIS consumer keeps each tenant's reporting tree in memory instead (``reporting_lines`` loads it once,
+see ``service_layer/hris.py``) and reads and writes employees a batch at a time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Final
 
@@ -26,14 +26,12 @@ from sqlalchemy import (
     MetaData,
     PrimaryKeyConstraint,
     Row,
-    Select,
     String,
     Table,
     UniqueConstraint,
     and_,
     bindparam,
     func,
-    literal,
     or_,
     select,
     text,
@@ -157,7 +155,7 @@ class ConcurrentUpdate(Exception):
 # --- employees -----------------------------------------------------------------------------------------
 
 
-def _employee_values(employee: Employee) -> dict[str, Any]:
+def _employee_values(employee: Employee, updated_at: datetime | None = None) -> dict[str, Any]:
     return {
         "status": employee.status.value,
         "version_time": employee.version.effective_time,
@@ -178,7 +176,7 @@ def _employee_values(employee: Employee) -> dict[str, Any]:
         "termination_date": employee.termination_date,
         "manager_id": employee.manager_id,
         "field_versions": versions_to_json(employee.field_versions),
-        "updated_at": datetime.now(UTC),
+        "updated_at": updated_at or datetime.now(UTC),
     }
 
 
@@ -220,60 +218,11 @@ async def get_employee(session: AsyncSession, tenant: str, employee_id: str) -> 
     return None if row is None else _employee(row)
 
 
-@dataclass(frozen=True)
-class EmployeeContext:
-    """What an HRIS change needs to know first, read in one round trip."""
-
-    employee: Employee | None  # None: not in the directory yet
-    manages_someone: bool  # someone reports to them: cycles and reports' chains are possible
-    has_enrollments: bool  # any enrollment, any status: lifecycle effects have something to act on
-
-
-def _employee_context_statement() -> Select[Any]:
-    """Built once: the employee row (outer-joined to one anchor row, so an unknown id still answers)
-    plus whether anyone reports to them and whether they have any enrollment."""
-    tenant = bindparam("context_tenant", type_=String)
-    employee_id = bindparam("context_employee_id", type_=String)
-    reports = employees.alias("reports")
-    manages_someone = (
-        select(reports.c.employee_id)
-        .where(reports.c.tenant == tenant, reports.c.manager_id == employee_id)
-        .exists()
-        .label("manages_someone")
-    )
-    has_enrollments = (
-        select(enrollments.c.enrollment_id)
-        .where(enrollments.c.tenant == tenant, enrollments.c.employee_id == employee_id)
-        .exists()
-        .label("has_enrollments")
-    )
-    anchor = select(literal(1).label("anchor")).subquery()
-    return select(employees, manages_someone, has_enrollments).select_from(
-        anchor.outerjoin(
-            employees, and_(employees.c.tenant == tenant, employees.c.employee_id == employee_id)
-        )
-    )
-
-
-# The HRIS hot path runs these for every event: statements built once, values bound per call.
-_EMPLOYEE_CONTEXT: Final = _employee_context_statement()
+# The HRIS batches run these: statements built once, values bound per row.
 _INSERT_EMPLOYEE: Final = employees.insert()
 _UPDATE_EMPLOYEE: Final = employees.update().where(
     employees.c.tenant == bindparam("key_tenant"), employees.c.employee_id == bindparam("key_employee_id")
 )
-
-
-async def get_employee_context(session: AsyncSession, tenant: str, employee_id: str) -> EmployeeContext:
-    row = (
-        await session.execute(
-            _EMPLOYEE_CONTEXT, {"context_tenant": tenant, "context_employee_id": employee_id}
-        )
-    ).one()
-    return EmployeeContext(
-        employee=None if row.tenant is None else _employee(row),
-        manages_someone=bool(row.manages_someone),
-        has_enrollments=bool(row.has_enrollments),
-    )
 
 
 async def get_employees(
@@ -296,27 +245,20 @@ async def tenants_of_employee(session: AsyncSession, employee_id: str) -> list[s
     return [row.tenant for row in rows]
 
 
-async def save_employee(session: AsyncSession, employee: Employee, *, created: bool) -> None:
-    values = _employee_values(employee)
-    if created:
-        await session.execute(
-            _INSERT_EMPLOYEE, {"tenant": employee.tenant, "employee_id": employee.employee_id, **values}
-        )
-        return
-    await session.execute(
-        _UPDATE_EMPLOYEE, {"key_tenant": employee.tenant, "key_employee_id": employee.employee_id, **values}
-    )
-
-
 async def save_employees(
     session: AsyncSession, created: Sequence[Employee], updated: Sequence[Employee]
 ) -> None:
     """Write a batch of employees: one statement for the new ones, one for the known ones."""
+    now = datetime.now(UTC)
     if created:
         await session.execute(
             _INSERT_EMPLOYEE,
             [
-                {"tenant": employee.tenant, "employee_id": employee.employee_id, **_employee_values(employee)}
+                {
+                    "tenant": employee.tenant,
+                    "employee_id": employee.employee_id,
+                    **_employee_values(employee, now),
+                }
                 for employee in created
             ],
         )
@@ -327,7 +269,7 @@ async def save_employees(
                 {
                     "key_tenant": employee.tenant,
                     "key_employee_id": employee.employee_id,
-                    **_employee_values(employee),
+                    **_employee_values(employee, now),
                 }
                 for employee in updated
             ],
@@ -374,44 +316,6 @@ async def chains_of(
     wanted = sorted(set(employee_ids))
     lookup = await manager_lookup(session, tenant, wanted)
     return {employee_id: management_chain(lookup, employee_id) for employee_id in wanted}
-
-
-async def has_direct_reports(session: AsyncSession, tenant: str, manager_id: str) -> bool:
-    """Whether anyone reports to ``manager_id``: one index probe, which spares the recursive walks
-    (cycle check, reports' chains) for the many employees who manage nobody."""
-    row = (
-        await session.execute(
-            select(employees.c.employee_id)
-            .where(employees.c.tenant == tenant, employees.c.manager_id == manager_id)
-            .limit(1)
-        )
-    ).first()
-    return row is not None
-
-
-async def reports_with_live_enrollments(session: AsyncSession, tenant: str, manager_id: str) -> list[str]:
-    """Everyone below ``manager_id`` (at any depth) who has an enrollment that is not withdrawn."""
-    below = employees.alias("below")
-    down = (
-        select(employees.c.employee_id)
-        .where(employees.c.tenant == tenant, employees.c.manager_id == manager_id)
-        .cte("down", recursive=True)
-    )
-    down = down.union(
-        select(below.c.employee_id).where(below.c.tenant == tenant, below.c.manager_id == down.c.employee_id)
-    )
-    rows = await session.execute(
-        select(enrollments.c.employee_id)
-        .distinct()
-        .where(
-            enrollments.c.tenant == tenant,
-            enrollments.c.status != EnrollmentStatus.WITHDRAWN.value,
-            enrollments.c.employee_id.in_(select(down.c.employee_id)),
-            enrollments.c.employee_id != manager_id,
-        )
-        .order_by(enrollments.c.employee_id)
-    )
-    return [row.employee_id for row in rows]
 
 
 async def overwrite_freed_space(session: AsyncSession) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from services.enrollment.domain import (
     ReportingCycle,
+    ReportingTree,
     ReportsIndex,
     find_cycle,
     management_chain,
@@ -78,3 +79,19 @@ def test_index_agrees_with_chains_on_a_large_random_tree() -> None:
         found = index.all_below(manager)
         assert len(found) == len(set(found))
         assert set(found) == expected
+
+
+def test_reporting_tree_follows_manager_changes() -> None:
+    tree = ReportingTree({"ceo": None, "vp": "ceo", "dev": "vp", "ops": "ceo"})
+    assert tree.chain("dev") == ("vp", "ceo")
+    assert tree.all_below("ceo") == ("ops", "vp", "dev")
+    tree.set_manager("vp", "ops")
+    assert tree.chain("dev") == ("vp", "ops", "ceo"), "the report's chain moved with its manager"
+    assert tree.direct_reports("ceo") == ("ops",)
+    assert tree.all_below("ops") == ("vp", "dev")
+    tree.set_manager("new", "dev")
+    assert tree.manages_someone("dev") and not tree.manages_someone("new")
+    assert tree.chain("new") == ("dev", "vp", "ops", "ceo")
+    tree.set_manager("dev", None)
+    assert tree.all_below("vp") == () and tree.chain("new") == ("dev",)
+    assert reports_below(tree.managers, "dev") == tree.all_below("dev") == ("new",)
