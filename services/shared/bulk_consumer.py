@@ -17,12 +17,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from services.shared.consumer import ConsumerPipeline, until_processed
-from services.shared.dlq import RawRecord
+from services.shared.dlq import raw_record
 from services.shared.logging import get_logger
 from services.shared.metrics import CONSUMER_LAG
 
@@ -88,7 +88,7 @@ class BulkConsumer:
             fetched = await consumer.getmany(timeout_ms=self._batch_timeout_ms, max_records=self._batch_size)
             if not fetched:
                 continue
-            records = [_raw_record(message) for messages in fetched.values() for message in messages]
+            records = [raw_record(message) for messages in fetched.values() for message in messages]
             await until_processed(self._pipeline, records)
             await self._commit(consumer, {tp: messages[-1].offset + 1 for tp, messages in fetched.items()})
 
@@ -105,14 +105,3 @@ class BulkConsumer:
                 CONSUMER_LAG.labels(self._service, tp.topic, str(tp.partition)).set(
                     max(highwater - offset, 0)
                 )
-
-
-def _raw_record(message: ConsumerRecord[bytes, bytes]) -> RawRecord:
-    return RawRecord(
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        key=message.key,
-        value=message.value,
-        headers=tuple(message.headers),
-    )

@@ -22,7 +22,7 @@ from services.shared.bulk_consumer import BulkConsumer
 from services.shared.config import ServiceSettings
 from services.shared.consumer import BatchHandler, ConsumerPipeline, EventHandler, until_processed
 from services.shared.db import Database
-from services.shared.dlq import DlqPublisher, RawRecord
+from services.shared.dlq import DlqPublisher, raw_record
 from services.shared.grpc_server import GrpcServer, Registrar
 from services.shared.kafka_admin import ensure_topics
 from services.shared.logging import configure_logging, get_logger
@@ -119,7 +119,7 @@ class ServiceRuntime:
             await ready.wait()
             async for events in stream.take_events(batch_size, within=batch_seconds):
                 messages = [event.message for event in events]
-                await until_processed(pipeline, [_raw_record(message) for message in messages])
+                await until_processed(pipeline, [raw_record(message) for message in messages])
                 last_per_partition = {message.tp: message for message in messages}
                 for message in last_per_partition.values():
                     highwater = app.consumer.highwater(message.tp)
@@ -178,24 +178,6 @@ class ServiceRuntime:
         path = self.settings.data_dir / f"{self.name}.ready.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"grpc_port": self.grpc.port, "metrics_port": self.metrics_port}))
-
-
-def _raw_record(message: Any) -> RawRecord:
-    return RawRecord(
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        key=message.key,
-        value=message.value,
-        headers=_headers_of(message.headers),
-    )
-
-
-def _headers_of(headers: Any) -> tuple[tuple[str, bytes], ...]:
-    if not headers:
-        return ()
-    items = headers.items() if isinstance(headers, Mapping) else headers
-    return tuple((str(name), bytes(value)) for name, value in items)
 
 
 class _RuntimeService(mode.Service):

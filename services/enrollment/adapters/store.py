@@ -250,30 +250,14 @@ async def save_employees(
 ) -> None:
     """Write a batch of employees: one statement for the new ones, one for the known ones."""
     now = datetime.now(UTC)
-    if created:
-        await session.execute(
-            _INSERT_EMPLOYEE,
-            [
-                {
-                    "tenant": employee.tenant,
-                    "employee_id": employee.employee_id,
-                    **_employee_values(employee, now),
-                }
-                for employee in created
-            ],
-        )
-    if updated:
-        await session.execute(
-            _UPDATE_EMPLOYEE,
-            [
-                {
-                    "key_tenant": employee.tenant,
-                    "key_employee_id": employee.employee_id,
-                    **_employee_values(employee, now),
-                }
-                for employee in updated
-            ],
-        )
+    for statement, key_names, batch in (
+        (_INSERT_EMPLOYEE, ("tenant", "employee_id"), created),
+        (_UPDATE_EMPLOYEE, ("key_tenant", "key_employee_id"), updated),
+    ):
+        if batch:
+            tenant_key, id_key = key_names
+            rows = [{tenant_key: e.tenant, id_key: e.employee_id, **_employee_values(e, now)} for e in batch]
+            await session.execute(statement, rows)
 
 
 async def reporting_lines(session: AsyncSession, tenant: str) -> dict[str, str | None]:

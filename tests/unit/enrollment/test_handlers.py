@@ -4,9 +4,7 @@ HRIS lifecycle end to end through the store."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +14,6 @@ from sqlalchemy import select
 
 from services.enrollment.adapters import store
 from services.enrollment.adapters.translate import program_to_wire
-from services.enrollment.bootstrap import MIGRATIONS
 from services.enrollment.domain import (
     ApplyOutcome,
     Cohort,
@@ -51,14 +48,6 @@ PAUSED = "mentoring.enrollment.participant.paused.v1"
 RESUMED = "mentoring.enrollment.participant.resumed.v1"
 WITHDRAWN = "mentoring.enrollment.participant.withdrawn.v1"
 ERASED = "mentoring.enrollment.employee.erased.v1"
-
-
-@pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'enrollment.db'}")
-    await db.migrate(MIGRATIONS)
-    yield db
-    await db.dispose()
 
 
 class Clock:

@@ -4,16 +4,13 @@ in-memory directory (reporting tree, employee records) survives batches and is d
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from services.enrollment.adapters import store
 from services.enrollment.adapters.serialization import versions_from_json, versions_to_json
-from services.enrollment.bootstrap import MIGRATIONS
 from services.enrollment.domain import (
     ApplyOutcome,
     HrisApplyResult,
@@ -27,14 +24,6 @@ from services.shared.db import Database
 
 TENANT = "acme"
 START = datetime(2030, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'enrollment.db'}")
-    await db.migrate(MIGRATIONS)
-    yield db
-    await db.dispose()
 
 
 class Events:
