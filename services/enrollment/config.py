@@ -11,3 +11,5 @@ class EnrollmentSettings(ServiceSettings):
     service_name: str = "enrollment"
     grpc_port: int = 50051
     metrics_port: int = 9101
+    # The HRIS topic is read in whole fetches: bigger batches spread each transaction's fixed cost.
+    consumer_batch_size: int = 2000

@@ -95,6 +95,8 @@ def _make_sqlite_transactional(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # 64 MiB of page cache (the default is 2 MiB): a directory of 100,000 employees stays in memory.
+        cursor.execute("PRAGMA cache_size=-65536")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

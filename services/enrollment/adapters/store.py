@@ -245,19 +245,33 @@ async def tenants_of_employee(session: AsyncSession, employee_id: str) -> list[s
     return [row.tenant for row in rows]
 
 
+# Written on every change of a known employee, whatever fields the change set.
+_VERSION_COLUMNS: Final = frozenset({"version_time", "version_sequence", "field_versions", "updated_at"})
+
+
 async def save_employees(
-    session: AsyncSession, created: Sequence[Employee], updated: Sequence[Employee]
+    session: AsyncSession,
+    created: Sequence[Employee],
+    updated: Sequence[tuple[Employee, frozenset[str] | None]],
 ) -> None:
-    """Write a batch of employees: one statement for the new ones, one for the known ones."""
+    """Write a batch of employees: one statement for the new ones, and for the known ones one per set
+    of changed fields (``None``: every column), so a grade change does not rewrite languages, skills
+    or the manager index."""
     now = datetime.now(UTC)
-    for statement, key_names, batch in (
-        (_INSERT_EMPLOYEE, ("tenant", "employee_id"), created),
-        (_UPDATE_EMPLOYEE, ("key_tenant", "key_employee_id"), updated),
-    ):
-        if batch:
-            tenant_key, id_key = key_names
-            rows = [{tenant_key: e.tenant, id_key: e.employee_id, **_employee_values(e, now)} for e in batch]
-            await session.execute(statement, rows)
+    if created:
+        await session.execute(
+            _INSERT_EMPLOYEE,
+            [{"tenant": e.tenant, "employee_id": e.employee_id, **_employee_values(e, now)} for e in created],
+        )
+    groups: dict[frozenset[str] | None, list[dict[str, Any]]] = {}
+    for employee, changed in updated:
+        values = _employee_values(employee, now)
+        if changed is not None:
+            values = {column: values[column] for column in _VERSION_COLUMNS | changed}
+        values["key_tenant"], values["key_employee_id"] = employee.tenant, employee.employee_id
+        groups.setdefault(changed, []).append(values)
+    for rows in groups.values():
+        await session.execute(_UPDATE_EMPLOYEE, rows)
 
 
 async def reporting_lines(session: AsyncSession, tenant: str) -> dict[str, str | None]:
@@ -300,6 +314,16 @@ async def chains_of(
     wanted = sorted(set(employee_ids))
     lookup = await manager_lookup(session, tenant, wanted)
     return {employee_id: management_chain(lookup, employee_id) for employee_id in wanted}
+
+
+async def employees_with_live_enrollments(session: AsyncSession, tenant: str) -> set[str]:
+    """Everyone in the tenant with an enrollment that is not withdrawn."""
+    rows = await session.execute(
+        select(enrollments.c.employee_id)
+        .distinct()
+        .where(enrollments.c.tenant == tenant, enrollments.c.status != EnrollmentStatus.WITHDRAWN.value)
+    )
+    return set(rows.scalars())
 
 
 async def overwrite_freed_space(session: AsyncSession) -> None:

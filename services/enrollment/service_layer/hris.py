@@ -100,9 +100,12 @@ class _Batch:
     stored: set[EmployeeKey]  # rows that exist in the table (update, not insert)
     enrollments: dict[EmployeeKey, list[Enrollment]]  # latest state; loaded keys only
     programs: dict[str, Program]
-    changed_employees: dict[EmployeeKey, None] = field(default_factory=dict)
+    # Fields changed per employee (None: every column, a tombstone overwrites them all).
+    changed_employees: dict[EmployeeKey, frozenset[str] | None] = field(default_factory=dict)
     changed_enrollments: dict[str, Enrollment] = field(default_factory=dict)
     staged: list[tuple[Keyed, dict[str, Participant], str | None]] = field(default_factory=list)
+    # Per tenant, who had a live enrollment when the batch began (read once, when a manager moves).
+    live_enrolled: dict[str, set[str]] = field(default_factory=dict)
     erased: bool = False
 
 
@@ -191,8 +194,15 @@ class HrisIngestion:
         employee = result.employee
         key = (employee.tenant, employee.employee_id)
         batch.employees[key] = employee
-        batch.changed_employees[key] = None
-        batch.erased |= employee.status is EmployeeStatus.ERASED
+        erased = employee.status is EmployeeStatus.ERASED
+        if key in batch.changed_employees or erased:
+            before = batch.changed_employees.get(key, frozenset())
+            batch.changed_employees[key] = (
+                None if erased or before is None else before | result.changed_fields
+            )
+        else:
+            batch.changed_employees[key] = result.changed_fields
+        batch.erased |= erased
         tree.set_manager(employee.employee_id, employee.manager_id)
 
         staged: list[Keyed] = []
@@ -239,7 +249,10 @@ class HrisIngestion:
     ) -> list[Keyed]:
         """ParticipantUpdated for every live enrollment of everyone below ``manager``: their chains moved."""
         tenant = manager.tenant
-        reports = tree.all_below(manager.employee_id)
+        if tenant not in batch.live_enrolled:
+            batch.live_enrolled[tenant] = await store.employees_with_live_enrollments(session, tenant)
+        enrolled = batch.live_enrolled[tenant]
+        reports = [report for report in tree.all_below(manager.employee_id) if report in enrolled]
         await self._load(session, batch, tenant, reports)
         staged: list[Keyed] = []
         for report in reports:
@@ -262,8 +275,12 @@ class HrisIngestion:
         changed = [batch.employees[key] for key in batch.changed_employees]
         await store.save_employees(
             session,
-            created=[e for e in changed if (e.tenant, e.employee_id) not in batch.stored],
-            updated=[e for e in changed if (e.tenant, e.employee_id) in batch.stored],
+            created=[batch.employees[key] for key in batch.changed_employees if key not in batch.stored],
+            updated=[
+                (batch.employees[key], fields)
+                for key, fields in batch.changed_employees.items()
+                if key in batch.stored
+            ],
         )
         if batch.erased:
             await store.overwrite_freed_space(session)
