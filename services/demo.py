@@ -37,6 +37,7 @@ from rich.console import Console
 from rich.table import Table
 
 from services.enrollment.config import EnrollmentSettings
+from services.enrollment.domain import management_chain
 from services.matching.config import MatchingSettings
 from services.notification.config import NotificationSettings
 from services.session.config import SessionSettings
@@ -297,6 +298,7 @@ def play(platform: Platform | None = None) -> DemoOutcome:
             )
         )
     rng = random.Random(11)
+    reporting_lines = {person.employee_id: person.manager_id for person in people}
     for person in mentees:
         wanted = rng.sample(DEPARTMENTS[rng.choice(list(DEPARTMENTS))], 2)
         goal = common_pb2.Goal(
@@ -306,7 +308,10 @@ def play(platform: Platform | None = None) -> DemoOutcome:
             due=_timestamp(now + timedelta(days=150)),
             skill_tags=[wanted[0]],
         )
-        nominated = [mentor.employee_id for mentor in rng.sample(mentors, 2)]
+        # Admired people outside one's own management chain (enrolment refuses a boss).
+        chain = set(management_chain(reporting_lines, person.employee_id))
+        admired = [mentor for mentor in mentors if mentor.employee_id not in chain]
+        nominated = [mentor.employee_id for mentor in rng.sample(admired, 2)]
         enrollment.Enroll(
             enrollment_pb2.EnrollRequest(
                 program_id=program.program_id,

@@ -268,6 +268,8 @@ async def test_every_rpc_and_every_error_status(kafka_bootstrap: str, namespace:
                 )
 
             too_many = common_pb2.Profile(goals=[GOAL], nominated_mentor_ids=[f"M{i}" for i in range(11)])
+            ghost = common_pb2.Profile(goals=[GOAL], nominated_mentor_ids=["E3", "GHOST"])
+            boss = common_pb2.Profile(goals=[GOAL], nominated_mentor_ids=["M1"])
             vague = common_pb2.Profile(goals=[common_pb2.Goal(what="Grow")])
             blank = common_pb2.Profile(goals=[common_pb2.Goal()])
             cases = [
@@ -275,6 +277,8 @@ async def test_every_rpc_and_every_error_status(kafka_bootstrap: str, namespace:
                 (mentee_of(pid, "NOBODY"), (NOT_FOUND, "")),
                 (enroll(program_id=pid, employee_id="E1", profile=mentee), (INVALID, "role")),
                 (mentee_of(pid, "E1", too_many), (INVALID, "profile.nominated_mentor_ids")),
+                (mentee_of(pid, "E1", ghost), (INVALID, "profile.nominated_mentor_ids[1]")),
+                (mentee_of(pid, "E1", boss), (PRECONDITION, "management_chain")),
                 (mentee_of(pid, "E1", vague), (PRECONDITION, "formal_goals_required")),
                 (mentee_of(pid, "E1", blank), (INVALID, "profile.goals[0].what")),
                 (mentee_of(pid, "E2"), (PRECONDITION, "department")),

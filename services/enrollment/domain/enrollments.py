@@ -221,6 +221,33 @@ def _validate_nominations(nominations: object, *, role: Role, employee_id: str) 
     return tuple(nominations)
 
 
+def check_nominees(
+    nominations: Sequence[str],
+    nominees: Mapping[str, Employee],
+    management_chain: tuple[str, ...],
+    *,
+    already_nominated: Iterable[str] = (),
+) -> None:
+    """Whom a mentee nominates must be in the directory, still employed, and outside the mentee's
+    management chain (a mentor is never the mentee's boss). ``nominees``: the directory records of the
+    nominated ids; nominations kept from an earlier profile are not checked again (a nominee who left
+    since does not block an unrelated profile change; matching skips them)."""
+    kept = set(already_nominated)
+    for index, nominee in enumerate(nominations):
+        if nominee in kept:
+            continue
+        field = f"profile.nominations[{index}]"
+        employee = nominees.get(nominee)
+        if employee is None:
+            raise InvalidArgument(field, "no employee has this id")
+        if employee.status in (EmployeeStatus.TERMINATED, EmployeeStatus.ERASED):
+            raise FailedPrecondition("nominee_not_employed", f"nominated mentor {index} no longer works here")
+        if nominee in management_chain:
+            raise FailedPrecondition(
+                "management_chain", f"nominated mentor {index} is in your management chain"
+            )
+
+
 def _validate_availability(availability: object) -> Availability:
     if not isinstance(availability, Availability):
         raise InvalidArgument("profile.availability", "must be an Availability")

@@ -92,6 +92,22 @@ async def _employee_and_chain(
     return employee, chains[employee_id]
 
 
+async def _check_nominees(
+    session: AsyncSession,
+    tenant: str,
+    nominations: tuple[str, ...],
+    chain: tuple[str, ...],
+    *,
+    already_nominated: tuple[str, ...] = (),
+) -> None:
+    new = [nominee for nominee in nominations if nominee not in already_nominated]
+    if not new:
+        return
+    nominees = await store.get_employees(session, tenant, new)
+    with request_field_names(PROFILE_FIELDS):
+        domain.check_nominees(nominations, nominees, chain, already_nominated=already_nominated)
+
+
 # --- programs ------------------------------------------------------------------------------------------
 
 
@@ -217,6 +233,7 @@ async def enrol(session: AsyncSession, command: commands.Enrol, now: datetime | 
             management_chain=chain,
             now=_now(now),
         )
+    await _check_nominees(session, program.tenant, change.state.profile.nominations, chain)
     try:
         await store.insert_enrollment(
             session, change.state, request_id=request_id, fingerprint=command.fingerprint
@@ -242,6 +259,13 @@ async def update_enrollment(
             management_chain=chain,
             now=_now(now),
         )
+    await _check_nominees(
+        session,
+        enrollment.tenant,
+        change.state.profile.nominations,
+        chain,
+        already_nominated=enrollment.profile.nominations,
+    )
     if change.state is not enrollment:
         await store.update_enrollments(session, [change.state])
         await stage(session, keyed(change.events))

@@ -4,6 +4,7 @@ HRIS lifecycle end to end through the store."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -217,6 +218,23 @@ async def test_enrolment_rules_that_need_the_store(database: Database, clock: Cl
     with pytest.raises(InvalidArgument) as invalid:
         await enrol(database, program_id, "E1", Role.MENTEE, Profile(goals=(GOAL,), nominations=("E1",)))
     assert invalid.value.field == "profile.nominated_mentor_ids[0]"
+    refusals = {
+        ("GHOST",): "profile.nominated_mentor_ids[0]",
+        ("M2", "M1"): "management_chain",  # the mentee's own manager
+        ("GONE",): "nominee_not_employed",
+    }
+    await hire(database, clock, "M2")
+    await hire(database, clock, "GONE")
+    assert await feed(database, "gone", {"employeeNumber": "GONE", "type": "TERMINATED"}, clock) is (
+        ApplyOutcome.APPLIED
+    )
+    for nominations, refusal in refusals.items():
+        with pytest.raises((InvalidArgument, FailedPrecondition)) as refused:
+            await enrol(
+                database, program_id, "E1", Role.MENTEE, Profile(goals=(GOAL,), nominations=nominations)
+            )
+        error = refused.value
+        assert (error.field if isinstance(error, InvalidArgument) else error.rule) == refusal, nominations
     enrollment_id = await enrol(database, program_id, "E1", Role.MENTEE, Profile(goals=(GOAL,)))
     with pytest.raises(AlreadyExists):
         await enrol(database, program_id, "E1", Role.MENTOR)
@@ -425,3 +443,31 @@ async def test_contact_look_up(database: Database, clock: Clock) -> None:
             await handlers.look_up_contact(session, commands.LookUpContact("E1", tenant="globex"))
         with pytest.raises(InvalidArgument):
             await handlers.look_up_contact(session, commands.LookUpContact(" "))
+
+
+async def test_a_nominee_who_left_since_does_not_block_an_unrelated_profile_update(
+    database: Database, clock: Clock
+) -> None:
+    await hire(database, clock, "E1")
+    await hire(database, clock, "M2")
+    await hire(database, clock, "GONE")
+    program_id = await create_program(database, formal=True)
+    profile = Profile(goals=(GOAL,), nominations=("M2",))
+    enrollment_id = await enrol(database, program_id, "E1", Role.MENTEE, profile)
+    assert await feed(database, "left", {"employeeNumber": "M2", "type": "TERMINATED"}, clock) is (
+        ApplyOutcome.APPLIED
+    )
+    async with database.transaction() as session:
+        kept = replace(profile, skills_wanted=("kafka",))
+        updated = await handlers.update_enrollment(
+            session, commands.UpdateEnrollment(enrollment_id, kept), now=NOW
+        )
+    assert updated.profile.nominations == ("M2",) and updated.profile.skills_wanted == ("kafka",)
+    await feed(database, "gone", {"employeeNumber": "GONE", "type": "TERMINATED"}, clock)
+    added = replace(profile, nominations=("M2", "GONE"))
+    with pytest.raises(FailedPrecondition) as refused:
+        async with database.transaction() as session:
+            await handlers.update_enrollment(
+                session, commands.UpdateEnrollment(enrollment_id, added), now=NOW
+            )
+    assert refused.value.rule == "nominee_not_employed"
