@@ -39,6 +39,9 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# Execution option of read-only sessions (see Database.read_sessions).
+READ_ONLY = "mentoring_read_only"
+
 # Tables every service has (outbox, inbox); services declare theirs on a MetaData of their own.
 messaging_metadata = MetaData()
 
@@ -56,6 +59,11 @@ class Database:
         if self.is_sqlite:
             _make_sqlite_transactional(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # For reads that write nothing (the relay's polls, gauges): on SQLite they do not take the write
+        # lock, so they never make a consumer's transaction wait.
+        self.read_sessions = async_sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -102,4 +110,5 @@ def _make_sqlite_transactional(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

@@ -157,7 +157,7 @@ class OutboxRelay:
 
     async def _read_batch(self, after_id: int) -> Sequence[Any]:
         # Rows committed later with a lower id (possible on PostgreSQL) are read on the next call.
-        async with self._database.sessions() as session:
+        async with self._database.read_sessions() as session:
             result = await session.execute(
                 select(
                     outbox_table.c.id,
@@ -225,7 +225,7 @@ class OutboxRelay:
         return len(ids)
 
     async def refresh_backlog(self) -> int:
-        async with self._database.sessions() as session:
+        async with self._database.read_sessions() as session:
             backlog = int(
                 (
                     await session.execute(

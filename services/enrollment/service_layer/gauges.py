@@ -17,7 +17,7 @@ log = get_logger(__name__)
 
 
 async def refresh(database: Database) -> None:
-    async with database.sessions() as session:
+    async with database.read_sessions() as session:
         directory = await store.directory_counts(session)
         enrollments = await store.enrollment_counts(session)
         programs = await store.program_counts(session)
