@@ -31,6 +31,7 @@ log = get_logger(__name__)
 # How long stop() lets the batch in hand finish before cancelling it (its transaction then rolls back
 # and the records are redelivered).
 STOP_GRACE_SECONDS = 5.0
+FETCH_RETRY_SECONDS = 1.0
 
 
 class BulkConsumer:
@@ -85,7 +86,14 @@ class BulkConsumer:
 
     async def _run(self, consumer: AIOKafkaConsumer) -> None:
         while not self._stopping.is_set():
-            fetched = await consumer.getmany(timeout_ms=self._batch_timeout_ms, max_records=self._batch_size)
+            try:
+                fetched = await consumer.getmany(
+                    timeout_ms=self._batch_timeout_ms, max_records=self._batch_size
+                )
+            except KafkaError as exc:  # the broker away or a fetch refused: fetch again, never give up
+                log.warning("fetch_failed", topic=self._topic, error=type(exc).__name__)
+                await asyncio.sleep(FETCH_RETRY_SECONDS)
+                continue
             if not fetched:
                 continue
             records = [raw_record(message) for messages in fetched.values() for message in messages]
