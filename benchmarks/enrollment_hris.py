@@ -51,6 +51,7 @@ from mentoring.v1 import common_pb2, enrollment_pb2, enrollment_pb2_grpc, events
 
 from benchmarks.kafka_relay import raw_consume
 from services.enrollment.bootstrap import MIGRATIONS
+from services.enrollment.config import EnrollmentSettings
 from services.enrollment.entrypoints.consumers import hris_batch_handler
 from services.shared.consumer import ConsumerPipeline
 from services.shared.db import Database
@@ -387,8 +388,9 @@ def _layer(file: str, function: str) -> str:
 
 
 async def profile_pipeline(bootstrap: str, topic: str, records: int, workdir: Path) -> str:
-    """The shared ConsumerPipeline with the HRIS handlers in this process, in micro-batches of 500 like
-    the runtime, under cProfile, on a fresh database: hires first (not profiled), then changes."""
+    """The shared ConsumerPipeline with the HRIS batch handler in this process, in micro-batches of the
+    service's size (MENTORING_ENROLLMENT_CONSUMER_BATCH_SIZE), under cProfile, on a fresh database:
+    hires first (not profiled), then changes."""
     database = Database(f"sqlite+aiosqlite:///{workdir / 'profile.db'}")
     await database.migrate(MIGRATIONS)
     dlq = DlqPublisher("bench-profile", bootstrap)
@@ -400,13 +402,14 @@ async def profile_pipeline(bootstrap: str, topic: str, records: int, workdir: Pa
     change_records = [
         RawRecord(topic, 0, 0, k, v, tuple(h)) for k, v, h in changes(stream, employees, records)
     ]
-    for first in range(0, len(hire_records), 500):
-        await pipeline.process_batch(hire_records[first : first + 500])
+    size = EnrollmentSettings().consumer_batch_size
+    for first in range(0, len(hire_records), size):
+        await pipeline.process_batch(hire_records[first : first + size])
     profiler = cProfile.Profile()
     started = time.perf_counter()
     profiler.enable()
-    for first in range(0, len(change_records), 500):
-        await pipeline.process_batch(change_records[first : first + 500])
+    for first in range(0, len(change_records), size):
+        await pipeline.process_batch(change_records[first : first + size])
     profiler.disable()
     elapsed = time.perf_counter() - started
     await dlq.stop()
@@ -419,7 +422,7 @@ async def profile_pipeline(bootstrap: str, topic: str, records: int, workdir: Pa
     total = sum(layers.values())
     lines = [
         f"profile: {len(change_records)} changes through the shared pipeline in this process "
-        f"(micro-batches of 500): {len(change_records) / elapsed:,.0f} events/s under cProfile; "
+        f"(micro-batches of {size}): {len(change_records) / elapsed:,.0f} events/s under cProfile; "
         "own time by layer:"
     ]
     lines += [
