@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,7 @@ from mentoring.v1 import common_pb2, enrollment_pb2, enrollment_pb2_grpc, events
 
 from services.shared.envelope import decode, encode_binary, new_event
 from tests.support.kafka import REPO_ROOT, read_topic
-from tests.support.processes import ServiceProcess, metric_value
+from tests.support.processes import ServiceProcess, metric_samples, metric_value
 
 pytestmark = pytest.mark.integration
 
@@ -520,6 +521,14 @@ async def test_scripted_organisation_streams_through_a_service_killed_mid_stream
                 for program_id in enrolled.get(who, []):
                     assert participants[(program_id, who)].grade == grade
         assert metric_value(service.metrics_port, "mentoring_dlq_messages_total") == len(bad_records)
+        lag = partial(metric_samples, service.metrics_port, "mentoring_consumer_lag", topic=hris_topic)
+        await wait_for(
+            lambda: bool(lag()) and set(lag()) == {0.0}, timeout=15, what="the HRIS consumer caught up"
+        )
+        dead_lettered = metric_value(
+            service.metrics_port, "mentoring_consumer_messages_total", topic=hris_topic, outcome="dlq"
+        )
+        assert dead_lettered == len(bad_records), "counted by the restarted instance, which saw them"
         await wait_for(
             lambda: (
                 metric_value(

@@ -126,12 +126,17 @@ class ServiceProcess:
             self.stop()
 
 
-def metric_value(metrics_port: int, name: str, **labels: str) -> float:
-    """The sum of the samples of ``name`` whose labels include ``labels``, scraped from /metrics."""
+def metric_samples(metrics_port: int, name: str, **labels: str) -> list[float]:
+    """The values of the samples of ``name`` whose labels include ``labels``, scraped from /metrics."""
     text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
-    return sum(
+    return [
         sample.value
         for family in text_string_to_metric_families(text)
         for sample in family.samples
         if sample.name == name and all(sample.labels.get(key) == value for key, value in labels.items())
-    )
+    ]
+
+
+def metric_value(metrics_port: int, name: str, **labels: str) -> float:
+    """The sum of the samples of ``name`` whose labels include ``labels``, scraped from /metrics."""
+    return sum(metric_samples(metrics_port, name, **labels))
