@@ -9,6 +9,7 @@ stopped, relay flushed, database closed.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 from collections.abc import AsyncIterator, Mapping
@@ -30,6 +31,9 @@ from services.shared.metrics import CONSUMER_LAG, start_metrics_server
 from services.shared.outbox import OutboxRelay
 
 log = get_logger(__name__)
+
+# Allocations before a young collection, and young / middle collections before an older one.
+GC_THRESHOLDS = (50_000, 20, 100)
 
 
 class ServiceRuntime:
@@ -221,6 +225,11 @@ def run(runtime: ServiceRuntime) -> None:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     loop.run_until_complete(runtime.prepare())
+    # Consumers allocate many short-lived objects per record while caches hold many long-lived ones:
+    # with the default thresholds the collector ran every 700 allocations and cost the HRIS ingestion
+    # a quarter of its throughput. Start-up objects are frozen out of collections altogether.
+    gc.set_threshold(*GC_THRESHOLDS)
+    gc.freeze()
     if not runtime.faust_app.agents:
         # Only bulk consumers: a Faust consumer with nothing to subscribe to would crash the worker.
         runtime.faust_app.producer_only = True
