@@ -12,4 +12,4 @@ class EnrollmentSettings(ServiceSettings):
     grpc_port: int = 50051
     metrics_port: int = 9101
     # The HRIS topic is read in whole fetches: bigger batches spread each transaction's fixed cost.
-    consumer_batch_size: int = 2000
+    consumer_batch_size: int = 5000
