@@ -20,7 +20,7 @@ import enum
 import functools
 import zoneinfo
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Final
 
@@ -338,7 +338,11 @@ def apply_hris_event(
 
     changed = frozenset(name for name, value in updates.items() if getattr(base, name) != value)
     field_versions = {**base.field_versions, **dict.fromkeys(updates, version)}
-    employee = replace(base, **updates, version=max(base.version, version), field_versions=field_versions)  # type: ignore[arg-type]
+    # Built from the record's attributes rather than with dataclasses.replace, which looks the fields
+    # up again on every call: this runs once per HRIS event.
+    attributes = {**base.__dict__, **updates, "version": max(base.version, version)}
+    attributes["field_versions"] = field_versions
+    employee = Employee(**attributes)
     return HrisApplyResult(
         ApplyOutcome.APPLIED if is_newer else ApplyOutcome.MERGED,
         employee,
