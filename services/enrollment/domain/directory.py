@@ -168,7 +168,7 @@ class EmployeeChanges:
         return {name: value for name, value in values.items() if value is not ABSENT}
 
 
-# Looked up once: dataclasses.fields() on every event cost as much as applying it.
+# Looked up once: dataclasses.fields() is slow to call for every event.
 _CHANGE_FIELDS: Final = tuple(f.name for f in fields(EmployeeChanges))
 
 
