@@ -46,7 +46,6 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 from mentoring.v1 import common_pb2, enrollment_pb2, enrollment_pb2_grpc, events_pb2
 
 from benchmarks.kafka_relay import raw_consume
@@ -59,6 +58,7 @@ from services.shared.dlq import DlqPublisher, RawRecord
 from services.shared.envelope import decode, encode_binary, new_event
 from services.shared.kafka_admin import ensure_topics
 from services.shared.outbox import kafka_producer
+from services.shared.timestamps import timestamp
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TENANT = "bench"
@@ -68,12 +68,6 @@ DEPARTMENTS = ("Engineering", "Sales", "Finance", "People", "Legal")
 SEND_BATCH = 5000
 
 Record = tuple[bytes, bytes, list[tuple[str, bytes]]]
-
-
-def stamp(moment: datetime) -> Timestamp:
-    value = Timestamp()
-    value.FromDatetime(moment)
-    return value
 
 
 def who(index: int) -> str:
@@ -102,7 +96,7 @@ class Stream:
         }[kind]
         change = events_pb2.WorkerChange(
             worker=events_pb2.WorkerRecord(employee_number=employee, **fields),
-            effective_time=stamp(self.tick()),
+            effective_time=timestamp(self.tick()),
         )
         event = new_event(
             f"mentoring.hris.worker.{kind}.v1", "bench-hris", message_type(change=change), tenant=TENANT
@@ -144,7 +138,7 @@ def hires(stream: Stream, employees: int) -> list[Record]:
                 timezone=LOCATIONS[location],
                 languages=["en"],
                 languages_present=True,
-                hire_date=stamp(datetime(2015, 1, 1, tzinfo=UTC)),
+                hire_date=timestamp(datetime(2015, 1, 1, tzinfo=UTC)),
             )
         )
     return records
@@ -194,7 +188,7 @@ def changes(stream: Stream, employees: int, count: int) -> list[Record]:
             on_leave.add(index)
             records.append(stream.binary("leave_started", employee))
         else:
-            records.append(stream.binary("terminated", employee, termination_date=stamp(stream.tick())))
+            records.append(stream.binary("terminated", employee, termination_date=timestamp(stream.tick())))
     return records[:count]
 
 
@@ -304,8 +298,12 @@ def event_ids(records: list[Record]) -> list[str]:
 
 async def enrol(target: str, employees: int, enrolled: int, rng: random.Random) -> list[str]:
     now = datetime.now(UTC)
-    window = common_pb2.DateRange(start=stamp(now - timedelta(days=1)), end=stamp(now + timedelta(days=30)))
-    cohort = common_pb2.DateRange(start=stamp(now + timedelta(days=40)), end=stamp(now + timedelta(days=200)))
+    window = common_pb2.DateRange(
+        start=timestamp(now - timedelta(days=1)), end=timestamp(now + timedelta(days=30))
+    )
+    cohort = common_pb2.DateRange(
+        start=timestamp(now + timedelta(days=40)), end=timestamp(now + timedelta(days=200))
+    )
     chosen = sorted(rng.sample(range(1, employees), enrolled))
     async with grpc.aio.insecure_channel(target) as channel:
         stub = enrollment_pb2_grpc.EnrollmentServiceStub(channel)

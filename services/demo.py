@@ -43,6 +43,7 @@ from services.notification.config import NotificationSettings
 from services.session.config import SessionSettings
 from services.shared.envelope import encode_binary, new_event
 from services.shared.outbox import kafka_producer
+from services.shared.timestamps import timestamp
 from services.shared.topics import HRIS_WORKER_EVENTS
 
 TENANT = "demo"
@@ -204,12 +205,6 @@ def eventually(attempt: Callable[[], T], what: str, timeout: float = 60.0) -> T:
             time.sleep(0.5)
 
 
-def _timestamp(moment: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
-
-
 @dataclass(frozen=True)
 class DemoOutcome:
     """What the demo saw, for the end-to-end test to check."""
@@ -260,10 +255,10 @@ def play(platform: Platform | None = None) -> DemoOutcome:
                 delivery=common_pb2.DELIVERY_REMOTE,
                 formal=True,
                 enrollment_window=common_pb2.DateRange(
-                    start=_timestamp(now - timedelta(days=1)), end=_timestamp(now + timedelta(days=30))
+                    start=timestamp(now - timedelta(days=1)), end=timestamp(now + timedelta(days=30))
                 ),
                 cohort=common_pb2.DateRange(
-                    start=_timestamp(now + timedelta(days=1)), end=_timestamp(now + timedelta(days=200))
+                    start=timestamp(now + timedelta(days=1)), end=timestamp(now + timedelta(days=200))
                 ),
                 mentor_capacity_default=2,
                 mentor_cap_across_programs=3,
@@ -305,7 +300,7 @@ def play(platform: Platform | None = None) -> DemoOutcome:
             what=f"Get confident in {wanted[0]}",
             metric="projects delivered",
             target="2",
-            due=_timestamp(now + timedelta(days=150)),
+            due=timestamp(now + timedelta(days=150)),
             skill_tags=[wanted[0]],
         )
         # Admired people outside one's own management chain (enrolment refuses a boss).
@@ -373,7 +368,7 @@ def play(platform: Platform | None = None) -> DemoOutcome:
         lambda: sessions.ScheduleSession(
             session_pb2.ScheduleSessionRequest(
                 match_id=first.match_id,
-                starts_at=_timestamp(now + timedelta(days=3)),
+                starts_at=timestamp(now + timedelta(days=3)),
                 duration_minutes=45,
                 agenda="Goals and first steps",
                 request_id=f"demo-{first.match_id}",

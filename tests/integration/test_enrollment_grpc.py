@@ -15,12 +15,12 @@ from pathlib import Path
 import grpc
 import pytest
 from google.protobuf import field_mask_pb2
-from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from mentoring.v1 import common_pb2, enrollment_pb2, enrollment_pb2_grpc, events_pb2
 
 from services.shared.envelope import decode, encode_binary, new_event
+from services.shared.timestamps import timestamp
 from tests.support.kafka import produce_raw, read_topic
 from tests.support.processes import ServiceProcess
 
@@ -30,15 +30,11 @@ TENANT = "acme"
 NOW = datetime.now(UTC)
 
 
-def stamp(moment: datetime) -> Timestamp:
-    value = Timestamp()
-    value.FromDatetime(moment)
-    return value
-
-
 def hired(employee: str, **fields: object) -> tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]:
     worker = events_pb2.WorkerRecord(employee_number=employee, **fields)  # type: ignore[arg-type]
-    message = events_pb2.WorkerHired(change=events_pb2.WorkerChange(worker=worker, effective_time=stamp(NOW)))
+    message = events_pb2.WorkerHired(
+        change=events_pb2.WorkerChange(worker=worker, effective_time=timestamp(NOW))
+    )
     event = new_event("mentoring.hris.worker.hired.v1", "test-hris", message, tenant=TENANT)
     headers, value = encode_binary(event)
     return f"{TENANT}:{employee}".encode(), value, headers
@@ -50,10 +46,10 @@ def program(**fields: object) -> common_pb2.Program:
         "format": common_pb2.PROGRAM_FORMAT_ONE_ON_ONE,
         "delivery": common_pb2.DELIVERY_REMOTE,
         "enrollment_window": common_pb2.DateRange(
-            start=stamp(NOW - timedelta(days=1)), end=stamp(NOW + timedelta(days=30))
+            start=timestamp(NOW - timedelta(days=1)), end=timestamp(NOW + timedelta(days=30))
         ),
         "cohort": common_pb2.DateRange(
-            start=stamp(NOW + timedelta(days=40)), end=stamp(NOW + timedelta(days=200))
+            start=timestamp(NOW + timedelta(days=40)), end=timestamp(NOW + timedelta(days=200))
         ),
     }
     return common_pb2.Program(**(values | fields))  # type: ignore[arg-type]
@@ -62,7 +58,7 @@ def program(**fields: object) -> common_pb2.Program:
 INVALID, PRECONDITION = grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION
 NOT_FOUND, EXISTS = grpc.StatusCode.NOT_FOUND, grpc.StatusCode.ALREADY_EXISTS
 GOAL = common_pb2.Goal(
-    what="Lead a review", metric="reviews", target="2", due=stamp(NOW + timedelta(days=100))
+    what="Lead a review", metric="reviews", target="2", due=timestamp(NOW + timedelta(days=100))
 )
 
 
@@ -100,7 +96,7 @@ def count(database: Path, query: str) -> int:
 
 
 async def test_every_rpc_and_every_error_status(kafka_bootstrap: str, namespace: str, data_dir: Path) -> None:
-    long_ago, recently = stamp(NOW - timedelta(days=900)), stamp(NOW - timedelta(days=3))
+    long_ago, recently = timestamp(NOW - timedelta(days=900)), timestamp(NOW - timedelta(days=3))
     employees = [
         hired("M1", name="Mia Manager", email="mia@example.com", grade=9, department="Engineering",
               timezone="Europe/Berlin", hire_date=long_ago),
@@ -137,7 +133,7 @@ async def test_every_rpc_and_every_error_status(kafka_bootstrap: str, namespace:
             assert rpc_error(
                 lambda: stub.CreateProgram(create(tenant=TENANT, program=program(format=2)))
             ) == (INVALID, "program.group_size")
-            backwards = common_pb2.DateRange(start=stamp(NOW), end=stamp(NOW - timedelta(days=1)))
+            backwards = common_pb2.DateRange(start=timestamp(NOW), end=timestamp(NOW - timedelta(days=1)))
             assert rpc_error(
                 lambda: stub.CreateProgram(
                     create(tenant=TENANT, program=program(enrollment_window=backwards))
@@ -185,7 +181,7 @@ async def test_every_rpc_and_every_error_status(kafka_bootstrap: str, namespace:
                     program=program(
                         name="Past window",
                         enrollment_window=common_pb2.DateRange(
-                            start=stamp(NOW - timedelta(days=20)), end=stamp(NOW - timedelta(days=10))
+                            start=timestamp(NOW - timedelta(days=20)), end=timestamp(NOW - timedelta(days=10))
                         ),
                     ),
                 )

@@ -29,10 +29,10 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from google.protobuf.timestamp_pb2 import Timestamp
 from mentoring.v1 import common_pb2, enrollment_pb2, enrollment_pb2_grpc, events_pb2
 
 from services.shared.envelope import decode, encode_binary, new_event
+from services.shared.timestamps import timestamp
 from tests.support.kafka import REPO_ROOT, read_topic
 from tests.support.processes import ServiceProcess, metric_samples, metric_value
 
@@ -56,12 +56,6 @@ NOW = datetime.now(UTC)
 FAST_FAILOVER = {"MENTORING_ENROLLMENT_CONSUMER_SESSION_TIMEOUT_SECONDS": "6"}
 
 Record = tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]
-
-
-def stamp(moment: datetime) -> Timestamp:
-    value = Timestamp()
-    value.FromDatetime(moment)
-    return value
 
 
 def employee_id(index: int) -> str:
@@ -179,7 +173,7 @@ def binary(kind: str, who: str, when: datetime, sequence: int = 0, **fields: obj
     }[kind]
     change = events_pb2.WorkerChange(
         worker=events_pb2.WorkerRecord(employee_number=who, **fields),  # type: ignore[arg-type]
-        effective_time=stamp(when),
+        effective_time=timestamp(when),
         sequence=sequence,
     )
     event = new_event(
@@ -250,8 +244,12 @@ async def wait_for(
 
 
 def create_programs(stub: enrollment_pb2_grpc.EnrollmentServiceStub) -> dict[str, str]:
-    window = common_pb2.DateRange(start=stamp(NOW - timedelta(days=1)), end=stamp(NOW + timedelta(days=30)))
-    cohort = common_pb2.DateRange(start=stamp(NOW + timedelta(days=35)), end=stamp(NOW + timedelta(days=200)))
+    window = common_pb2.DateRange(
+        start=timestamp(NOW - timedelta(days=1)), end=timestamp(NOW + timedelta(days=30))
+    )
+    cohort = common_pb2.DateRange(
+        start=timestamp(NOW + timedelta(days=35)), end=timestamp(NOW + timedelta(days=200))
+    )
     specs = {
         "formal": common_pb2.Program(
             name="Mentoring 2027",
@@ -285,7 +283,7 @@ def enrol_everyone(
 ) -> dict[str, list[str]]:
     """Employee -> program ids they enrolled in."""
     goal = common_pb2.Goal(
-        what="Lead a review", metric="reviews", target="2", due=stamp(NOW + timedelta(days=100))
+        what="Lead a review", metric="reviews", target="2", due=timestamp(NOW + timedelta(days=100))
     )
     enrolled: dict[str, list[str]] = {}
     for person in organisation.people.values():
@@ -464,7 +462,7 @@ async def test_scripted_organisation_streams_through_a_service_killed_mid_stream
         }
         part_two: list[Record] = [
             structured("leave_started", on_leave, leave_start),
-            binary("terminated", leaver, next(clock), termination_date=stamp(NOW)),
+            binary("terminated", leaver, next(clock), termination_date=timestamp(NOW)),
             structured("erased", erased, next(clock)),
             *bad_records.values(),
             structured("leave_ended", on_leave, leave_end),

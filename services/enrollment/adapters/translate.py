@@ -52,6 +52,7 @@ from services.enrollment.domain import (
     SpeedRounds,
 )
 from services.shared.errors import InvalidArgument
+from services.shared.timestamps import instant, timestamp
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -184,18 +185,8 @@ def role_to_wire(member: Role) -> common_pb2.Role.ValueType:
 # --- timestamps ------------------------------------------------------------------------------------------
 
 
-def timestamp(moment: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(moment.astimezone(UTC))
-    return stamp
-
-
 def day_timestamp(day: date) -> Timestamp:
     return timestamp(datetime.combine(day, time(0), tzinfo=UTC))
-
-
-def instant(stamp: Timestamp) -> datetime:
-    return stamp.ToDatetime(tzinfo=UTC)
 
 
 # --- programs ------------------------------------------------------------------------------------------

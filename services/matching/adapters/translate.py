@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from mentoring.v1 import common_pb2, matching_pb2
 
 from services.matching.domain import (
@@ -28,6 +26,7 @@ from services.matching.domain import (
 )
 from services.matching.service_layer.lifecycle import MatchRecord, Side, Status
 from services.shared.errors import InvalidArgument
+from services.shared.timestamps import timestamp
 
 DEFAULT_WORK_START_HOUR: Final = 9
 DEFAULT_WORK_END_HOUR: Final = 17
@@ -250,12 +249,6 @@ def engine_participant(
 
 
 # ---- out: matches, runs ----------------------------------------------------------------------------
-
-
-def timestamp(moment: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
 
 
 def role_of(side: Side, format_name: str) -> common_pb2.Role.ValueType:

@@ -14,10 +14,10 @@ from services.notification.domain.model import Recipient, Trigger, others_of
 from services.notification.domain.templates import MATCH_ENDED_CANCELLATION, Audience, Facts, Template
 from services.notification.service_layer import handlers
 from services.notification.service_layer.handlers import Policy
-from services.notification.service_layer.messages import instant
 from services.shared.consumer import EventHandler
 from services.shared.envelope import CloudEvent
 from services.shared.errors import InvalidArgument
+from services.shared.timestamps import instant
 from services.shared.topics import ENROLLMENT_EVENTS, MATCHING_EVENTS, SESSION_EVENTS
 
 M = TypeVar("M", bound=Message)

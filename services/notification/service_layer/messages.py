@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Final
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from mentoring.v1 import events_pb2, notification_pb2
 
 from services.notification.domain.model import DeliveryState, Notification, Preferences
 from services.shared.envelope import CloudEvent, new_event
+from services.shared.timestamps import timestamp
 
 SOURCE: Final = "/mentoring/notification"
 DELIVERED: Final = "mentoring.notification.notification.delivered.v1"
 FAILED: Final = "mentoring.notification.notification.failed.v1"
-
-
-def timestamp(moment: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(moment.astimezone(UTC))
-    return stamp
-
-
-def instant(stamp: Timestamp) -> datetime:
-    return stamp.ToDatetime(tzinfo=UTC)
 
 
 def inbox_item(item: Notification) -> notification_pb2.InboxItem:

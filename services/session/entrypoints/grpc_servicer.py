@@ -17,11 +17,11 @@ from services.session.service_layer import commands, handlers
 from services.session.service_layer.messages import (
     feedback_message,
     goal_message,
-    instant,
     progress_message,
     session_message,
 )
 from services.shared.db import Database
+from services.shared.timestamps import instant
 
 Context = grpc.aio.ServicerContext[Any, Any]
 

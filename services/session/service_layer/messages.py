@@ -3,15 +3,14 @@ responses of its API (both use ``mentoring.v1.Session``)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Final
 
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
 from mentoring.v1 import common_pb2, events_pb2, session_pb2
 
 from services.session.domain.model import Feedback, Goal, GoalProgress, Relationship, Role, Session
 from services.shared.envelope import CloudEvent, new_event
+from services.shared.timestamps import timestamp
 
 SOURCE: Final = "/mentoring/session"
 SCHEDULED: Final = "mentoring.session.session.scheduled.v1"
@@ -21,16 +20,6 @@ PROGRESS_RECORDED: Final = "mentoring.session.goal.progress_recorded.v1"
 FEEDBACK_SUBMITTED: Final = "mentoring.session.feedback.submitted.v1"
 
 ROLE_TO_PROTO: Final = {Role.MENTOR: common_pb2.ROLE_MENTOR, Role.MENTEE: common_pb2.ROLE_MENTEE}
-
-
-def timestamp(moment: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(moment.astimezone(UTC))
-    return stamp
-
-
-def instant(stamp: Timestamp) -> datetime:
-    return stamp.ToDatetime(tzinfo=UTC)
 
 
 def session_message(session: Session) -> events_pb2.Session:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from google.protobuf import field_mask_pb2
-from google.protobuf.timestamp_pb2 import Timestamp
 from mentoring.v1 import common_pb2, events_pb2
 
 from services.enrollment.adapters.translate import (
@@ -43,14 +42,9 @@ from services.enrollment.entrypoints.consumers import hris_event_of
 from services.enrollment.entrypoints.csv_import import events_from_csv
 from services.shared.envelope import CloudEvent, decode
 from services.shared.errors import InvalidArgument
+from services.shared.timestamps import timestamp
 
 WHEN = datetime(2030, 3, 1, 8, tzinfo=UTC)
-
-
-def stamp(moment: datetime) -> Timestamp:
-    value = Timestamp()
-    value.FromDatetime(moment)
-    return value
 
 
 def binary(ce_type: str, message: object, **extensions: str) -> CloudEvent:
@@ -77,7 +71,7 @@ def test_binary_worker_change_maps_presence_and_fields() -> None:
         timezone="Europe/London",
         skills=["Python", "python"],
         skills_present=True,
-        hire_date=stamp(datetime(2020, 5, 4, tzinfo=UTC)),
+        hire_date=timestamp(datetime(2020, 5, 4, tzinfo=UTC)),
         status="on_leave",
     )
     event = hris_event_of(
@@ -96,7 +90,7 @@ def test_binary_worker_change_maps_presence_and_fields() -> None:
 def test_binary_effective_time_wins_over_ce_time_and_the_extension_gives_the_sequence() -> None:
     change = events_pb2.WorkerChange(
         worker=events_pb2.WorkerRecord(employee_number="E-1", title="Lead"),
-        effective_time=stamp(datetime(2030, 1, 1, tzinfo=UTC)),
+        effective_time=timestamp(datetime(2030, 1, 1, tzinfo=UTC)),
     )
     event = hris_event_of(binary("updated", events_pb2.WorkerUpdated(change=change), sequence="12"))
     assert (event.effective_time, event.sequence) == (datetime(2030, 1, 1, tzinfo=UTC), 12)
@@ -155,10 +149,10 @@ def test_unset_numbers_take_the_defaults() -> None:
         format=common_pb2.PROGRAM_FORMAT_ONE_ON_ONE,
         delivery=common_pb2.DELIVERY_REMOTE,
         enrollment_window=common_pb2.DateRange(
-            start=stamp(WHEN), end=stamp(datetime(2030, 4, 1, tzinfo=UTC))
+            start=timestamp(WHEN), end=timestamp(datetime(2030, 4, 1, tzinfo=UTC))
         ),
         cohort=common_pb2.DateRange(
-            start=stamp(datetime(2030, 5, 1, tzinfo=UTC)), end=stamp(WHEN.replace(month=9))
+            start=timestamp(datetime(2030, 5, 1, tzinfo=UTC)), end=timestamp(WHEN.replace(month=9))
         ),
         mentor_capacity_default=4,
     )
@@ -199,7 +193,7 @@ def test_a_profile_survives_the_wire_both_ways() -> None:
                 what="Ship a stream processor",
                 metric="services shipped",
                 target="1",
-                due=stamp(datetime(2030, 6, 1, tzinfo=UTC)),
+                due=timestamp(datetime(2030, 6, 1, tzinfo=UTC)),
                 skill_tags=["Kafka"],
             )
         ],
