@@ -34,9 +34,9 @@ from services.enrollment.domain import (
 from services.enrollment.service_layer import commands
 from services.enrollment.service_layer.publishing import keyed, stage
 from services.shared.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from services.shared.ids import optional_id, require_id
 from services.shared.paging import Page, decode_token, encode_token, page_size
 
-MAX_ID_LENGTH: Final = 128
 MAX_REASON_LENGTH: Final = 500
 DEFAULT_WITHDRAWAL_REASON: Final = "withdrawn by the participant"
 
@@ -46,19 +46,11 @@ def _now(now: datetime | None) -> datetime:
 
 
 def _required_id(value: str, field: str) -> str:
-    text = value.strip()
-    if not text:
-        raise InvalidArgument(field, "is required")
-    if len(text) > MAX_ID_LENGTH:
-        raise InvalidArgument(field, f"must be at most {MAX_ID_LENGTH} characters")
-    return text
+    return require_id(value, field, missing="is required")
 
 
 def _request_id(value: str) -> str | None:
-    text = value.strip()
-    if len(text) > MAX_ID_LENGTH:
-        raise InvalidArgument("request_id", f"must be at most {MAX_ID_LENGTH} characters")
-    return text or None
+    return optional_id(value, "request_id") or None
 
 
 def _reason(value: str, default: str = "") -> str:

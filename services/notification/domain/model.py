@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 
 from services.notification.domain.templates import Audience, Facts, Template, render
 from services.shared.errors import FailedPrecondition, InvalidArgument
+from services.shared.ids import require_id
 
-MAX_ID_LENGTH: Final = 128
 MAX_URL_LENGTH: Final = 2000
 MAX_BACKOFF: Final = timedelta(hours=1)
 _ID_NAMESPACE: Final = uuid.UUID("5b0f2f52-7f7e-4f0e-9d3c-0c3f3c1f6a10")
@@ -45,15 +45,6 @@ class FailureReason(enum.StrEnum):
     INVALID_EMAIL_ADDRESS = "invalid_email_address"
     RECIPIENT_INACTIVE = "recipient_inactive"
     CHANNEL_UNAVAILABLE = "channel_unavailable"
-
-
-def require_id(value: str, field: str) -> str:
-    text = value.strip()
-    if not text:
-        raise InvalidArgument(field, "must not be empty")
-    if len(text) > MAX_ID_LENGTH:
-        raise InvalidArgument(field, f"must be at most {MAX_ID_LENGTH} characters")
-    return text
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from services.notification.domain.model import Notification, Plan, Preferences, 
 from services.notification.domain.templates import Audience, Facts, Template
 from services.notification.service_layer import messages
 from services.shared.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.shared.ids import require_id
 from services.shared.outbox import stage_events
 from services.shared.paging import decode_token, encode_token, page_size
 
@@ -48,7 +49,7 @@ def _now(now: datetime | None) -> datetime:
 async def remember_program(uow: AsyncSession, program_id: str, name: str) -> None:
     """Programme names make texts readable; they name a programme, never a person."""
     await store.save_program(
-        uow, model.require_id(program_id, "program.program_id"), name.strip()[:MAX_PROGRAM_NAME]
+        uow, require_id(program_id, "program.program_id"), name.strip()[:MAX_PROGRAM_NAME]
     )
 
 
@@ -57,21 +58,19 @@ async def remember_match(
 ) -> tuple[Recipient, ...]:
     """Record who takes part in a match (session events carry only its id); returns them, mentor first."""
     participants = (
-        Recipient(model.require_id(mentor_id, "match.mentor_employee_id"), Audience.MENTOR),
+        Recipient(require_id(mentor_id, "match.mentor_employee_id"), Audience.MENTOR),
         *(
             Recipient(mentee, Audience.MENTEE)
             for mentee in dict.fromkeys(m.strip() for m in mentee_ids)
             if mentee
         ),
     )
-    await store.save_match(
-        uow, model.require_id(match_id, "match.match_id"), program_id.strip(), participants
-    )
+    await store.save_match(uow, require_id(match_id, "match.match_id"), program_id.strip(), participants)
     return participants
 
 
 async def erase_recipient(uow: AsyncSession, employee_id: str) -> int:
-    removed = await store.erase_recipient(uow, model.require_id(employee_id, "employee_id"))
+    removed = await store.erase_recipient(uow, require_id(employee_id, "employee_id"))
     metrics.ERASURES.inc()
     return removed
 
@@ -88,7 +87,7 @@ async def notify(
     if program_id and not facts.program_name:
         facts = replace(facts, program_name=await store.program_name(uow, program_id))
     recipients = tuple(
-        Recipient(model.require_id(recipient.employee_id, "recipient_id"), recipient.audience)
+        Recipient(require_id(recipient.employee_id, "recipient_id"), recipient.audience)
         for recipient in trigger.recipients
     )
     wanted = await store.get_preferences(uow, (recipient.employee_id for recipient in recipients))
@@ -119,7 +118,7 @@ async def notify_match(
     now: datetime | None = None,
 ) -> Plan:
     """Notify every participant of a match known from matching events."""
-    known = await store.match_of(uow, model.require_id(match_id, "match_id"))
+    known = await store.match_of(uow, require_id(match_id, "match_id"))
     if known is None:
         raise FailedPrecondition("match_unknown", f"no matching event has introduced match {match_id}")
     program_id, participants = known
@@ -134,7 +133,7 @@ async def notify_match(
 async def list_inbox(
     uow: AsyncSession, recipient_id: str, unread_only: bool, requested_size: int, token: str
 ) -> InboxPage:
-    recipient = model.require_id(recipient_id, "recipient_id")
+    recipient = require_id(recipient_id, "recipient_id")
     limit = page_size(requested_size)
     key = decode_token("inbox", token, 2)
     before = (_parse_instant(key[0]), key[1]) if key is not None else None
@@ -147,8 +146,8 @@ async def list_inbox(
 
 
 async def mark_read(uow: AsyncSession, notification_id: str, recipient_id: str) -> Notification:
-    wanted_id = model.require_id(notification_id, "notification_id")
-    recipient = model.require_id(recipient_id, "recipient_id")
+    wanted_id = require_id(notification_id, "notification_id")
+    recipient = require_id(recipient_id, "recipient_id")
     item = await store.get_notification(uow, wanted_id)
     if item is None or item.channel is not model.Channel.IN_APP:
         raise NotFound("inbox item", wanted_id)
@@ -160,7 +159,7 @@ async def mark_read(uow: AsyncSession, notification_id: str, recipient_id: str) 
 
 
 async def get_preferences(uow: AsyncSession, recipient_id: str, policy: Policy) -> Preferences:
-    recipient = model.require_id(recipient_id, "recipient_id")
+    recipient = require_id(recipient_id, "recipient_id")
     stored = await store.get_preferences(uow, [recipient])
     return stored.get(recipient) or model.default_preferences(recipient, policy.email_by_default)
 
@@ -181,7 +180,7 @@ async def update_preferences(
 
 
 async def delivery_status(uow: AsyncSession, notification_id: str) -> Notification:
-    wanted_id = model.require_id(notification_id, "notification_id")
+    wanted_id = require_id(notification_id, "notification_id")
     item = await store.get_notification(uow, wanted_id)
     if item is None:
         raise NotFound("notification", wanted_id)

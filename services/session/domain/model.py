@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from services.shared.errors import AlreadyExists, FailedPrecondition, InvalidArgument
+from services.shared.ids import optional_id, require_id
 
 MIN_DURATION_MINUTES: Final = 15
 MAX_DURATION_MINUTES: Final = 480
@@ -28,7 +29,6 @@ MAX_REASON_LENGTH: Final = 500
 MAX_COMMENT_LENGTH: Final = 2000
 MAX_GOAL_TEXT: Final = 500
 MAX_GOAL_TAGS: Final = 20
-MAX_ID_LENGTH: Final = 128
 MIN_RATING: Final = 1
 MAX_RATING: Final = 5
 # Cancellation cause when the relationship ends, as opposed to one a participant asked for.
@@ -67,15 +67,6 @@ def clean_text(value: str, field: str, max_length: int, *, required: bool = Fals
         raise InvalidArgument(field, "must not be empty")
     if len(text) > max_length:
         raise InvalidArgument(field, f"must be at most {max_length} characters")
-    return text
-
-
-def require_id(value: str, field: str) -> str:
-    text = value.strip()
-    if not text:
-        raise InvalidArgument(field, "must not be empty")
-    if len(text) > MAX_ID_LENGTH:
-        raise InvalidArgument(field, f"must be at most {MAX_ID_LENGTH} characters")
     return text
 
 
@@ -212,9 +203,7 @@ def validate_session_request(
         raise InvalidArgument(
             "duration_minutes", f"must be between {MIN_DURATION_MINUTES} and {MAX_DURATION_MINUTES}"
         )
-    request = request_id.strip()
-    if len(request) > MAX_ID_LENGTH:
-        raise InvalidArgument("request_id", f"must be at most {MAX_ID_LENGTH} characters")
+    request = optional_id(request_id, "request_id")
     return SessionRequest(
         match_id=match,
         starts_at=start,

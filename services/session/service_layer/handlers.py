@@ -18,6 +18,7 @@ from services.session.domain.calendar import render_icalendar
 from services.session.domain.model import Feedback, Goal, GoalProgress, Relationship, Session
 from services.session.service_layer import commands, messages
 from services.shared.errors import InvalidArgument, NotFound
+from services.shared.ids import require_id
 from services.shared.logging import get_logger
 from services.shared.outbox import stage_events
 from services.shared.paging import decode_token, encode_token, page_size
@@ -48,7 +49,7 @@ async def _relationship(uow: AsyncSession, match_id: str) -> Relationship:
 
 
 async def _session(uow: AsyncSession, session_id: str) -> Session:
-    found = await store.get_session(uow, model.require_id(session_id, "session_id"))
+    found = await store.get_session(uow, require_id(session_id, "session_id"))
     if found is None:
         raise NotFound("session", session_id)
     return found
@@ -83,7 +84,7 @@ async def end_relationship(
     """
     moment = _now(now)
     reason = command.reason.strip()[:MAX_END_REASON]
-    existing = await store.get_relationship(uow, model.require_id(command.match_id, "match.match_id"))
+    existing = await store.get_relationship(uow, require_id(command.match_id, "match.match_id"))
     if existing is None:
         ended = Relationship.activated(
             command.match_id, command.program_id, command.mentor_id, command.mentee_ids, command.tenant
@@ -224,8 +225,8 @@ async def set_goal(uow: AsyncSession, command: commands.SetGoal, now: datetime |
 async def record_goal_progress(
     uow: AsyncSession, command: commands.RecordGoalProgress, now: datetime | None = None
 ) -> GoalProgress:
-    match_id = model.require_id(command.match_id, "match_id")
-    goal_id = model.require_id(command.goal_id, "goal_id")
+    match_id = require_id(command.match_id, "match_id")
+    goal_id = require_id(command.goal_id, "goal_id")
     relationship = await _relationship(uow, match_id)
     goal = await store.get_goal(uow, match_id, goal_id)
     if goal is None:
@@ -238,7 +239,7 @@ async def record_goal_progress(
 
 
 async def list_goals(uow: AsyncSession, command: commands.ListGoals) -> GoalsPage:
-    match_id = model.require_id(command.match_id, "match_id")
+    match_id = require_id(command.match_id, "match_id")
     limit = page_size(command.page_size)
     key = decode_token("goals", command.page_token, 1)
     await _relationship(uow, match_id)
@@ -258,7 +259,7 @@ async def submit_feedback(
     uow: AsyncSession, command: commands.SubmitFeedback, now: datetime | None = None
 ) -> Feedback:
     author, rating, comment = model.validate_feedback(command.employee_id, command.rating, command.comment)
-    relationship = await _relationship(uow, model.require_id(command.match_id, "match_id"))
+    relationship = await _relationship(uow, require_id(command.match_id, "match_id"))
     session = await _session(uow, command.session_id)
     given = model.give_feedback(
         relationship,
