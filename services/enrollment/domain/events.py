@@ -93,8 +93,9 @@ class ProgramClosed(_Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ParticipantEnrolled(_Event):
-    TYPE: ClassVar[str] = "mentoring.enrollment.participant.enrolled.v1"
+class _ParticipantView(_Event):
+    """An event carrying the participant's full current view, keyed by its program."""
+
     participant: Participant
 
     @property
@@ -103,54 +104,47 @@ class ParticipantEnrolled(_Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ParticipantUpdated(_Event):
+class _ParticipantStatus(_Event):
+    """A status change carrying ids and a reason; the wire adds the participant's latest view."""
+
+    program_id: str
+    enrollment_id: str
+    employee_id: str
+    reason: str
+
+    @property
+    def key(self) -> str:
+        return self.program_id
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParticipantEnrolled(_ParticipantView):
+    TYPE: ClassVar[str] = "mentoring.enrollment.participant.enrolled.v1"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParticipantUpdated(_ParticipantView):
     """Full current view; ``reason``: "profile" (participant edited), "hris" (attributes or chain)."""
 
     TYPE: ClassVar[str] = "mentoring.enrollment.participant.updated.v1"
-    participant: Participant
     reason: str
-
-    @property
-    def key(self) -> str:
-        return self.participant.program_id
 
 
 @dataclass(frozen=True, kw_only=True)
-class ParticipantPaused(_Event):
+class ParticipantPaused(_ParticipantStatus):
     TYPE: ClassVar[str] = "mentoring.enrollment.participant.paused.v1"
-    program_id: str
-    enrollment_id: str
-    employee_id: str
-    reason: str
-
-    @property
-    def key(self) -> str:
-        return self.program_id
 
 
 @dataclass(frozen=True, kw_only=True)
-class ParticipantResumed(_Event):
+class ParticipantResumed(_ParticipantView):
     """Full current view: attributes may have changed while the participant was away."""
 
     TYPE: ClassVar[str] = "mentoring.enrollment.participant.resumed.v1"
-    participant: Participant
-
-    @property
-    def key(self) -> str:
-        return self.participant.program_id
 
 
 @dataclass(frozen=True, kw_only=True)
-class ParticipantWithdrawn(_Event):
+class ParticipantWithdrawn(_ParticipantStatus):
     TYPE: ClassVar[str] = "mentoring.enrollment.participant.withdrawn.v1"
-    program_id: str
-    enrollment_id: str
-    employee_id: str
-    reason: str
-
-    @property
-    def key(self) -> str:
-        return self.program_id
 
 
 @dataclass(frozen=True, kw_only=True)
