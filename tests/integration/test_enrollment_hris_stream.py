@@ -15,10 +15,8 @@ import asyncio
 import csv
 import json
 import random
-import sqlite3
 import subprocess
 import sys
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -35,6 +33,7 @@ from services.shared.envelope import decode, encode_binary, new_event
 from services.shared.timestamps import timestamp
 from tests.support.kafka import REPO_ROOT, read_topic
 from tests.support.processes import ServiceProcess, metric_samples, metric_value
+from tests.support.waiting import rows, scalar, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -222,27 +221,6 @@ async def produce(bootstrap: str, topic: str, records: list[Record]) -> None:
         await producer.stop()
 
 
-def query(database: Path, sql: str, *parameters: object) -> list[tuple[object, ...]]:
-    with sqlite3.connect(database) as connection:
-        return connection.execute(sql, parameters).fetchall()
-
-
-def scalar(database: Path, sql: str, *parameters: object) -> int:
-    value = query(database, sql, *parameters)[0][0]
-    assert isinstance(value, int)
-    return value
-
-
-async def wait_for(
-    predicate: Callable[[], bool], timeout: float = 90.0, what: str = "condition", every: float = 0.1
-) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not reached in {timeout} s")
-        await asyncio.sleep(every)
-
-
 def create_programs(stub: enrollment_pb2_grpc.EnrollmentServiceStub) -> dict[str, str]:
     window = common_pb2.DateRange(
         start=timestamp(NOW - timedelta(days=1)), end=timestamp(NOW + timedelta(days=30))
@@ -362,7 +340,7 @@ async def test_scripted_organisation_streams_through_a_service_killed_mid_stream
         )
         assert loaded.returncode == 0, loaded.stderr
         assert f"{SIZE - len(late)} events sent" in loaded.stdout
-        await wait_for(lambda: applied() == SIZE - len(late), what="initial load")
+        await wait_for(lambda: applied() == SIZE - len(late), timeout=90, what="initial load")
 
         # 2. Programs and enrollments over gRPC.
         with service.channel() as channel:
@@ -477,6 +455,7 @@ async def test_scripted_organisation_streams_through_a_service_killed_mid_stream
         dead = await read_topic(kafka_bootstrap, hris_topic + ".dlq", expected=len(bad_records))
         await wait_for(
             lambda: scalar(database, "SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0,
+            timeout=90,
             what="outbox drained",
         )
         assert applied() == expected_applied
@@ -543,21 +522,21 @@ async def test_scripted_organisation_streams_through_a_service_killed_mid_stream
 
     # 8. The directory, in the service's own SQLite file.
     columns = "employee_id, status, display_name, email, title, grade, location, manager_id"
-    rows = {row[0]: row[1:] for row in query(database, f"SELECT {columns} FROM employees")}
-    assert len(rows) == SIZE
-    assert rows[erased][:3] == ("ERASED", None, None)
-    assert rows[leaver][0] == "TERMINATED" and rows[on_leave][0] == "ACTIVE"
-    assert rows[boss][6] == people[boss].manager, "the cycle was not applied"
-    assert all(rows[who][3] == "Director" for who in reordered), "the older update never wins"
-    assert all(rows[who][5] == "Paris" for who in duplicated)
+    directory = {row[0]: row[1:] for row in rows(database, f"SELECT {columns} FROM employees")}
+    assert len(directory) == SIZE
+    assert directory[erased][:3] == ("ERASED", None, None)
+    assert directory[leaver][0] == "TERMINATED" and directory[on_leave][0] == "ACTIVE"
+    assert directory[boss][6] == people[boss].manager, "the cycle was not applied"
+    assert all(directory[who][3] == "Director" for who in reordered), "the older update never wins"
+    assert all(directory[who][5] == "Paris" for who in duplicated)
     for who in burst_people[:5]:
-        assert rows[who][3] == "After the storm"
+        assert directory[who][3] == "After the storm"
     for who, grade in final_grade.items():
-        assert rows[who][4] == grade
+        assert directory[who][4] == grade
     for who, title in final_title.items():
         if who not in burst_people[:5]:
-            assert rows[who][3] == title
-    assert all(rows[m][6] == "E0000" for m in late)
+            assert directory[who][3] == title
+    assert all(directory[m][6] == "E0000" for m in late)
 
     # 9. The DLQ: each bad record once, with its reason and its original bytes; nothing else.
     reasons = {dict(record.headers)["dlq_reason"].decode(): record for record in dead}
@@ -567,7 +546,7 @@ async def test_scripted_organisation_streams_through_a_service_killed_mid_stream
         assert dict(record.headers)["dlq_service"] == b"enrollment"
 
     # 10. The published events: every outbox row on the topic, none applied twice, no personal data.
-    outbox_ids = {row[0] for row in query(database, "SELECT event_id FROM outbox")}
+    outbox_ids = {row[0] for row in rows(database, "SELECT event_id FROM outbox")}
     records = await read_topic(kafka_bootstrap, namespace + "enrollment.events.v1", expected=len(outbox_ids))
     events = [(record, decode(record.headers, record.value)) for record in records]
     assert {event.id for _, event in events} == outbox_ids

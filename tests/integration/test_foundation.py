@@ -4,8 +4,6 @@ while the consumer goes on, and a relay killed mid-batch that loses nothing on r
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
 import urllib.request
 from pathlib import Path
 
@@ -23,23 +21,11 @@ from tests.support.scenarios import (
     bad_records_and_a_redelivery,
     program_created,
 )
+from tests.support.waiting import rows, wait_for
 
 pytestmark = pytest.mark.integration
 
 ENROLLMENT_MIGRATIONS = Path(__file__).resolve().parents[2] / "services/enrollment/adapters/migrations"
-
-
-def rows(database_file: Path, query: str) -> list[tuple[object, ...]]:
-    with sqlite3.connect(database_file) as connection:
-        return connection.execute(query).fetchall()
-
-
-async def wait_for(predicate, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("condition not reached")
-        await asyncio.sleep(0.2)
 
 
 async def test_bad_records_are_dead_lettered_duplicates_skipped_and_the_consumer_goes_on(

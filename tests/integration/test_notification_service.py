@@ -5,10 +5,8 @@ applied once; bad records dead-lettered while the consumers go on."""
 
 from __future__ import annotations
 
-import asyncio
 import email
 import email.policy
-import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -26,6 +24,7 @@ from services.notification.domain.templates import Template
 from services.shared.envelope import CloudEvent, decode, encode_binary, new_event
 from tests.support.kafka import produce_raw, read_topic
 from tests.support.processes import ServiceProcess, metric_value
+from tests.support.waiting import rows, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -69,19 +68,6 @@ def match(match_id: str) -> common_pb2.Match:
 def record(event: CloudEvent, key: str) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
     headers, value = encode_binary(event)
     return key.encode(), value, headers
-
-
-def rows(database_file: Path, query: str) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(database_file) as connection:
-        return connection.execute(query).fetchall()
-
-
-async def wait_for(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("condition not reached")
-        await asyncio.sleep(0.2)
 
 
 def count(database_file: Path, where: str) -> Callable[[], int]:

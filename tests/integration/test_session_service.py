@@ -4,8 +4,6 @@ dead-lettered while the consumer goes on."""
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -22,6 +20,7 @@ from mentoring.v1 import common_pb2, events_pb2, session_pb2, session_pb2_grpc
 from services.shared.envelope import CloudEvent, decode, encode_binary, new_event
 from tests.support.kafka import produce_raw, read_topic
 from tests.support.processes import ServiceProcess, metric_value
+from tests.support.waiting import rows, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -74,19 +73,6 @@ def rpc_error(call: Callable[[], object]) -> tuple[grpc.StatusCode, str]:
                 else:
                     named = message.violations[0].subject
     return error.code(), named  # type: ignore[attr-defined]
-
-
-def rows(database_file: Path, query: str) -> list[tuple[object, ...]]:
-    with sqlite3.connect(database_file) as connection:
-        return connection.execute(query).fetchall()
-
-
-async def wait_for(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("condition not reached")
-        await asyncio.sleep(0.2)
 
 
 def known(database_file: Path, match_id: str, status: str = "active") -> Callable[[], bool]:
