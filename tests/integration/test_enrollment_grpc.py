@@ -4,10 +4,7 @@ look-up, and the events that reach enrollment.events.v1."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -15,14 +12,14 @@ from pathlib import Path
 import grpc
 import pytest
 from google.protobuf import field_mask_pb2
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from mentoring.v1 import common_pb2, enrollment_pb2, enrollment_pb2_grpc, events_pb2
 
 from services.shared.envelope import decode, encode_binary, new_event
 from services.shared.timestamps import timestamp
+from tests.support.grpc_errors import rpc_error
 from tests.support.kafka import produce_raw, read_topic
 from tests.support.processes import ServiceProcess
+from tests.support.waiting import scalar, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -62,39 +59,6 @@ GOAL = common_pb2.Goal(
 )
 
 
-def rpc_error(call: Callable[[], object]) -> tuple[grpc.StatusCode, str]:
-    """The status code of a failing call and the field (BadRequest) or rule (PreconditionFailure) it names."""
-    with pytest.raises(grpc.RpcError) as raised:
-        call()
-    error = raised.value
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
-    assert status is not None, "domain errors carry rich details"
-    named = ""
-    for detail in status.details:
-        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad_request = error_details_pb2.BadRequest()
-            detail.Unpack(bad_request)
-            named = bad_request.field_violations[0].field
-        elif detail.Is(error_details_pb2.PreconditionFailure.DESCRIPTOR):
-            failure = error_details_pb2.PreconditionFailure()
-            detail.Unpack(failure)
-            named = failure.violations[0].subject
-    return error.code(), named
-
-
-async def wait_until(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not reached")
-        await asyncio.sleep(0.1)
-
-
-def count(database: Path, query: str) -> int:
-    with sqlite3.connect(database) as connection:
-        return int(connection.execute(query).fetchone()[0])
-
-
 async def test_every_rpc_and_every_error_status(kafka_bootstrap: str, namespace: str, data_dir: Path) -> None:
     long_ago, recently = timestamp(NOW - timedelta(days=900)), timestamp(NOW - timedelta(days=3))
     employees = [
@@ -112,7 +76,7 @@ async def test_every_rpc_and_every_error_status(kafka_bootstrap: str, namespace:
     with ServiceProcess("enrollment", data_dir, namespace, kafka_bootstrap) as service:
         await produce_raw(kafka_bootstrap, namespace + "hris.worker.events.v1", employees)
         database = data_dir / "enrollment.db"
-        await wait_until(lambda: count(database, "SELECT count(*) FROM employees") == 5)
+        await wait_for(lambda: scalar(database, "SELECT count(*) FROM employees") == 5, timeout=30)
         with service.channel() as channel:
             stub = enrollment_pb2_grpc.EnrollmentServiceStub(channel)
 

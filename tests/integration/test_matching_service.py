@@ -15,12 +15,11 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf.message import Message
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from mentoring.v1 import common_pb2, events_pb2, matching_pb2, matching_pb2_grpc
 
 from services.shared.envelope import decode, encode_binary, new_event
 from services.shared.topics import ce_type_of
+from tests.support.grpc_errors import rpc_error
 from tests.support.kafka import produce_raw, read_topic
 from tests.support.processes import ServiceProcess, metric_value
 
@@ -170,21 +169,6 @@ def matching_stub(process: ServiceProcess) -> Iterator[matching_pb2_grpc.Matchin
         yield matching_pb2_grpc.MatchingServiceStub(channel)
 
 
-def refusal(call: Callable[[], Any]) -> tuple[grpc.StatusCode, str]:
-    """Call an RPC that must fail; returns its code and the rule named in its status details."""
-    with pytest.raises(grpc.RpcError) as raised:
-        call()
-    error = raised.value
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
-    assert status is not None, "the status carries details"
-    rules: list[str] = []
-    for detail in status.details:
-        failure = error_details_pb2.PreconditionFailure()
-        if detail.Unpack(failure):
-            rules.extend(violation.subject for violation in failure.violations)
-    return error.code(), rules[0] if rules else ""
-
-
 async def wait_for_pool(stub: matching_pb2_grpc.MatchingServiceStub, program_id: str, matches: int) -> None:
     """The enrolments were consumed once a dry run finds the expected number of matches."""
 
@@ -252,7 +236,7 @@ async def test_enrolments_in_proposals_out_then_accept_decline_and_end_with_a_re
             matching_pb2.RespondToMatchRequest(match_id=matches["E1"].match_id, employee_id="E1")
         )
         assert active.status == common_pb2.MATCH_STATUS_ACTIVE
-        code, rule = refusal(
+        code, rule = rpc_error(
             lambda: stub.AcceptMatch(
                 matching_pb2.RespondToMatchRequest(match_id=matches["E3"].match_id, employee_id="E1")
             )
@@ -424,11 +408,11 @@ async def test_manual_matches_and_nominated_mentor_requests_name_the_rule_that_r
                 )
             )
 
-        assert refusal(lambda: manual("E1", "the director insists")) == (
+        assert rpc_error(lambda: manual("E1", "the director insists")) == (
             grpc.StatusCode.FAILED_PRECONDITION,
             "management_chain",
         ), "a hard rule is never overridden"
-        assert refusal(lambda: manual("E2")) == (grpc.StatusCode.FAILED_PRECONDITION, "low_score")
+        assert rpc_error(lambda: manual("E2")) == (grpc.StatusCode.FAILED_PRECONDITION, "low_score")
         created = manual("E2", "career change agreed with HR")
         assert created.status == common_pb2.MATCH_STATUS_PROPOSED and created.origin == "manual"
         assert created.override_reason == "career change agreed with HR"
@@ -436,11 +420,11 @@ async def test_manual_matches_and_nominated_mentor_requests_name_the_rule_that_r
         ask = matching_pb2.RequestNominatedMentorRequest(
             program_id="p1", mentee_enrollment_id="p1:E3", mentor_employee_id="MX"
         )
-        assert refusal(lambda: stub.RequestNominatedMentor(ask)) == (
+        assert rpc_error(lambda: stub.RequestNominatedMentor(ask)) == (
             grpc.StatusCode.FAILED_PRECONDITION,
             "no_connection",
         )
-        assert refusal(
+        assert rpc_error(
             lambda: stub.IntroduceColleague(
                 matching_pb2.IntroduceColleagueRequest(
                     introducer_employee_id="E3", mentee_employee_id="E3", mentor_employee_id="MX"

@@ -13,11 +13,10 @@ import grpc
 import icalendar
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from mentoring.v1 import common_pb2, events_pb2, session_pb2, session_pb2_grpc
 
 from services.shared.envelope import CloudEvent, decode, encode_binary, new_event
+from tests.support.grpc_errors import rpc_error
 from tests.support.kafka import produce_raw, read_topic
 from tests.support.processes import ServiceProcess, metric_value
 from tests.support.waiting import rows, wait_for
@@ -53,26 +52,6 @@ def at(moment: datetime) -> Timestamp:
 def in_days(days: float, hour: int = 10) -> datetime:
     base = datetime.now(UTC).replace(hour=hour, minute=0, second=0, microsecond=0)
     return base + timedelta(days=days)
-
-
-def rpc_error(call: Callable[[], object]) -> tuple[grpc.StatusCode, str]:
-    """The status code of a failing call and the field or rule its details name."""
-    with pytest.raises(grpc.RpcError) as raised:
-        call()
-    error = raised.value
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
-    assert status is not None, "domain errors carry rich details"
-    named = ""
-    for detail in status.details:
-        for kind in (error_details_pb2.BadRequest, error_details_pb2.PreconditionFailure):
-            if detail.Is(kind.DESCRIPTOR):
-                message = kind()
-                detail.Unpack(message)
-                if isinstance(message, error_details_pb2.BadRequest):
-                    named = message.field_violations[0].field
-                else:
-                    named = message.violations[0].subject
-    return error.code(), named  # type: ignore[attr-defined]
 
 
 def known(database_file: Path, match_id: str, status: str = "active") -> Callable[[], bool]:
