@@ -100,6 +100,7 @@ class _Batch:
     stored: set[EmployeeKey]  # rows that exist in the table (update, not insert)
     enrollments: dict[EmployeeKey, list[Enrollment]]  # latest state; loaded keys only
     programs: dict[str, Program]
+    trees: dict[str, ReportingTree]  # per tenant, kept current as the batch moves people
     # Fields changed per employee (None: every column, a tombstone overwrites them all).
     changed_employees: dict[EmployeeKey, frozenset[str] | None] = field(default_factory=dict)
     changed_enrollments: dict[str, Enrollment] = field(default_factory=dict)
@@ -128,7 +129,7 @@ class HrisIngestion:
         results: list[HrisApplyResult | DomainError] = []
         outcomes: Counter[tuple[str, str]] = Counter()
         for event, causation_id in events:
-            tree = await self._cache.tree(session, event.tenant)
+            tree = batch.trees[event.tenant]
             try:
                 result = apply_hris_event(
                     batch.employees.get((event.tenant, event.employee_id)), event, managers=tree.managers
@@ -149,8 +150,9 @@ class HrisIngestion:
         wanted: dict[str, set[str]] = {}
         for event, _ in events:
             wanted.setdefault(event.tenant, set()).add(event.employee_id)
-        batch = _Batch(employees={}, stored=set(), enrollments={}, programs={})
+        batch = _Batch(employees={}, stored=set(), enrollments={}, programs={}, trees={})
         for tenant, employee_ids in wanted.items():
+            batch.trees[tenant] = await self._cache.tree(session, tenant)
             await self._load(session, batch, tenant, employee_ids)
         return batch
 
@@ -161,19 +163,14 @@ class HrisIngestion:
         missing = sorted({e for e in employee_ids if (tenant, e) not in batch.enrollments})
         if not missing:
             return
-        unknown = []
-        for employee_id in missing:
-            cached = self._cache.employee((tenant, employee_id))
-            if cached is None:
-                unknown.append(employee_id)
-            else:
-                batch.employees[tenant, employee_id] = cached
-                batch.stored.add((tenant, employee_id))
+        cached = {e: self._cache.employee((tenant, e)) for e in missing}
+        unknown = [employee_id for employee_id, employee in cached.items() if employee is None]
         read = await store.get_employees(session, tenant, unknown) if unknown else {}
-        for employee_id, employee in read.items():
-            batch.employees[tenant, employee_id] = employee
-            batch.stored.add((tenant, employee_id))
         self._cache.keep(read.values())
+        for employee_id, employee in {**cached, **read}.items():
+            if employee is not None:
+                batch.employees[tenant, employee_id] = employee
+                batch.stored.add((tenant, employee_id))
         found = await store.enrollments_of_employees(session, tenant, missing)
         for employee_id in missing:
             batch.enrollments[tenant, employee_id] = found.get(employee_id, [])
@@ -195,13 +192,8 @@ class HrisIngestion:
         key = (employee.tenant, employee.employee_id)
         batch.employees[key] = employee
         erased = employee.status is EmployeeStatus.ERASED
-        if key in batch.changed_employees or erased:
-            before = batch.changed_employees.get(key, frozenset())
-            batch.changed_employees[key] = (
-                None if erased or before is None else before | result.changed_fields
-            )
-        else:
-            batch.changed_employees[key] = result.changed_fields
+        before = batch.changed_employees.get(key, frozenset())
+        batch.changed_employees[key] = None if erased or before is None else before | result.changed_fields
         batch.erased |= erased
         tree.set_manager(employee.employee_id, employee.manager_id)
 
