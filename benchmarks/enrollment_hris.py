@@ -51,10 +51,9 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from aiokafka import AIOKafkaConsumer
 from mentoring.v1 import common_pb2, enrollment_pb2, enrollment_pb2_grpc, events_pb2
 
-from benchmarks.kafka_relay import raw_consume
+from benchmarks.kafka_relay import plain_consumer, raw_consume
 from services.enrollment.bootstrap import MIGRATIONS
 from services.enrollment.config import EnrollmentSettings
 from services.enrollment.entrypoints.consumers import hris_batch_handler
@@ -404,14 +403,7 @@ async def persistence_floor(bootstrap: str, topic: str, messages: int, database:
     connection.execute(
         "CREATE TABLE directory (tenant TEXT, key BLOB, record BLOB, PRIMARY KEY (tenant, key))"
     )
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        group_id=None,
-        max_partition_fetch_bytes=8 << 20,
-    )
+    consumer = plain_consumer(bootstrap, topic)
     await consumer.start()
     try:
         seen = 0

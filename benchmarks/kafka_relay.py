@@ -69,9 +69,9 @@ async def raw_produce(bootstrap: str, topic: str, records: list[Record]) -> floa
         await producer.stop()
 
 
-async def raw_consume(bootstrap: str, topic: str, messages: int, decode_records: bool = False) -> float:
-    """Records/s of a plain consumer reading ``topic`` from the start (optionally decoding each one)."""
-    consumer = AIOKafkaConsumer(
+def plain_consumer(bootstrap: str, topic: str) -> AIOKafkaConsumer:
+    """A consumer with no group reading ``topic`` from the start, with large fetches."""
+    return AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
         auto_offset_reset="earliest",
@@ -79,6 +79,11 @@ async def raw_consume(bootstrap: str, topic: str, messages: int, decode_records:
         group_id=None,
         max_partition_fetch_bytes=8 << 20,
     )
+
+
+async def raw_consume(bootstrap: str, topic: str, messages: int, decode_records: bool = False) -> float:
+    """Records/s of a plain consumer reading ``topic`` from the start (optionally decoding each one)."""
+    consumer = plain_consumer(bootstrap, topic)
     await consumer.start()
     try:
         seen = 0
