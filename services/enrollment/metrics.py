@@ -37,3 +37,7 @@ ENROLLMENTS = Gauge(
     ["role", "status"],
 )
 PROGRAMS = Gauge("mentoring_enrollment_programs", "Programs, by status.", ["status"])
+ERASED_OUTBOX_ROWS = Counter(
+    "mentoring_enrollment_erased_outbox_rows_total",
+    "Published outbox rows deleted because the person they were about was erased.",
+)

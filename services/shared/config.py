@@ -49,6 +49,13 @@ class ServiceSettings(BaseSettings):
     consumer_session_timeout_seconds: float = Field(default=10.0, ge=6, le=300)
     consumer_max_retries: int = Field(default=5, ge=0)
     consumer_retry_base_seconds: float = Field(default=0.2, gt=0)
+    # Published outbox rows are kept this long (to trace what left and when), then deleted; 0 keeps them.
+    outbox_retention_hours: float = Field(default=7 * 24, ge=0)
+    # Inbox ids are kept this long, then deleted; 0 keeps them. A consumer whose committed offsets
+    # expired reads its topics again from the earliest record, so this must cover the longest retention
+    # of a topic the service consumes (4 weeks by default): the runtime refuses to start otherwise.
+    inbox_retention_hours: float = Field(default=35 * 24, ge=0)
+    retention_interval_seconds: float = Field(default=600.0, gt=0)
     log_level: str = Field(default="INFO", validation_alias=_shared("LOG_LEVEL"))
     log_json: bool = Field(default=True, validation_alias=_shared("LOG_JSON"))
 

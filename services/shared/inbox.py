@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, String, Table, select
+from sqlalchemy import Column, DateTime, Index, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.shared.db import messaging_metadata
@@ -18,6 +18,7 @@ inbox_table = Table(
     Column("topic", String(200), nullable=False),
     Column("ce_type", String(200), nullable=False),
     Column("applied_at", DateTime(timezone=True), nullable=False),
+    Index("ix_inbox_applied_at", "applied_at"),  # retention deletes by age
 )
 
 

@@ -51,6 +51,11 @@ DLQ_MESSAGES = Counter(
 )
 OUTBOX_BACKLOG = Gauge("mentoring_outbox_backlog", "Outbox rows not yet published.", ["service"])
 OUTBOX_PUBLISHED = Counter("mentoring_outbox_published_total", "Outbox rows published.", ["service", "topic"])
+MESSAGING_ROWS_PRUNED = Counter(
+    "mentoring_messaging_rows_pruned_total",
+    "Published outbox rows and inbox ids deleted once past their retention (table: outbox or inbox).",
+    ["service", "table"],
+)
 
 
 def start_metrics_server(host: str, port: int) -> int:

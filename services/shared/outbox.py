@@ -12,13 +12,27 @@ import contextlib
 import json
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
-from sqlalchemy import Column, DateTime, Integer, LargeBinary, String, Table, Text, func, select, update
+from sqlalchemy import (
+    Column,
+    CursorResult,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.shared.db import Database, messaging_metadata
@@ -43,6 +57,8 @@ outbox_table = Table(
     Column("payload", LargeBinary, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("published_at", DateTime(timezone=True), nullable=True),
+    Index("ix_outbox_unpublished", "published_at", "id"),
+    Index("ix_outbox_subject", "ce_tenant", "ce_subject"),  # an erasure deletes rows by subject
 )
 
 log = get_logger(__name__)
@@ -71,6 +87,21 @@ async def stage_events(session: AsyncSession, events: Sequence[tuple[CloudEvent,
     """Write ``(event, key)`` pairs to the outbox inside the caller's transaction."""
     if events:
         await session.execute(outbox_table.insert(), [outbox_row(event, key) for event, key in events])
+
+
+async def delete_published(session: AsyncSession, tenant: str, subjects: Collection[str]) -> int:
+    """Delete the published rows about these subjects (an erasure: their payloads may hold the person's
+    data). Rows not yet published stay: consumers need them, in order, before the erasure's own events."""
+    if not subjects:
+        return 0
+    result = await session.execute(
+        delete(outbox_table).where(
+            outbox_table.c.ce_tenant == tenant,
+            outbox_table.c.ce_subject.in_(sorted(subjects)),
+            outbox_table.c.published_at.is_not(None),
+        )
+    )
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 def kafka_producer(bootstrap: str, **overrides: Any) -> AIOKafkaProducer:

@@ -29,6 +29,7 @@ from services.shared.kafka_admin import ensure_topics
 from services.shared.logging import configure_logging, get_logger
 from services.shared.metrics import CONSUMER_LAG, start_metrics_server
 from services.shared.outbox import OutboxRelay
+from services.shared.retention import MessagingRetention, check_inbox_retention, hours
 
 log = get_logger(__name__)
 
@@ -54,6 +55,14 @@ class ServiceRuntime:
             self.namespace,
         )
         self.dlq = DlqPublisher(self.name, settings.kafka_bootstrap)
+        self.retention = MessagingRetention(
+            self.name,
+            self.database,
+            outbox_retention=hours(settings.outbox_retention_hours),
+            inbox_retention=hours(settings.inbox_retention_hours),
+            interval_seconds=settings.retention_interval_seconds,
+        )
+        self._consumed_topics: list[str] = []
         self.faust_app = faust.App(
             self.namespace + self.name,
             broker=f"kafka://{settings.kafka_bootstrap}",
@@ -85,6 +94,7 @@ class ServiceRuntime:
         ``bulk``: a high-volume topic, read in whole fetches by a :class:`BulkConsumer` rather than
         event by event by a Faust agent (see that module for the measured difference).
         """
+        self._consumed_topics.append(topic)
         pipeline = ConsumerPipeline(
             self.name,
             self.database,
@@ -137,7 +147,8 @@ class ServiceRuntime:
         return pipeline
 
     async def prepare(self) -> None:
-        """What must hold before anything consumes or serves: schema and topics."""
+        """What must hold before anything consumes or serves: settings, schema and topics."""
+        check_inbox_retention(hours(self.settings.inbox_retention_hours), self._consumed_topics)
         await self.database.migrate(self.migrations)
         await ensure_topics(
             self.settings.kafka_bootstrap, self.settings.topic_replication_factor, self.namespace
@@ -146,6 +157,7 @@ class ServiceRuntime:
     async def start(self) -> None:
         await self.dlq.start()
         await self.relay.start()
+        await self.retention.start()
         self.grpc = GrpcServer(
             self.settings.grpc_host,
             self.settings.grpc_port,
@@ -172,6 +184,7 @@ class ServiceRuntime:
         for bulk_consumer in self._bulk_consumers:
             await bulk_consumer.stop()
         await self.relay.stop()
+        await self.retention.stop()
         await self.dlq.stop()
         await self.database.dispose()
         log.info("service_stopped")

@@ -4,6 +4,7 @@ outbox / inbox / dead-letter rules with the services as real processes on the re
 from __future__ import annotations
 
 import importlib
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ from tests.support.scenarios import (
     eventually,
     program_created,
 )
+from tests.unit.shared import test_retention as retention_cases
 
 pytestmark = pytest.mark.integration
 
@@ -119,6 +121,24 @@ async def test_each_service_migrates_a_fresh_postgres_database_and_a_rerun_chang
         await database.migrate(migrations_of(service))
         assert await schema_of(url) == migrated
         assert await count(url, "SELECT count(*) FROM inbox WHERE event_id = 'kept'") == 1
+    finally:
+        await database.dispose()
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        retention_cases.scenario_prune_keeps_what_is_young_or_unpublished,
+        retention_cases.scenario_delete_published_takes_only_published_rows_of_the_subjects,
+    ],
+)
+async def test_messaging_retention_on_postgres(
+    postgres_server: PostgresServer, scenario: Callable[[Database], Awaitable[None]], tmp_path: Path
+) -> None:
+    database = Database(await postgres_server.create_database("retention"))
+    try:
+        await database.migrate(tmp_path / "no-service-migrations")
+        await scenario(database)
     finally:
         await database.dispose()
 

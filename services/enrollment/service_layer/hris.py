@@ -46,6 +46,7 @@ from services.enrollment.domain import (
 )
 from services.enrollment.service_layer.publishing import Keyed, erasure_keys, keyed, stage_many
 from services.shared.errors import DomainError
+from services.shared.outbox import delete_published
 
 EmployeeKey = tuple[str, str]  # (tenant, employee id)
 
@@ -107,7 +108,7 @@ class _Batch:
     staged: list[tuple[Keyed, dict[str, Participant], str | None]] = field(default_factory=list)
     # Per tenant, who had a live enrollment when the batch began (read once, when a manager moves).
     live_enrolled: dict[str, set[str]] = field(default_factory=dict)
-    erased: bool = False
+    erased: set[EmployeeKey] = field(default_factory=set)
 
 
 class HrisIngestion:
@@ -194,7 +195,8 @@ class HrisIngestion:
         erased = employee.status is EmployeeStatus.ERASED
         before = batch.changed_employees.get(key, frozenset())
         batch.changed_employees[key] = None if erased or before is None else before | result.changed_fields
-        batch.erased |= erased
+        if erased:
+            batch.erased.add(key)
         tree.set_manager(employee.employee_id, employee.manager_id)
 
         staged: list[Keyed] = []
@@ -264,6 +266,9 @@ class HrisIngestion:
         return staged
 
     async def _write(self, session: AsyncSession, batch: _Batch) -> None:
+        if batch.erased:
+            # First, so that the space the batch frees is zeroed as it is freed.
+            await store.overwrite_freed_space(session)
         changed = [batch.employees[key] for key in batch.changed_employees]
         await store.save_employees(
             session,
@@ -274,11 +279,22 @@ class HrisIngestion:
                 if key in batch.stored
             ],
         )
-        if batch.erased:
-            await store.overwrite_freed_space(session)
         await store.update_enrollments(session, list(batch.changed_enrollments.values()))
+        await self._delete_published_about_erased(session, batch)
         await stage_many(session, batch.staged)
         self._cache.keep(changed)
+
+    @staticmethod
+    async def _delete_published_about_erased(session: AsyncSession, batch: _Batch) -> None:
+        """Published events about an erased person's enrollments carried their profile (goals are free
+        text): they go too. The tombstone and the withdrawals this batch stages are not published yet."""
+        subjects: dict[str, set[str]] = {}
+        for tenant, employee_id in batch.erased:
+            enrollments = batch.enrollments.get((tenant, employee_id), [])
+            subjects.setdefault(tenant, set()).update(e.enrollment_id for e in enrollments)
+        for tenant, enrollment_ids in subjects.items():
+            deleted = await delete_published(session, tenant, enrollment_ids)
+            metrics.ERASED_OUTBOX_ROWS.inc(deleted)
 
 
 async def apply(

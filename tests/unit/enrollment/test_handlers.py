@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from google.protobuf import field_mask_pb2
 from mentoring.v1 import common_pb2, events_pb2
-from sqlalchemy import select
+from prometheus_client import REGISTRY
+from sqlalchemy import select, update
 
 from services.enrollment.adapters import store
 from services.enrollment.adapters.translate import program_to_wire
@@ -43,6 +44,7 @@ NOW = datetime(2030, 1, 10, 9, tzinfo=UTC)
 WINDOW = EnrollmentWindow(datetime(2030, 1, 1, tzinfo=UTC), datetime(2030, 2, 1, tzinfo=UTC))
 COHORT = Cohort(date(2030, 2, 15), date(2030, 8, 31))
 GOAL = Goal("Lead a design review", "reviews led", "2", date(2030, 6, 1))
+PROGRAM_CREATED = "mentoring.enrollment.program.created.v1"
 ENROLLED = "mentoring.enrollment.participant.enrolled.v1"
 UPDATED = "mentoring.enrollment.participant.updated.v1"
 PAUSED = "mentoring.enrollment.participant.paused.v1"
@@ -383,6 +385,42 @@ async def test_erasure_of_someone_never_enrolled_is_keyed_by_employee(
     staged = await outbox(database)
     assert [(ce_type, key) for ce_type, key, _ in staged] == [(ERASED, f"{TENANT}:E9")]
     assert isinstance(staged[0][2], events_pb2.EmployeeErased) and staged[0][2].employee_id == "E9"
+
+
+async def mark_all_published(db: Database) -> None:
+    async with db.transaction() as session:
+        await session.execute(update(outbox_table).values(published_at=NOW))
+
+
+async def test_erasure_deletes_the_published_events_about_the_person(
+    database: Database, clock: Clock
+) -> None:
+    await hire(database, clock, "E1")
+    await hire(database, clock, "E2")
+    program_id = await create_program(database)
+    erased_enrollment = await enrol(database, program_id, "E1", Role.MENTEE, Profile(goals=(GOAL,)))
+    kept_enrollment = await enrol(database, program_id, "E2", Role.MENTOR)
+    await mark_all_published(database)
+    before = REGISTRY.get_sample_value("mentoring_enrollment_erased_outbox_rows_total") or 0.0
+
+    await feed(database, "erase", {"employeeNumber": "E1", "type": "ERASED"}, clock)
+
+    async with database.transaction() as session:
+        rows = await session.execute(
+            select(outbox_table.c.ce_type, outbox_table.c.ce_subject, outbox_table.c.published_at).order_by(
+                outbox_table.c.id
+            )
+        )
+    left = [(ce_type, subject, published_at is not None) for ce_type, subject, published_at in rows.tuples()]
+    # E1's published ParticipantEnrolled (profile and goals) is gone; the program's and E2's stay; the
+    # erasure's own withdrawal and tombstone wait for the relay.
+    assert left == [
+        (PROGRAM_CREATED, program_id, True),
+        (ENROLLED, kept_enrollment, True),
+        (WITHDRAWN, erased_enrollment, False),
+        (ERASED, "E1", False),
+    ]
+    assert (REGISTRY.get_sample_value("mentoring_enrollment_erased_outbox_rows_total") or 0.0) - before == 1
 
 
 async def test_participants_are_paged_with_opaque_tokens(database: Database, clock: Clock) -> None:
