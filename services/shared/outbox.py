@@ -14,13 +14,12 @@ import time
 from collections import Counter
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 from sqlalchemy import (
     Column,
-    CursorResult,
     DateTime,
     Index,
     Integer,
@@ -35,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.shared.db import Database, messaging_metadata
+from services.shared.db import Database, messaging_metadata, rows_affected
 from services.shared.envelope import CloudEvent, binary_headers
 from services.shared.logging import get_logger
 from services.shared.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
@@ -101,7 +100,7 @@ async def delete_published(session: AsyncSession, tenant: str, subjects: Collect
             outbox_table.c.published_at.is_not(None),
         )
     )
-    return int(cast(CursorResult[Any], result).rowcount)
+    return rows_affected(result)
 
 
 def kafka_producer(bootstrap: str, **overrides: Any) -> AIOKafkaProducer:

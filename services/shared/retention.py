@@ -12,11 +12,10 @@ import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, Delete, delete, select
+from sqlalchemy import Delete, delete, select
 
-from services.shared.db import Database
+from services.shared.db import Database, rows_affected
 from services.shared.inbox import inbox_table
 from services.shared.logging import get_logger
 from services.shared.metrics import MESSAGING_ROWS_PRUNED
@@ -111,10 +110,10 @@ class MessagingRetention:
         total = 0
         while True:
             async with self._database.transaction() as session:
-                result = await session.execute(statement)
-            deleted = cast(CursorResult[Any], result).rowcount
+                deleted = rows_affected(await session.execute(statement))
             total += deleted
-            if deleted < self._chunk_size:
+            # A long backlog (the first run after an upgrade) must not hold up a shutdown.
+            if deleted < self._chunk_size or self._stopping.is_set():
                 return total
             await asyncio.sleep(0)  # let the consumers and the relay in between chunks
 

@@ -41,6 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matching.service_layer.lifecycle import LIVE, MatchRecord, Member, Origin, Status
+from services.shared.db import rows_affected
 from services.shared.errors import InvalidArgument
 
 metadata = MetaData()
@@ -143,10 +144,6 @@ def _read_time(value: datetime | None) -> datetime | None:
     return None if value is None else utc(value)
 
 
-def _rowcount(result: Any) -> int:
-    return int(result.rowcount)
-
-
 # ---- programs and participants -------------------------------------------------------------------
 
 
@@ -160,7 +157,7 @@ async def save_program(session: AsyncSession, program: common_pb2.Program) -> No
     updated = await session.execute(
         programs.update().where(programs.c.program_id == program.program_id).values(**values)
     )
-    if _rowcount(updated) == 0:
+    if rows_affected(updated) == 0:
         await session.execute(programs.insert().values(program_id=program.program_id, **values))
 
 
@@ -196,7 +193,7 @@ async def save_participant(
         .where(participants.c.enrollment_id == participant.enrollment_id)
         .values(**values)
     )
-    if _rowcount(updated) == 0:
+    if rows_affected(updated) == 0:
         await session.execute(
             participants.insert().values(
                 enrollment_id=participant.enrollment_id,
@@ -284,7 +281,7 @@ async def forget_employee(session: AsyncSession, employee_id: str) -> int:
     await session.execute(
         update(match_members).where(match_members.c.employee_id == employee_id).values(employee_id="")
     )
-    return _rowcount(result)
+    return rows_affected(result)
 
 
 # ---- matches ---------------------------------------------------------------------------------------
