@@ -13,12 +13,14 @@ import json
 import time
 from collections import Counter
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 from sqlalchemy import (
+    Boolean,
     Column,
     DateTime,
     Index,
@@ -28,6 +30,7 @@ from sqlalchemy import (
     Table,
     Text,
     delete,
+    false,
     func,
     select,
     update,
@@ -56,6 +59,8 @@ outbox_table = Table(
     Column("payload", LargeBinary, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("published_at", DateTime(timezone=True), nullable=True),
+    # Deleted once published rather than kept: the person it is about was erased while it waited.
+    Column("forget_after_publish", Boolean, nullable=False, server_default=false()),
     Index("ix_outbox_unpublished", "published_at", "id"),
     Index("ix_outbox_subject", "ce_tenant", "ce_subject"),  # an erasure deletes rows by subject
 )
@@ -88,19 +93,20 @@ async def stage_events(session: AsyncSession, events: Sequence[tuple[CloudEvent,
         await session.execute(outbox_table.insert(), [outbox_row(event, key) for event, key in events])
 
 
-async def delete_published(session: AsyncSession, tenant: str, subjects: Collection[str]) -> int:
-    """Delete the published rows about these subjects (an erasure: their payloads may hold the person's
-    data). Rows not yet published stay: consumers need them, in order, before the erasure's own events."""
+async def forget_subjects(session: AsyncSession, tenant: str, subjects: Collection[str]) -> int:
+    """An erasure: rows about these subjects may hold the person's data. Published ones are deleted now
+    (returns how many); unpublished ones are published first, since consumers need them in order before
+    the erasure's own events, and deleted by the relay as soon as they are."""
     if not subjects:
         return 0
-    result = await session.execute(
-        delete(outbox_table).where(
-            outbox_table.c.ce_tenant == tenant,
-            outbox_table.c.ce_subject.in_(sorted(subjects)),
-            outbox_table.c.published_at.is_not(None),
-        )
+    about = (outbox_table.c.ce_tenant == tenant, outbox_table.c.ce_subject.in_(sorted(subjects)))
+    await session.execute(
+        update(outbox_table)
+        .where(*about, outbox_table.c.published_at.is_(None))
+        .values(forget_after_publish=True)
     )
-    return rows_affected(result)
+    published = outbox_table.c.published_at.is_not(None)
+    return rows_affected(await session.execute(delete(outbox_table).where(*about, published)))
 
 
 def kafka_producer(bootstrap: str, **overrides: Any) -> AIOKafkaProducer:
@@ -115,6 +121,16 @@ def kafka_producer(bootstrap: str, **overrides: Any) -> AIOKafkaProducer:
     }
     options.update(overrides)
     return AIOKafkaProducer(**options)
+
+
+@dataclass(frozen=True)
+class _InFlight:
+    """A batch sent to the broker, not yet acknowledged."""
+
+    ids: list[int]
+    forget: list[int]  # rows to delete rather than mark, once acknowledged
+    topics: list[str]
+    deliveries: list[asyncio.Future[Any]]
 
 
 class OutboxRelay:
@@ -172,15 +188,20 @@ class OutboxRelay:
             raise RuntimeError("the relay publishes only between start() and stop()")
         published = 0
         after_id = 0
-        in_flight: tuple[list[int], list[str], list[asyncio.Future[Any]]] | None = None
+        in_flight: _InFlight | None = None
         while True:
             rows = await self._read_batch(after_id)
             sending = None
             if rows:
                 after_id = rows[-1].id
-                sending = ([row.id for row in rows], [row.topic for row in rows], await self._send(rows))
+                sending = _InFlight(
+                    ids=[row.id for row in rows],
+                    forget=[row.id for row in rows if row.forget_after_publish],
+                    topics=[row.topic for row in rows],
+                    deliveries=await self._send(rows),
+                )
             if in_flight is not None:
-                published += await self._confirm(*in_flight)
+                published += await self._confirm(in_flight)
             if sending is None:
                 return published
             in_flight = sending
@@ -201,6 +222,7 @@ class OutboxRelay:
                     outbox_table.c.ce_tenant,
                     outbox_table.c.ce_extensions,
                     outbox_table.c.payload,
+                    outbox_table.c.forget_after_publish,
                 )
                 .where(outbox_table.c.published_at.is_(None), outbox_table.c.id > after_id)
                 .order_by(outbox_table.c.id)
@@ -244,15 +266,19 @@ class OutboxRelay:
             deliveries.append(await producer.send_batch(batch, topic, partition=partition))
         return deliveries
 
-    async def _confirm(self, ids: list[int], topics: list[str], deliveries: list[asyncio.Future[Any]]) -> int:
-        await asyncio.gather(*deliveries)
+    async def _confirm(self, sent: _InFlight) -> int:
+        await asyncio.gather(*sent.deliveries)
         async with self._database.transaction() as session:
+            if sent.forget:
+                await session.execute(delete(outbox_table).where(outbox_table.c.id.in_(sent.forget)))
             await session.execute(
-                update(outbox_table).where(outbox_table.c.id.in_(ids)).values(published_at=datetime.now(UTC))
+                update(outbox_table)
+                .where(outbox_table.c.id.in_(sent.ids))
+                .values(published_at=datetime.now(UTC))
             )
-        for topic, count in Counter(topics).items():
+        for topic, count in Counter(sent.topics).items():
             OUTBOX_PUBLISHED.labels(self._service, topic).inc(count)
-        return len(ids)
+        return len(sent.ids)
 
     async def refresh_backlog(self) -> int:
         async with self._database.read_sessions() as session:

@@ -129,7 +129,7 @@ async def test_each_service_migrates_a_fresh_postgres_database_and_a_rerun_chang
     "scenario",
     [
         retention_cases.scenario_prune_keeps_what_is_young_or_unpublished,
-        retention_cases.scenario_delete_published_takes_only_published_rows_of_the_subjects,
+        retention_cases.scenario_forgetting_subjects_deletes_the_published_rows_and_flags_the_others,
     ],
 )
 async def test_messaging_retention_on_postgres(

@@ -46,7 +46,7 @@ from services.enrollment.domain import (
 )
 from services.enrollment.service_layer.publishing import Keyed, erasure_keys, keyed, stage_many
 from services.shared.errors import DomainError
-from services.shared.outbox import delete_published
+from services.shared.outbox import forget_subjects
 
 EmployeeKey = tuple[str, str]  # (tenant, employee id)
 
@@ -280,20 +280,20 @@ class HrisIngestion:
             ],
         )
         await store.update_enrollments(session, list(batch.changed_enrollments.values()))
-        await self._delete_published_about_erased(session, batch)
+        await self._forget_events_about_erased(session, batch)
         await stage_many(session, batch.staged)
         self._cache.keep(changed)
 
     @staticmethod
-    async def _delete_published_about_erased(session: AsyncSession, batch: _Batch) -> None:
-        """Published events about an erased person's enrollments carried their profile (goals are free
-        text): they go too. The tombstone and the withdrawals this batch stages are not published yet."""
+    async def _forget_events_about_erased(session: AsyncSession, batch: _Batch) -> None:
+        """Events about an erased person's enrollments carried their profile (goals are free text): they
+        go too, once published. The withdrawals and tombstone this batch stages come after and stay."""
         subjects: dict[str, set[str]] = {}
         for tenant, employee_id in batch.erased:
             enrollments = batch.enrollments.get((tenant, employee_id), [])
             subjects.setdefault(tenant, set()).update(e.enrollment_id for e in enrollments)
         for tenant, enrollment_ids in subjects.items():
-            deleted = await delete_published(session, tenant, enrollment_ids)
+            deleted = await forget_subjects(session, tenant, enrollment_ids)
             metrics.ERASED_OUTBOX_ROWS.inc(deleted)
 
 

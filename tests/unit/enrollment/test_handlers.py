@@ -401,24 +401,30 @@ async def test_erasure_deletes_the_published_events_about_the_person(
     erased_enrollment = await enrol(database, program_id, "E1", Role.MENTEE, Profile(goals=(GOAL,)))
     kept_enrollment = await enrol(database, program_id, "E2", Role.MENTOR)
     await mark_all_published(database)
+    await feed(database, "promote", {"employeeNumber": "E1", "type": "UPDATED", "grade": 7}, clock)
     before = REGISTRY.get_sample_value("mentoring_enrollment_erased_outbox_rows_total") or 0.0
 
     await feed(database, "erase", {"employeeNumber": "E1", "type": "ERASED"}, clock)
 
     async with database.transaction() as session:
         rows = await session.execute(
-            select(outbox_table.c.ce_type, outbox_table.c.ce_subject, outbox_table.c.published_at).order_by(
-                outbox_table.c.id
-            )
+            select(
+                outbox_table.c.ce_type,
+                outbox_table.c.ce_subject,
+                outbox_table.c.published_at,
+                outbox_table.c.forget_after_publish,
+            ).order_by(outbox_table.c.id)
         )
-    left = [(ce_type, subject, published_at is not None) for ce_type, subject, published_at in rows.tuples()]
-    # E1's published ParticipantEnrolled (profile and goals) is gone; the program's and E2's stay; the
-    # erasure's own withdrawal and tombstone wait for the relay.
+        left = [(ce_type, subject, sent is not None, bool(forget)) for ce_type, subject, sent, forget in rows]
+    # E1's published ParticipantEnrolled (profile and goals) is gone; the update still waiting for the
+    # relay goes out first and is deleted once sent; the program's and E2's events stay; so do the
+    # erasure's own withdrawal and tombstone.
     assert left == [
-        (PROGRAM_CREATED, program_id, True),
-        (ENROLLED, kept_enrollment, True),
-        (WITHDRAWN, erased_enrollment, False),
-        (ERASED, "E1", False),
+        (PROGRAM_CREATED, program_id, True, False),
+        (ENROLLED, kept_enrollment, True, False),
+        (UPDATED, erased_enrollment, False, True),
+        (WITHDRAWN, erased_enrollment, False, False),
+        (ERASED, "E1", False, False),
     ]
     assert (REGISTRY.get_sample_value("mentoring_enrollment_erased_outbox_rows_total") or 0.0) - before == 1
 

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from services.shared.db import Database
 from services.shared.envelope import new_event
 from services.shared.inbox import inbox_table
-from services.shared.outbox import delete_published, outbox_table, stage_events
+from services.shared.outbox import forget_subjects, outbox_table, stage_events
 from services.shared.retention import MessagingRetention, RetentionTooShort, check_inbox_retention, hours
 from services.shared.topics import ENROLLMENT_EVENTS, HRIS_WORKER_EVENTS
 
@@ -142,22 +142,32 @@ async def test_the_background_task_prunes_until_stopped(database: Database) -> N
     assert await inbox_ids(database) == set()
 
 
-async def scenario_delete_published_takes_only_published_rows_of_the_subjects(database: Database) -> None:
+async def forget_flags(database: Database) -> dict[str, bool]:
+    async with database.transaction() as session:
+        rows = await session.execute(select(outbox_table.c.event_id, outbox_table.c.forget_after_publish))
+        return {event_id: bool(flag) for event_id, flag in rows.tuples()}
+
+
+async def scenario_forgetting_subjects_deletes_the_published_rows_and_flags_the_others(
+    database: Database,
+) -> None:
     gone = await stage(database, "enrollment-1", NOW)
-    unpublished = await stage(database, "enrollment-1", None)
+    waiting = await stage(database, "enrollment-1", None)
     other_subject = await stage(database, "enrollment-2", NOW)
     other_tenant = await stage(database, "enrollment-1", NOW, tenant="other")
     async with database.transaction() as session:
-        deleted = await delete_published(session, "t", {"enrollment-1", "enrollment-9"})
-        assert await delete_published(session, "t", set()) == 0
+        deleted = await forget_subjects(session, "t", {"enrollment-1", "enrollment-9"})
+        assert await forget_subjects(session, "t", set()) == 0
     assert deleted == 1
-    remaining = await outbox_ids(database)
-    assert gone not in remaining
-    assert remaining == {unpublished, other_subject, other_tenant}
+    # The unpublished row stays, flagged for the relay to delete once it is sent; nothing else changes.
+    assert await forget_flags(database) == {waiting: True, other_subject: False, other_tenant: False}
+    assert gone not in await outbox_ids(database)
 
 
-async def test_delete_published_takes_only_published_rows_of_the_subjects(database: Database) -> None:
-    await scenario_delete_published_takes_only_published_rows_of_the_subjects(database)
+async def test_forgetting_subjects_deletes_the_published_rows_and_flags_the_others(
+    database: Database,
+) -> None:
+    await scenario_forgetting_subjects_deletes_the_published_rows_and_flags_the_others(database)
 
 
 def test_an_inbox_retention_shorter_than_a_consumed_topic_is_refused() -> None:
