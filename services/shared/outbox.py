@@ -128,7 +128,6 @@ class _InFlight:
     """A batch sent to the broker, not yet acknowledged."""
 
     ids: list[int]
-    forget: list[int]  # rows to delete rather than mark, once acknowledged
     topics: list[str]
     deliveries: list[asyncio.Future[Any]]
 
@@ -196,7 +195,6 @@ class OutboxRelay:
                 after_id = rows[-1].id
                 sending = _InFlight(
                     ids=[row.id for row in rows],
-                    forget=[row.id for row in rows if row.forget_after_publish],
                     topics=[row.topic for row in rows],
                     deliveries=await self._send(rows),
                 )
@@ -222,7 +220,6 @@ class OutboxRelay:
                     outbox_table.c.ce_tenant,
                     outbox_table.c.ce_extensions,
                     outbox_table.c.payload,
-                    outbox_table.c.forget_after_publish,
                 )
                 .where(outbox_table.c.published_at.is_(None), outbox_table.c.id > after_id)
                 .order_by(outbox_table.c.id)
@@ -269,8 +266,14 @@ class OutboxRelay:
     async def _confirm(self, sent: _InFlight) -> int:
         await asyncio.gather(*sent.deliveries)
         async with self._database.transaction() as session:
-            if sent.forget:
-                await session.execute(delete(outbox_table).where(outbox_table.c.id.in_(sent.forget)))
+            # The flag is read now, not with the batch: an erasure may have set it while the batch was out.
+            # Only flagged rows are in the partial index ix_outbox_forget, so this look-up costs nothing.
+            flagged = await session.execute(
+                select(outbox_table.c.id).where(outbox_table.c.forget_after_publish)
+            )
+            forget = set(flagged.scalars()).intersection(sent.ids)
+            if forget:
+                await session.execute(delete(outbox_table).where(outbox_table.c.id.in_(forget)))
             await session.execute(
                 update(outbox_table)
                 .where(outbox_table.c.id.in_(sent.ids))

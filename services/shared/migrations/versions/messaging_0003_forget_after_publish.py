@@ -17,8 +17,19 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("forget_after_publish", sa.Boolean, nullable=False, server_default=sa.false())
         )
+    # Partial: holds only the flagged rows (rare, and deleted once sent), so the relay's look-up is free.
+    # Each dialect's predicate in the form SQLAlchemy renders the relay's query in, so that the planner
+    # sees the query implies it.
+    op.create_index(
+        "ix_outbox_forget",
+        "outbox",
+        ["id"],
+        sqlite_where=sa.text("forget_after_publish = 1"),
+        postgresql_where=sa.text("forget_after_publish"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_outbox_forget", "outbox")
     with op.batch_alter_table("outbox") as batch:
         batch.drop_column("forget_after_publish")
