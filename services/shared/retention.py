@@ -12,8 +12,9 @@ import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Delete, delete, select
+from sqlalchemy import Column, Delete, delete, select
 
 from services.shared.db import Database, rows_affected
 from services.shared.inbox import inbox_table
@@ -79,32 +80,29 @@ class MessagingRetention:
 
     async def prune(self, now: datetime | None = None) -> Pruned:
         moment = now if now is not None else datetime.now(UTC)
-        outbox = inbox = 0
-        if self._outbox_retention is not None:
-            cutoff = moment - self._outbox_retention
-            old_published = (
-                select(outbox_table.c.id)
-                .where(outbox_table.c.published_at < cutoff)
-                .order_by(outbox_table.c.published_at)
-                .limit(self._chunk_size)
-            )
-            outbox = await self._delete_in_chunks(
-                delete(outbox_table).where(outbox_table.c.id.in_(old_published))
-            )
-        if self._inbox_retention is not None:
-            cutoff = moment - self._inbox_retention
-            old_ids = (
-                select(inbox_table.c.event_id)
-                .where(inbox_table.c.applied_at < cutoff)
-                .order_by(inbox_table.c.applied_at)
-                .limit(self._chunk_size)
-            )
-            inbox = await self._delete_in_chunks(
-                delete(inbox_table).where(inbox_table.c.event_id.in_(old_ids))
-            )
+        # published_at < cutoff is false for unpublished rows (NULL): they are never expired.
+        outbox = await self._prune(
+            outbox_table.c.id, outbox_table.c.published_at, self._outbox_retention, moment
+        )
+        inbox = await self._prune(
+            inbox_table.c.event_id, inbox_table.c.applied_at, self._inbox_retention, moment
+        )
         MESSAGING_ROWS_PRUNED.labels(self._service, "outbox").inc(outbox)
         MESSAGING_ROWS_PRUNED.labels(self._service, "inbox").inc(inbox)
         return Pruned(outbox, inbox)
+
+    async def _prune(
+        self,
+        key: Column[Any],
+        age: Column[datetime],
+        retention: timedelta | None,
+        moment: datetime,
+    ) -> int:
+        """Delete the rows of ``key``'s table whose ``age`` column is older than ``retention``."""
+        if retention is None:
+            return 0
+        expired = select(key).where(age < moment - retention).order_by(age).limit(self._chunk_size)
+        return await self._delete_in_chunks(delete(key.table).where(key.in_(expired)))
 
     async def _delete_in_chunks(self, statement: Delete) -> int:
         total = 0
