@@ -76,6 +76,13 @@ class Database:
         async with self.sessions() as session, session.begin():
             yield session
 
+    @asynccontextmanager
+    async def read_transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads only: on SQLite it takes no write lock; closing it ends the transaction,
+        committing nothing."""
+        async with self.read_sessions() as session:
+            yield session
+
     async def migrate(self, service_migrations: Path) -> None:
         """Bring the schema to the newest revision of the shared chain plus the service's chain."""
         async with self.engine.begin() as connection:

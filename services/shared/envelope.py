@@ -7,17 +7,19 @@ send it. Anything else is a typed :class:`EnvelopeError` with a reason code, rea
 
 from __future__ import annotations
 
+import builtins
 import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 
-from services.shared.topics import EVENT_TYPES, EventType
+from services.shared.errors import InvalidArgument
+from services.shared.topics import EVENT_TYPES, EventType, check_producer, source_of
 
 SPEC_VERSION = "1.0"
 PROTOBUF_CONTENT_TYPE = "application/protobuf"
@@ -26,6 +28,8 @@ TENANT_ATTRIBUTE = "tenant"
 _REQUIRED_ATTRIBUTES = ("id", "source", "type")
 
 Headers = Sequence[tuple[str, bytes]]
+
+M = TypeVar("M", bound=Message)
 
 
 class EnvelopeError(Exception):
@@ -63,6 +67,13 @@ class CloudEvent:
             return self.data
         raise MalformedRecord(f"{self.type} carries JSON data, not a protobuf message")
 
+    def payload(self, message_type: builtins.type[M]) -> M:
+        """The protobuf payload as ``message_type``; a record that carries another is invalid data."""
+        message = self.message()
+        if not isinstance(message, message_type):
+            raise InvalidArgument("data", f"{self.type} does not carry a {message_type.__name__}")
+        return message
+
 
 def new_event(ce_type: str, source: str, data: Message, subject: str = "", tenant: str = "") -> CloudEvent:
     """A fresh event of a registered type; refuses a payload of the wrong message class."""
@@ -70,6 +81,15 @@ def new_event(ce_type: str, source: str, data: Message, subject: str = "", tenan
     if not isinstance(data, event_type.message):
         raise TypeError(f"{ce_type} carries {event_type.message.__name__}, not {type(data).__name__}")
     return CloudEvent(type=ce_type, source=source, data=data, subject=subject, tenant=tenant)
+
+
+def published_event(producer: str, data: Message, *, subject: str = "", tenant: str = "") -> CloudEvent:
+    """An event ``producer`` publishes: its type and source come from the topic registry, which must list
+    ``producer`` as a producer of the topic the message travels on."""
+    event_type = check_producer(producer, type(data))
+    return CloudEvent(
+        type=event_type.ce_type, source=source_of(producer), data=data, subject=subject, tenant=tenant
+    )
 
 
 def encode_binary(event: CloudEvent) -> tuple[list[tuple[str, bytes]], bytes]:

@@ -57,6 +57,12 @@ MESSAGING_ROWS_PRUNED = Counter(
     ["service", "table"],
 )
 
+JOB_RUNS = Counter(
+    "mentoring_job_runs_total",
+    "Runs of a background job (expiry sweep, gauges, e-mail worker...), by outcome: ok or failed.",
+    ["service", "job", "outcome"],
+)
+
 
 def start_metrics_server(host: str, port: int) -> int:
     """Serve ``/metrics`` on a background thread; returns the bound port (``port=0`` picks a free one)."""

@@ -1,8 +1,9 @@
 """How a service process runs: one event loop shared by the Faust worker (consumers), the gRPC server,
 the outbox relay, the DLQ publisher and the ``/metrics`` endpoint.
 
-A service's ``bootstrap.py`` builds a :class:`ServiceRuntime`, adds its consumers and gRPC servicers,
-and calls :func:`run`. SIGTERM / SIGINT stop it in order: health NOT_SERVING, gRPC drained, consumers
+A service's ``bootstrap.py`` builds a :class:`ServiceRuntime`, adds its consumers (``consume``), gRPC
+servicers (``add_grpc_service``) and background jobs (``jobs.every`` / ``jobs.forever``), and calls
+:func:`run`. SIGTERM / SIGINT stop it in order: health NOT_SERVING, gRPC drained, consumers
 stopped, relay flushed, database closed.
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 
 import faust
 import mode
+from google.protobuf.message import Message
 
 from services.shared.bulk_consumer import BulkConsumer
 from services.shared.config import ServiceSettings
@@ -25,11 +27,13 @@ from services.shared.consumer import BatchHandler, ConsumerPipeline, EventHandle
 from services.shared.db import Database
 from services.shared.dlq import DlqPublisher, raw_record
 from services.shared.grpc_server import GrpcServer, Registrar
+from services.shared.jobs import Jobs
 from services.shared.kafka_admin import ensure_topics
 from services.shared.logging import configure_logging, get_logger
 from services.shared.metrics import CONSUMER_LAG, start_metrics_server
 from services.shared.outbox import OutboxRelay
 from services.shared.retention import MessagingRetention, check_inbox_retention, hours
+from services.shared.topics import ce_type_of, check_consumer
 
 log = get_logger(__name__)
 
@@ -63,6 +67,7 @@ class ServiceRuntime:
             interval_seconds=settings.retention_interval_seconds,
         )
         self._consumed_topics: list[str] = []
+        self.jobs = Jobs(self.name)
         self.faust_app = faust.App(
             self.namespace + self.name,
             broker=f"kafka://{settings.kafka_bootstrap}",
@@ -87,13 +92,29 @@ class ServiceRuntime:
         self._grpc_service_names.append(full_name)
 
     def consume(
-        self, topic: str, handler: Mapping[str, EventHandler] | BatchHandler, *, bulk: bool = False
+        self,
+        topic: str,
+        handlers: Mapping[type[Message], EventHandler] | Mapping[str, EventHandler] | BatchHandler,
+        *,
+        bulk: bool = False,
     ) -> ConsumerPipeline:
         """Join the service's consumer group on ``topic``; each record goes through one pipeline.
 
-        ``bulk``: a high-volume topic, read in whole fetches by a :class:`BulkConsumer` rather than
-        event by event by a Faust agent (see that module for the measured difference).
+        ``handlers``: one per message class (its CloudEvents type comes from the topic registry), or a
+        batch handler. The registry must list this service as a consumer of ``topic`` and every type
+        handled as one that travels on it. ``bulk``: a high-volume topic, read in whole fetches by a
+        :class:`BulkConsumer` rather than event by event by a Faust agent (see that module for the
+        measured difference).
         """
+        handler = (
+            handlers
+            if isinstance(handlers, BatchHandler)
+            else {
+                message if isinstance(message, str) else ce_type_of(message): handle
+                for message, handle in handlers.items()
+            }
+        )
+        check_consumer(self.name, topic, handler.types if isinstance(handler, BatchHandler) else handler)
         self._consumed_topics.append(topic)
         pipeline = ConsumerPipeline(
             self.name,
@@ -171,6 +192,7 @@ class ServiceRuntime:
         for bulk_consumer in self._bulk_consumers:
             await bulk_consumer.start()
         self._ready.set()
+        self.jobs.start()
         self._write_ready_file()
         log.info(
             "service_ready",
@@ -179,6 +201,7 @@ class ServiceRuntime:
         )
 
     async def stop(self) -> None:
+        await self.jobs.stop()
         if self.grpc is not None:
             await self.grpc.stop()
         for bulk_consumer in self._bulk_consumers:

@@ -3,7 +3,7 @@ partitions, retention, DLQ, and an example message per type that a test decodes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from google.protobuf.message import Message
@@ -53,7 +53,7 @@ class EventType:
 TOPICS: dict[str, Topic] = {
     topic.name: topic
     for topic in (
-        Topic(HRIS_WORKER_EVENTS, "tenant:worker", ("hris adapters", "csv import"), ("enrollment",)),
+        Topic(HRIS_WORKER_EVENTS, "tenant:worker", ("hris-adapter", "csv-import", "demo"), ("enrollment",)),
         Topic(ENROLLMENT_EVENTS, "program_id", ("enrollment",), ("matching", "session", "notification")),
         Topic(MATCHING_EVENTS, "match_id", ("matching",), ("session", "notification")),
         Topic(SESSION_EVENTS, "match_id", ("session",), ("notification",)),
@@ -313,9 +313,46 @@ def types_of_topic(topic: str) -> list[EventType]:
     return [event_type for event_type in _TYPES if event_type.topic == topic]
 
 
+_TYPE_OF_MESSAGE: dict[type[Message], EventType] = {event_type.message: event_type for event_type in _TYPES}
+
+
+def event_type_of(message: type[Message]) -> EventType:
+    """The event type that carries this message class (each class has exactly one)."""
+    try:
+        return _TYPE_OF_MESSAGE[message]
+    except KeyError:
+        raise KeyError(f"no event type carries {message.__name__}") from None
+
+
 def ce_type_of(message: type[Message]) -> str:
-    """The CloudEvents type that carries this message class (each class has exactly one)."""
-    for event_type in _TYPES:
-        if event_type.message is message:
-            return event_type.ce_type
-    raise KeyError(f"no event type carries {message.__name__}")
+    """The CloudEvents type that carries this message class."""
+    return event_type_of(message).ce_type
+
+
+def source_of(producer: str) -> str:
+    """The ``ce_source`` of everything ``producer`` publishes (one of a topic's producers)."""
+    return f"/mentoring/{producer}"
+
+
+class RegistryMismatch(Exception):
+    """A service publishes or consumes what the registry does not list it for."""
+
+
+def check_producer(producer: str, message: type[Message]) -> EventType:
+    """The event type of ``message``, once the registry confirms that ``producer`` publishes it."""
+    event_type = event_type_of(message)
+    topic = TOPICS[event_type.topic]
+    if producer not in topic.producers:
+        raise RegistryMismatch(f"{producer} is not a producer of {topic.name} ({event_type.ce_type})")
+    return event_type
+
+
+def check_consumer(consumer: str, topic: str, ce_types: Iterable[str]) -> None:
+    """Refuse a subscription the registry does not list: a topic ``consumer`` does not consume, or a type
+    that does not travel on ``topic``."""
+    if consumer not in TOPICS[topic].consumers:
+        raise RegistryMismatch(f"{consumer} is not a consumer of {topic}")
+    for ce_type in ce_types:
+        event_type = EVENT_TYPES.get(ce_type)
+        if event_type is None or event_type.topic != topic:
+            raise RegistryMismatch(f"{ce_type} does not travel on {topic}")
