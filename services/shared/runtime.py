@@ -87,6 +87,10 @@ class ServiceRuntime:
         self.grpc: GrpcServer | None = None
         self.metrics_port = 0
 
+    @property
+    def consumed_topics(self) -> tuple[str, ...]:
+        return tuple(self._consumed_topics)
+
     def add_grpc_service(self, registrar: Registrar, full_name: str) -> None:
         self._registrars.append(registrar)
         self._grpc_service_names.append(full_name)
