@@ -30,6 +30,7 @@ from services.shared.errors import DomainError, FailedPrecondition, InvalidArgum
 from services.shared.inbox import applied_ids, record_applied
 from services.shared.logging import get_logger
 from services.shared.metrics import CONSUMER_EVENTS_BY_TYPE, CONSUMER_MESSAGES, EVENT_PROCESSING_SECONDS
+from services.shared.topics import EVENT_TYPES
 
 # A handler applies one event inside the unit of work it is given and returns; it raises a DomainError
 # for bad data (dead-lettered) and anything transient for a retry.
@@ -113,8 +114,12 @@ class ConsumerPipeline:
         max_retries: int = 5,
         retry_base_seconds: float = 0.2,
         after_commit: AfterCommit | None = None,
+        registry_topic: str | None = None,
     ) -> None:
+        """``registry_topic``: the topic's name in the registry (without the namespace); a record of a
+        type that travels on another topic is then dead-lettered as ``wrong_topic``."""
         self._service = service
+        self._registry_topic = registry_topic
         self._database = database
         self._handler = handler if isinstance(handler, BatchHandler) else per_event(handler)
         self._dlq = dlq
@@ -164,6 +169,11 @@ class ConsumerPipeline:
             item.event = decode(record.headers, record.value)
         except EnvelopeError as exc:
             item.outcome, item.failure = Outcome.DLQ, (exc.reason, exc.message)
+            return item
+        home = EVENT_TYPES[item.event.type].topic
+        if self._registry_topic is not None and home != self._registry_topic:
+            item.outcome = Outcome.DLQ
+            item.failure = ("wrong_topic", f"{item.event.type} travels on {home}, not {self._registry_topic}")
             return item
         if item.event.type not in self._handler.types:
             item.outcome = Outcome.IGNORED

@@ -7,14 +7,16 @@ import contextlib
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from services.shared.topics import TOPICS, Topic
+from services.shared.topics import TOPIC_MAX_MESSAGE_BYTES, TOPICS, Topic
 
 
 def _new_topics(topic: Topic, replication_factor: int, namespace: str) -> list[NewTopic]:
-    configs = {"retention.ms": str(topic.retention_ms)}
+    limits = {"max.message.bytes": str(TOPIC_MAX_MESSAGE_BYTES)}
+    configs = {"retention.ms": str(topic.retention_ms), **limits}
     if topic.compacted:
         configs["cleanup.policy"] = "compact"
-    dlq_configs = {"retention.ms": str(topic.retention_ms * 4)}
+    # A dead letter is kept no longer than the record it copies: it may hold the same personal data.
+    dlq_configs = {"retention.ms": str(topic.retention_ms), **limits}
     return [
         NewTopic(namespace + topic.name, topic.partitions, replication_factor, topic_configs=configs),
         NewTopic(namespace + topic.dlq, 1, replication_factor, topic_configs=dlq_configs),

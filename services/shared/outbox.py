@@ -41,7 +41,7 @@ from services.shared.db import Database, messaging_metadata, rows_affected
 from services.shared.envelope import CloudEvent, binary_headers
 from services.shared.logging import get_logger
 from services.shared.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
-from services.shared.topics import EVENT_TYPES
+from services.shared.topics import EVENT_TYPES, MAX_RECORD_BYTES
 
 outbox_table = Table(
     "outbox",
@@ -117,6 +117,7 @@ def kafka_producer(bootstrap: str, **overrides: Any) -> AIOKafkaProducer:
         "enable_idempotence": True,
         "linger_ms": 5,
         "max_batch_size": 256 * 1024,
+        "max_request_size": MAX_RECORD_BYTES,
         "request_timeout_ms": 30000,
     }
     options.update(overrides)

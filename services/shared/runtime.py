@@ -128,6 +128,7 @@ class ServiceRuntime:
             max_retries=self.settings.consumer_max_retries,
             retry_base_seconds=self.settings.consumer_retry_base_seconds,
             after_commit=self.relay.wake,
+            registry_topic=topic,
         )
         if bulk:
             self._bulk_consumers.append(

@@ -19,6 +19,12 @@ NOTIFICATION_EVENTS = "notification.events.v1"
 
 WEEK_MS = 7 * 24 * 3600 * 1000
 
+# The largest record we produce (the producers' max_request_size). Topics accept a little more
+# (TOPIC_MAX_MESSAGE_BYTES: the batch's own overhead), so whatever a producer of ours sends, the broker
+# takes; a record consumed near the limit is dead-lettered cut down when its copy would not fit.
+MAX_RECORD_BYTES = 1024 * 1024
+TOPIC_MAX_MESSAGE_BYTES = MAX_RECORD_BYTES + 64 * 1024
+
 
 def dlq_name(topic: str) -> str:
     return f"{topic}.dlq"

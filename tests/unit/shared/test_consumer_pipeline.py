@@ -152,3 +152,23 @@ async def test_many_failures_in_one_batch_take_the_savepoint_path(database: Data
     assert outcomes == [Outcome.DLQ if name.startswith("bad") else Outcome.APPLIED for name in names]
     assert await applied_programs(database) == [name for name in names if not name.startswith("bad")]
     assert len(dlq.records) == 20
+
+
+async def test_a_known_type_on_the_wrong_topic_is_dead_lettered_not_ignored(database: Database) -> None:
+    dlq = RecordingDlq()
+    pipeline = ConsumerPipeline(
+        "svc",
+        database,
+        {TYPE: write_then_check},
+        dlq,  # type: ignore[arg-type]
+        registry_topic="matching.events.v1",
+    )
+
+    outcomes = await pipeline.process_batch([record("p-1", 0)])
+
+    assert outcomes == [Outcome.DLQ]
+    assert [(reason, error) for _, reason, error in dlq.records] == [
+        ("wrong_topic", f"{TYPE} travels on enrollment.events.v1, not matching.events.v1")
+    ]
+    assert await applied_programs(database) == []
+    assert await inbox_size(database) == 0
