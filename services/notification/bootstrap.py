@@ -1,22 +1,24 @@
-"""Wires the notification service: its store, consumers, e-mail dispatcher and gRPC servicer on the
-shared runtime."""
+"""Wires the notification service on the shared runtime: its message bus, consumers, gRPC servicer and
+the e-mail dispatcher's background job."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 
 import grpc
 from mentoring.v1 import notification_pb2_grpc
 
-from services.notification.adapters.contacts import contact_directory
+from services.notification.adapters.contacts import ContactDirectory, contact_directory
 from services.notification.adapters.mailbox import MailboxDirectory
 from services.notification.config import NotificationSettings
-from services.notification.entrypoints.consumers import handlers_by_topic
-from services.notification.entrypoints.email_worker import run_email_worker
+from services.notification.entrypoints.consumers import translators
 from services.notification.entrypoints.grpc_servicer import NotificationServicer
-from services.notification.service_layer.email_dispatch import EmailDispatcher, RetryPolicy
-from services.notification.service_layer.handlers import Policy
+from services.notification.service_layer.commands import DispatchDueEmails
+from services.notification.service_layer.email_dispatch import EmailSending, RetryPolicy
+from services.notification.service_layer.handlers import Policy, handler_map
+from services.shared.messagebus import MessageBus
 from services.shared.runtime import ServiceRuntime, run
 
 MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "migrations"
@@ -25,19 +27,8 @@ MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "migrations"
 def build(settings: NotificationSettings | None = None) -> ServiceRuntime:
     settings = settings or NotificationSettings()
     runtime = ServiceRuntime(settings, MIGRATIONS)
-    policy = Policy(email_by_default=settings.email_by_default)
-    servicer = NotificationServicer(runtime.database, policy)
-
-    def register(server: grpc.aio.Server) -> None:
-        notification_pb2_grpc.add_NotificationServiceServicer_to_server(servicer, server)
-
-    runtime.add_grpc_service(register, "mentoring.v1.NotificationService")
-    for topic, handlers in handlers_by_topic(policy).items():
-        runtime.consume(topic, handlers)
-
     contacts = contact_directory(settings.enrollment_grpc_target, settings.contact_lookup_timeout_seconds)
-    dispatcher = EmailDispatcher(
-        runtime.database,
+    email = EmailSending(
         contacts,
         MailboxDirectory(settings.effective_mailbox_dir, settings.email_from),
         RetryPolicy(
@@ -47,13 +38,38 @@ def build(settings: NotificationSettings | None = None) -> ServiceRuntime:
         ),
         runtime.relay.wake,
     )
+    policy = Policy(email_by_default=settings.email_by_default)
+    bus = MessageBus(runtime.database, handler_map(policy, email), runtime.relay.wake)
+    servicer = NotificationServicer(bus)
 
-    async def email_worker() -> None:
-        await run_email_worker(dispatcher, contacts, settings.email_poll_seconds, settings.email_batch_size)
+    def register(server: grpc.aio.Server) -> None:
+        notification_pb2_grpc.add_NotificationServiceServicer_to_server(servicer, server)
 
-    # A Faust app task starts with the worker and is cancelled when it stops.
-    runtime.faust_app.task(email_worker)
+    runtime.add_grpc_service(register, "mentoring.v1.NotificationService")
+    for topic, translators_of_topic in translators().items():
+        runtime.consume(topic, bus.event_handlers(translators_of_topic))
+
+    async def dispatch_due_emails() -> None:
+        # A full batch suggests more are due: the next one goes at once rather than after the poll.
+        while await bus.execute(DispatchDueEmails()) >= settings.email_batch_size:
+            pass
+
+    runtime.jobs.every("email_dispatch", settings.email_poll_seconds, dispatch_due_emails)
+
+    async def close_contacts_at_stop() -> None:
+        await close_when_stopped(contacts)
+
+    runtime.jobs.forever("contact_directory", close_contacts_at_stop)
     return runtime
+
+
+async def close_when_stopped(contacts: ContactDirectory) -> None:
+    """Keep the directory's channel for as long as the service runs: the jobs' stop cancels this wait,
+    and the channel is closed then."""
+    try:
+        await asyncio.get_running_loop().create_future()
+    finally:
+        await contacts.close()
 
 
 def main() -> None:

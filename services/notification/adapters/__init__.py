@@ -1,1 +1,2 @@
-"""Store, migrations and clients of the notification service."""
+"""Store, migrations, protobuf translation, outcome-event publishing and the e-mail channel and contact
+look-up of the notification service."""

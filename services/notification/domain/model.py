@@ -132,6 +132,15 @@ class Notification:
         return self if self.read else replace(self, read=True)
 
 
+@dataclass(frozen=True, slots=True)
+class InboxPage:
+    """A page of a recipient's inbox, newest first, and the token of the next one ("" on the last)."""
+
+    items: list[Notification]
+    next_page_token: str
+    total_size: int
+
+
 def notification_id(event_id: str, recipient_id: str, template: Template, channel: Channel) -> str:
     """Deterministic: the same event never yields two notifications for one recipient and channel."""
     return str(uuid.uuid5(_ID_NAMESPACE, f"{event_id}/{recipient_id}/{template.value}/{channel.value}"))
@@ -194,6 +203,19 @@ def others_of(by: Audience | None, mentor_id: str, mentee_ids: Sequence[str]) ->
     if by is Audience.MENTEE:
         return mentor
     return mentor + mentees
+
+
+# Responses to a proposal are news to the other side only; everything else about a match concerns all.
+_TOLD_THE_OTHER_SIDE: Final = frozenset({Template.MATCH_ACCEPTED, Template.MATCH_DECLINED})
+
+
+def told_of_match_event(
+    template: Template, by: Audience | None, participants: Sequence[Recipient]
+) -> tuple[Recipient, ...]:
+    """Who hears of a match event, from its participants (mentor first)."""
+    if template in _TOLD_THE_OTHER_SIDE:
+        return others_of(by, participants[0].employee_id, [p.employee_id for p in participants[1:]])
+    return tuple(participants)
 
 
 # ---- e-mail ----

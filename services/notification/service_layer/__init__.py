@@ -1,1 +1,2 @@
-"""Handlers of the notification service (the unit of work is the transaction) and its e-mail dispatcher."""
+"""What the notification service does: its commands (``commands.py``), their handlers and the one map of
+them (``handlers.py``), and the e-mail dispatcher's batch job (``email_dispatch.py``)."""

@@ -1,26 +1,50 @@
-"""Command handlers of the notification service, each inside the unit of work it is given: load through
-the store, decide in the domain, persist, and stage the outcome events in the outbox in the same
-transaction."""
+"""Handlers of the notification service, each inside the unit of work it is given: load through the
+store, decide in the domain, persist, stage the outcome events in the outbox in the same transaction,
+and count what happened once it commits. :func:`handler_map`, at the end, lists every command and
+event the service reacts to."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notification import metrics
-from services.notification.adapters import store
+from services.notification.adapters import publishing, store
 from services.notification.domain import model
-from services.notification.domain.model import Notification, Plan, Preferences, Recipient, Trigger
+from services.notification.domain.model import (
+    InboxPage,
+    Notification,
+    Plan,
+    Preferences,
+    Recipient,
+    Trigger,
+)
 from services.notification.domain.templates import Audience, Facts, Template
-from services.notification.service_layer import messages
+from services.notification.service_layer import email_dispatch
+from services.notification.service_layer.commands import (
+    DispatchDueEmails,
+    EraseRecipient,
+    GetDeliveryStatus,
+    GetPreferences,
+    ListInbox,
+    MarkRead,
+    NotifyEnrolled,
+    NotifyMatchEvent,
+    NotifySessionEvent,
+    RememberProgram,
+    UpdatePreferences,
+)
+from services.notification.service_layer.email_dispatch import EmailSending
 from services.shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.shared.ids import require_id
-from services.shared.outbox import stage_events
+from services.shared.messagebus import Handlers
 from services.shared.paging import decode_token, encode_token, page_size
+from services.shared.unit_of_work import after_commit
 
 MAX_PROGRAM_NAME: Final = 200
 
@@ -32,13 +56,6 @@ class Policy:
     email_by_default: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class InboxPage:
-    items: list[Notification]
-    next_page_token: str
-    total_size: int
-
-
 def _now(now: datetime | None) -> datetime:
     return now if now is not None else datetime.now(UTC)
 
@@ -46,10 +63,10 @@ def _now(now: datetime | None) -> datetime:
 # ---- what events teach the service ----
 
 
-async def remember_program(uow: AsyncSession, program_id: str, name: str) -> None:
+async def remember_program(uow: AsyncSession, command: RememberProgram) -> None:
     """Programme names make texts readable; they name a programme, never a person."""
     await store.save_program(
-        uow, require_id(program_id, "program.program_id"), name.strip()[:MAX_PROGRAM_NAME]
+        uow, require_id(command.program_id, "program.program_id"), command.name.strip()[:MAX_PROGRAM_NAME]
     )
 
 
@@ -69,9 +86,9 @@ async def remember_match(
     return participants
 
 
-async def erase_recipient(uow: AsyncSession, employee_id: str) -> int:
-    removed = await store.erase_recipient(uow, require_id(employee_id, "employee_id"))
-    metrics.ERASURES.inc()
+async def erase_recipient(uow: AsyncSession, command: EraseRecipient) -> int:
+    removed = await store.erase_recipient(uow, require_id(command.employee_id, "employee_id"))
+    after_commit(uow, metrics.ERASURES.inc)
     return removed
 
 
@@ -95,49 +112,66 @@ async def notify(
         replace(trigger, recipients=recipients, facts=facts), wanted, policy.email_by_default, _now(now)
     )
     await store.insert_notifications(uow, planned.notifications)
-    await stage_events(
-        uow, [event for item in planned.notifications if (event := messages.outcome_event(item))]
-    )
+    await publishing.stage_outcomes(uow, planned.notifications)
+    after_commit(uow, partial(_count_planned, trigger.template, planned))
+    return planned
+
+
+def _count_planned(template: Template, planned: Plan) -> None:
     for item in planned.notifications:
         metrics.NOTIFICATIONS.labels(item.template.value, item.channel.value).inc()
         if item.state is model.DeliveryState.DELIVERED:
             metrics.DELIVERIES.labels(item.channel.value, "delivered").inc()
     if planned.muted:
-        metrics.SUPPRESSED.labels(trigger.template.value).inc(len(planned.muted))
-    return planned
+        metrics.SUPPRESSED.labels(template.value).inc(len(planned.muted))
 
 
-async def notify_match(
-    uow: AsyncSession,
-    event_id: str,
-    match_id: str,
-    template: Template,
-    facts: Facts,
-    tenant: str,
-    policy: Policy,
-    now: datetime | None = None,
+async def notify_enrolled(
+    uow: AsyncSession, command: NotifyEnrolled, *, policy: Policy, now: datetime | None = None
+) -> Plan:
+    # A participant enrolled without a role is addressed as a mentee, and their text names no role.
+    recipient = Recipient(command.employee_id, command.role or Audience.MENTEE)
+    trigger = Trigger(
+        command.event_id, Template.ENROLLED, (recipient,), Facts(role=command.role), command.tenant
+    )
+    return await notify(uow, trigger, command.program_id, policy, now)
+
+
+async def notify_match_event(
+    uow: AsyncSession, command: NotifyMatchEvent, *, policy: Policy, now: datetime | None = None
+) -> Plan:
+    participants = await remember_match(
+        uow, command.match_id, command.program_id, command.mentor_id, command.mentee_ids
+    )
+    recipients = model.told_of_match_event(command.template, command.by, participants)
+    facts = replace(command.facts, by=command.by)
+    trigger = Trigger(command.event_id, command.template, recipients, facts, command.tenant)
+    return await notify(uow, trigger, command.program_id, policy, now)
+
+
+async def notify_session_event(
+    uow: AsyncSession, command: NotifySessionEvent, *, policy: Policy, now: datetime | None = None
 ) -> Plan:
     """Notify every participant of a match known from matching events."""
-    known = await store.match_of(uow, require_id(match_id, "match_id"))
+    known = await store.match_of(uow, require_id(command.match_id, "match_id"))
     if known is None:
-        raise FailedPrecondition("match_unknown", f"no matching event has introduced match {match_id}")
+        raise FailedPrecondition(
+            "match_unknown", f"no matching event has introduced match {command.match_id}"
+        )
     program_id, participants = known
-    return await notify(
-        uow, Trigger(event_id, template, participants, facts, tenant), program_id, policy, now
-    )
+    trigger = Trigger(command.event_id, command.template, participants, command.facts, command.tenant)
+    return await notify(uow, trigger, program_id, policy, now)
 
 
 # ---- the API ----
 
 
-async def list_inbox(
-    uow: AsyncSession, recipient_id: str, unread_only: bool, requested_size: int, token: str
-) -> InboxPage:
-    recipient = require_id(recipient_id, "recipient_id")
-    limit = page_size(requested_size)
-    key = decode_token("inbox", token, 2)
+async def list_inbox(uow: AsyncSession, command: ListInbox) -> InboxPage:
+    recipient = require_id(command.recipient_id, "recipient_id")
+    limit = page_size(command.page_size)
+    key = decode_token("inbox", command.page_token, 2)
     before = (_parse_instant(key[0]), key[1]) if key is not None else None
-    items, total = await store.list_inbox(uow, recipient, unread_only, limit + 1, before)
+    items, total = await store.list_inbox(uow, recipient, command.unread_only, limit + 1, before)
     next_token = ""
     if len(items) > limit:
         items = items[:limit]
@@ -145,42 +179,41 @@ async def list_inbox(
     return InboxPage(items=items, next_page_token=next_token, total_size=total)
 
 
-async def mark_read(uow: AsyncSession, notification_id: str, recipient_id: str) -> Notification:
-    wanted_id = require_id(notification_id, "notification_id")
-    recipient = require_id(recipient_id, "recipient_id")
+async def mark_read(uow: AsyncSession, command: MarkRead) -> Notification:
+    wanted_id = require_id(command.notification_id, "notification_id")
+    recipient = require_id(command.recipient_id, "recipient_id")
     item = await store.get_notification(uow, wanted_id)
     if item is None or item.channel is not model.Channel.IN_APP:
         raise NotFound("inbox item", wanted_id)
     read = item.mark_read(recipient)
     if read is not item:
         await store.update_delivery(uow, read)
-        metrics.INBOX_READS.inc()
+        after_commit(uow, metrics.INBOX_READS.inc)
     return read
 
 
-async def get_preferences(uow: AsyncSession, recipient_id: str, policy: Policy) -> Preferences:
-    recipient = require_id(recipient_id, "recipient_id")
+async def get_preferences(uow: AsyncSession, command: GetPreferences, *, policy: Policy) -> Preferences:
+    recipient = require_id(command.recipient_id, "recipient_id")
     stored = await store.get_preferences(uow, [recipient])
     return stored.get(recipient) or model.default_preferences(recipient, policy.email_by_default)
 
 
 async def update_preferences(
-    uow: AsyncSession,
-    recipient_id: str,
-    email: bool,
-    in_app: bool,
-    webhook_url: str,
-    muted_templates: Sequence[str],
-    now: datetime | None = None,
+    uow: AsyncSession, command: UpdatePreferences, now: datetime | None = None
 ) -> Preferences:
-    """Replace the recipient's preferences as a whole (the API has no field mask)."""
-    wanted = model.validate_preferences(recipient_id, email, in_app, webhook_url, muted_templates)
+    wanted = model.validate_preferences(
+        command.recipient_id,
+        command.email,
+        command.in_app,
+        command.webhook_url,
+        command.muted_templates,
+    )
     await store.save_preferences(uow, wanted, _now(now))
     return wanted
 
 
-async def delivery_status(uow: AsyncSession, notification_id: str) -> Notification:
-    wanted_id = require_id(notification_id, "notification_id")
+async def get_delivery_status(uow: AsyncSession, command: GetDeliveryStatus) -> Notification:
+    wanted_id = require_id(command.notification_id, "notification_id")
     item = await store.get_notification(uow, wanted_id)
     if item is None:
         raise NotFound("notification", wanted_id)
@@ -195,3 +228,23 @@ def _parse_instant(text: str) -> datetime:
     if parsed.tzinfo is None:
         raise InvalidArgument("page.page_token", "is not a token this service issued")
     return parsed
+
+
+def handler_map(policy: Policy, email: EmailSending) -> Handlers:
+    """Every command and event the notification service reacts to, and its handler."""
+    return {
+        # events consumed
+        RememberProgram: remember_program,
+        NotifyEnrolled: partial(notify_enrolled, policy=policy),
+        NotifyMatchEvent: partial(notify_match_event, policy=policy),
+        NotifySessionEvent: partial(notify_session_event, policy=policy),
+        EraseRecipient: erase_recipient,
+        # the API
+        ListInbox: list_inbox,
+        MarkRead: mark_read,
+        GetPreferences: partial(get_preferences, policy=policy),
+        UpdatePreferences: update_preferences,
+        GetDeliveryStatus: get_delivery_status,
+        # background work
+        DispatchDueEmails: partial(email_dispatch.dispatch_due_emails, email=email),
+    }

@@ -22,10 +22,22 @@ from services.notification.bootstrap import MIGRATIONS
 from services.notification.domain.model import Notification, Recipient, Trigger
 from services.notification.domain.templates import Audience, Facts, Template
 from services.notification.service_layer import handlers
-from services.notification.service_layer.email_dispatch import EmailDispatcher, RetryPolicy
+from services.notification.service_layer.commands import (
+    DispatchDueEmails,
+    EraseRecipient,
+    GetDeliveryStatus,
+    GetPreferences,
+    ListInbox,
+    MarkRead,
+    NotifySessionEvent,
+    RememberProgram,
+    UpdatePreferences,
+)
+from services.notification.service_layer.email_dispatch import EmailSending, RetryPolicy
 from services.notification.service_layer.handlers import Policy
 from services.shared.db import Database
 from services.shared.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.shared.messagebus import MessageBus
 from services.shared.outbox import outbox_table
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
@@ -64,7 +76,7 @@ async def database(tmp_path: Path) -> AsyncIterator[Database]:
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'notification.db'}")
     await db.migrate(MIGRATIONS)
     async with db.transaction() as uow:
-        await handlers.remember_program(uow, "prog-1", "Engineering mentoring")
+        await handlers.remember_program(uow, RememberProgram("prog-1", "Engineering mentoring"))
         await handlers.remember_match(uow, "m-1", "prog-1", "E-1", ["E-2"])
     yield db
     await db.dispose()
@@ -89,7 +101,7 @@ async def notify_enrolled(
 async def test_in_app_items_are_delivered_with_the_programme_name_and_staged(database: Database) -> None:
     await notify_enrolled(database, "ev-1", "E-2", IN_APP_ONLY)
     async with database.transaction() as uow:
-        page = await handlers.list_inbox(uow, "E-2", False, 0, "")
+        page = await handlers.list_inbox(uow, ListInbox("E-2", False, 0, ""))
     assert [item.template for item in page.items] == [Template.ENROLLED]
     assert "Engineering mentoring" in page.items[0].title
     assert await staged(database) == [("delivered", "E-2")]
@@ -102,7 +114,7 @@ async def test_inbox_pages_newest_first_and_filters_unread(database: Database) -
     token = ""
     while True:
         async with database.transaction() as uow:
-            page = await handlers.list_inbox(uow, "E-2", False, 2, token)
+            page = await handlers.list_inbox(uow, ListInbox("E-2", False, 2, token))
         assert page.total_size == 5
         seen.extend(item.created_at for item in page.items)
         token = page.next_page_token
@@ -111,9 +123,9 @@ async def test_inbox_pages_newest_first_and_filters_unread(database: Database) -
     assert seen == [NOW + timedelta(minutes=minute) for minute in (4, 3, 2, 1, 0)]
 
     async with database.transaction() as uow:
-        newest = (await handlers.list_inbox(uow, "E-2", False, 1, "")).items[0]
-        assert (await handlers.mark_read(uow, newest.notification_id, "E-2")).read
-        unread = await handlers.list_inbox(uow, "E-2", True, 0, "")
+        newest = (await handlers.list_inbox(uow, ListInbox("E-2", False, 1, ""))).items[0]
+        assert (await handlers.mark_read(uow, MarkRead(newest.notification_id, "E-2"))).read
+        unread = await handlers.list_inbox(uow, ListInbox("E-2", True, 0, ""))
     assert unread.total_size == 4
     assert newest.notification_id not in {item.notification_id for item in unread.items}
 
@@ -121,38 +133,41 @@ async def test_inbox_pages_newest_first_and_filters_unread(database: Database) -
 async def test_mark_read_checks_existence_and_recipient(database: Database) -> None:
     await notify_enrolled(database, "ev-1", "E-2", IN_APP_ONLY)
     async with database.transaction() as uow:
-        item = (await handlers.list_inbox(uow, "E-2", False, 0, "")).items[0]
+        item = (await handlers.list_inbox(uow, ListInbox("E-2", False, 0, ""))).items[0]
         with pytest.raises(FailedPrecondition) as raised:
-            await handlers.mark_read(uow, item.notification_id, "E-1")
+            await handlers.mark_read(uow, MarkRead(item.notification_id, "E-1"))
         assert raised.value.rule == "not_the_recipient"
         with pytest.raises(NotFound):
-            await handlers.mark_read(uow, "nope", "E-2")
+            await handlers.mark_read(uow, MarkRead("nope", "E-2"))
         with pytest.raises(InvalidArgument):
-            await handlers.list_inbox(uow, "E-2", False, 0, "forged")
+            await handlers.list_inbox(uow, ListInbox("E-2", False, 0, "forged"))
 
 
 async def test_preferences_default_then_persist_and_are_applied(database: Database) -> None:
     async with database.transaction() as uow:
-        default = await handlers.get_preferences(uow, "E-2", WITH_EMAIL)
+        default = await handlers.get_preferences(uow, GetPreferences("E-2"), policy=WITH_EMAIL)
         assert (default.email, default.in_app, default.muted_templates) == (True, True, frozenset())
-        await handlers.update_preferences(uow, "E-2", False, True, "", ["enrolled"])
-        stored = await handlers.get_preferences(uow, "E-2", WITH_EMAIL)
+        await handlers.update_preferences(uow, UpdatePreferences("E-2", False, True, "", ("enrolled",)))
+        stored = await handlers.get_preferences(uow, GetPreferences("E-2"), policy=WITH_EMAIL)
     assert (stored.email, stored.muted_templates) == (False, frozenset({Template.ENROLLED}))
     await notify_enrolled(database, "ev-1", "E-2", WITH_EMAIL)
     async with database.transaction() as uow:
-        assert (await handlers.list_inbox(uow, "E-2", False, 0, "")).total_size == 0
+        assert (await handlers.list_inbox(uow, ListInbox("E-2", False, 0, ""))).total_size == 0
     assert await staged(database) == []
 
 
 async def test_session_events_need_a_known_match(database: Database) -> None:
     async with database.transaction() as uow:
-        planned = await handlers.notify_match(
-            uow, "ev-s", "m-1", Template.SESSION_SCHEDULED, Facts(starts_at=NOW), "acme", IN_APP_ONLY, NOW
+        planned = await handlers.notify_session_event(
+            uow,
+            NotifySessionEvent("ev-s", Template.SESSION_SCHEDULED, "m-1", Facts(starts_at=NOW), "acme"),
+            policy=IN_APP_ONLY,
+            now=NOW,
         )
         assert sorted(item.recipient_id for item in planned.notifications) == ["E-1", "E-2"]
         with pytest.raises(FailedPrecondition) as raised:
-            await handlers.notify_match(
-                uow, "ev-t", "m-404", Template.SESSION_SCHEDULED, Facts(), "", IN_APP_ONLY
+            await handlers.notify_session_event(
+                uow, NotifySessionEvent("ev-t", Template.SESSION_SCHEDULED, "m-404"), policy=IN_APP_ONLY
             )
     assert raised.value.rule == "match_unknown"
 
@@ -160,10 +175,13 @@ async def test_session_events_need_a_known_match(database: Database) -> None:
 async def test_erasure_forgets_the_recipient(database: Database) -> None:
     await notify_enrolled(database, "ev-1", "E-2", IN_APP_ONLY)
     async with database.transaction() as uow:
-        assert await handlers.erase_recipient(uow, "E-2") == 1
-        assert (await handlers.list_inbox(uow, "E-2", False, 0, "")).total_size == 0
-        planned = await handlers.notify_match(
-            uow, "ev-s", "m-1", Template.SESSION_SCHEDULED, Facts(), "", IN_APP_ONLY, NOW
+        assert await handlers.erase_recipient(uow, EraseRecipient("E-2")) == 1
+        assert (await handlers.list_inbox(uow, ListInbox("E-2", False, 0, ""))).total_size == 0
+        planned = await handlers.notify_session_event(
+            uow,
+            NotifySessionEvent("ev-s", Template.SESSION_SCHEDULED, "m-1"),
+            policy=IN_APP_ONLY,
+            now=NOW,
         )
     assert [item.recipient_id for item in planned.notifications] == ["E-1"]
 
@@ -171,14 +189,23 @@ async def test_erasure_forgets_the_recipient(database: Database) -> None:
 # ---- e-mail ----
 
 
-def dispatcher(db: Database, contacts: Any, mailbox: Path, max_attempts: int = 3) -> EmailDispatcher:
-    return EmailDispatcher(
-        db,
+class Dispatcher:
+    """The e-mail dispatcher as the service runs it: DispatchDueEmails through the message bus."""
+
+    def __init__(self, bus: MessageBus) -> None:
+        self._bus = bus
+
+    async def dispatch_due(self, now: datetime) -> int:
+        return await self._bus.execute(DispatchDueEmails(now))
+
+
+def dispatcher(db: Database, contacts: Any, mailbox: Path, max_attempts: int = 3) -> Dispatcher:
+    email = EmailSending(
         contacts,
         MailboxDirectory(mailbox, "Mentoring <noreply@example.invalid>"),
         RetryPolicy(max_attempts=max_attempts, retry_base=timedelta(seconds=10)),
-        lambda: None,
     )
+    return Dispatcher(MessageBus(db, handlers.handler_map(WITH_EMAIL, email)))
 
 
 async def email_of(db: Database, recipient: str) -> list[Notification]:
@@ -193,7 +220,7 @@ async def email_of(db: Database, recipient: str) -> list[Notification]:
 
 async def status_of(db: Database, notification_id: str) -> tuple[str, int, str]:
     async with db.transaction() as uow:
-        item = await handlers.delivery_status(uow, notification_id)
+        item = await handlers.get_delivery_status(uow, GetDeliveryStatus(notification_id))
     return item.state.value, item.attempts, item.last_error
 
 

@@ -1,0 +1,83 @@
+"""Protobuf <-> notification domain values, both ways: roles and instants of the events consumed, the
+API's responses, and the outcome events the service publishes."""
+
+from __future__ import annotations
+
+from mentoring.v1 import common_pb2, events_pb2, notification_pb2
+
+from services.notification.domain.model import DeliveryState, InboxPage, Notification, Preferences
+from services.notification.domain.templates import Audience
+from services.shared.timestamps import timestamp
+
+_AUDIENCE = {common_pb2.ROLE_MENTOR: Audience.MENTOR, common_pb2.ROLE_MENTEE: Audience.MENTEE}
+
+OutcomeMessage = events_pb2.NotificationDelivered | events_pb2.NotificationFailed
+
+
+def audience_of(role: common_pb2.Role.ValueType) -> Audience | None:
+    """The audience of a role; None for an unspecified one (nobody in particular acted)."""
+    return _AUDIENCE.get(role)
+
+
+# ---- the API ----
+
+
+def inbox_item(item: Notification) -> notification_pb2.InboxItem:
+    return notification_pb2.InboxItem(
+        notification_id=item.notification_id,
+        recipient_id=item.recipient_id,
+        template=item.template.value,
+        title=item.title,
+        body=item.body,
+        read=item.read,
+        created_at=timestamp(item.created_at),
+    )
+
+
+def inbox_page(page: InboxPage) -> notification_pb2.ListInboxResponse:
+    return notification_pb2.ListInboxResponse(
+        items=[inbox_item(item) for item in page.items],
+        page=common_pb2.PageResponse(next_page_token=page.next_page_token, total_size=page.total_size),
+    )
+
+
+def preferences_message(preferences: Preferences) -> notification_pb2.NotificationPreferences:
+    return notification_pb2.NotificationPreferences(
+        recipient_id=preferences.recipient_id,
+        email=preferences.email,
+        in_app=preferences.in_app,
+        webhook_url=preferences.webhook_url,
+        muted_templates=sorted(template.value for template in preferences.muted_templates),
+    )
+
+
+def delivery_status(item: Notification) -> notification_pb2.DeliveryStatus:
+    return notification_pb2.DeliveryStatus(
+        notification_id=item.notification_id,
+        channel=item.channel.value,
+        status=item.state.value,
+        attempts=item.attempts,
+        last_error=item.last_error,
+    )
+
+
+# ---- events published ----
+
+
+def outcome_message(item: Notification) -> OutcomeMessage | None:
+    """The event of a delivery that reached its end; None while it is pending."""
+    if item.state is DeliveryState.DELIVERED:
+        return events_pb2.NotificationDelivered(
+            notification_id=item.notification_id,
+            recipient_id=item.recipient_id,
+            channel=item.channel.value,
+            template=item.template.value,
+        )
+    if item.state is DeliveryState.FAILED:
+        return events_pb2.NotificationFailed(
+            notification_id=item.notification_id,
+            recipient_id=item.recipient_id,
+            channel=item.channel.value,
+            reason=item.last_error,
+        )
+    return None

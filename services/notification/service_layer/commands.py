@@ -1,0 +1,115 @@
+"""What the notification service is asked to do, whichever entrypoint asks: the events it reacts to,
+translated into commands by its consumers, and the requests of its API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from services.notification.domain.model import InboxPage, Notification, Plan, Preferences
+from services.notification.domain.templates import Audience, Facts, Template
+from services.shared.messagebus import Command, Query, Workflow
+
+# ---- what events teach the service, and whom they notify ----
+
+
+@dataclass(frozen=True, slots=True)
+class RememberProgram(Command[None]):
+    """A programme was created or renamed: its name makes texts readable."""
+
+    program_id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyEnrolled(Command[Plan]):
+    """Tell a participant their enrollment in a programme is confirmed."""
+
+    event_id: str
+    program_id: str
+    employee_id: str
+    role: Audience | None
+    tenant: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyMatchEvent(Command[Plan]):
+    """A match changed (proposed, accepted, declined, activated, ended): remember its participants and
+    tell those the template concerns. ``by`` is the side that acted, if one did."""
+
+    event_id: str
+    template: Template
+    match_id: str
+    program_id: str
+    mentor_id: str
+    mentee_ids: tuple[str, ...]
+    by: Audience | None = None
+    facts: Facts = field(default_factory=Facts)
+    tenant: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NotifySessionEvent(Command[Plan]):
+    """A session of a match known from matching events was scheduled or cancelled: tell everyone in it."""
+
+    event_id: str
+    template: Template
+    match_id: str
+    facts: Facts = field(default_factory=Facts)
+    tenant: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class EraseRecipient(Command[int]):
+    """An employee was erased: forget their deliveries, preferences and match memberships."""
+
+    employee_id: str
+
+
+# ---- the API ----
+
+
+@dataclass(frozen=True, slots=True)
+class ListInbox(Query[InboxPage]):
+    recipient_id: str
+    unread_only: bool = False
+    page_size: int = 0
+    page_token: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MarkRead(Command[Notification]):
+    notification_id: str
+    recipient_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class GetPreferences(Query[Preferences]):
+    recipient_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class UpdatePreferences(Command[Preferences]):
+    """Replace the recipient's preferences as a whole (the API has no field mask)."""
+
+    recipient_id: str
+    email: bool
+    in_app: bool
+    webhook_url: str = ""
+    muted_templates: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GetDeliveryStatus(Query[Notification]):
+    notification_id: str
+
+
+# ---- background work ----
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchDueEmails(Workflow[int]):
+    """Attempt one batch of the e-mails due by ``now`` (the present when None); returns how many were
+    attempted. Look-ups and sends happen outside any transaction, so it opens its own."""
+
+    now: datetime | None = None
