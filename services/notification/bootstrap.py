@@ -3,14 +3,13 @@ the e-mail dispatcher's background job."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from pathlib import Path
 
 import grpc
 from mentoring.v1 import notification_pb2_grpc
 
-from services.notification.adapters.contacts import ContactDirectory, contact_directory
+from services.notification.adapters.contacts import contact_directory
 from services.notification.adapters.mailbox import MailboxDirectory
 from services.notification.config import NotificationSettings
 from services.notification.entrypoints.consumers import translators
@@ -56,20 +55,8 @@ def build(settings: NotificationSettings | None = None) -> ServiceRuntime:
 
     runtime.jobs.every("email_dispatch", settings.email_poll_seconds, dispatch_due_emails)
 
-    async def close_contacts_at_stop() -> None:
-        await close_when_stopped(contacts)
-
-    runtime.jobs.forever("contact_directory", close_contacts_at_stop)
+    runtime.on_stop(contacts.close)
     return runtime
-
-
-async def close_when_stopped(contacts: ContactDirectory) -> None:
-    """Keep the directory's channel for as long as the service runs: the jobs' stop cancels this wait,
-    and the channel is closed then."""
-    try:
-        await asyncio.get_running_loop().create_future()
-    finally:
-        await contacts.close()
 
 
 def main() -> None:

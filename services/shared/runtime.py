@@ -13,7 +13,7 @@ import asyncio
 import gc
 import json
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,7 @@ class ServiceRuntime:
         )
         self._consumed_topics: list[str] = []
         self.jobs = Jobs(self.name)
+        self._on_stop: list[Callable[[], Awaitable[None]]] = []
         self.faust_app = faust.App(
             self.namespace + self.name,
             broker=f"kafka://{settings.kafka_bootstrap}",
@@ -86,6 +87,10 @@ class ServiceRuntime:
         self._ready = asyncio.Event()
         self.grpc: GrpcServer | None = None
         self.metrics_port = 0
+
+    def on_stop(self, release: Callable[[], Awaitable[None]]) -> None:
+        """Release something the service holds (a client's channel) once consumers and jobs stopped."""
+        self._on_stop.append(release)
 
     @property
     def consumed_topics(self) -> tuple[str, ...]:
@@ -214,6 +219,8 @@ class ServiceRuntime:
         await self.relay.stop()
         await self.retention.stop()
         await self.dlq.stop()
+        for release in self._on_stop:
+            await release()
         await self.database.dispose()
         log.info("service_stopped")
 
