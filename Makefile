@@ -10,9 +10,13 @@ STAMP := $(VENV)/.installed
 PROTO_STAMP := services/contracts/mentoring/v1/.generated
 KAFKA := deploy/kafka/kafka.sh
 PROTOS := $(wildcard protos/mentoring/v1/*.proto)
+# buf (lint and breaking-change checks of the contracts), built from the Go module proxy into .var/tools.
+BUF_VERSION := v1.75.0
+BUF := .var/tools/buf-$(BUF_VERSION)
+CONTRACTS_BASELINE := protos/baseline/contracts.binpb
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help setup protos kafka-up kafka-down kafka-status kafka-cluster-up kafka-cluster-down run demo test \
+.PHONY: help setup protos contracts-baseline kafka-up kafka-down kafka-status kafka-cluster-up kafka-cluster-down run demo test \
         test-unit lint bench clean
 
 help:
@@ -30,8 +34,17 @@ $(PROTO_STAMP): $(STAMP) $(PROTOS)
 	  --mypy_out=services/contracts --mypy_grpc_out=services/contracts $(PROTOS)
 	touch $@
 
-setup: $(STAMP) $(PROTO_STAMP) ## venv, Python packages, generated protobuf code, Kafka jars
+setup: $(STAMP) $(PROTO_STAMP) $(BUF) ## venv, Python packages, generated protobuf code, buf, Kafka jars
 	bash $(KAFKA) fetch
+
+$(BUF):
+	@command -v go >/dev/null || { echo "need go (to build buf)"; exit 1; }
+	mkdir -p .var/tools
+	GOBIN=$(CURDIR)/.var/tools/build go install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
+	mv .var/tools/build/buf $@
+
+contracts-baseline: $(BUF) ## renew the breaking-change baseline from a tag: make contracts-baseline TAG=contracts-v2
+	$(BUF) build '.git#tag=$(TAG),subdir=protos' -o $(CONTRACTS_BASELINE)
 
 protos: $(PROTO_STAMP) ## generate Python code and type stubs from protos/ into services/contracts
 
@@ -64,7 +77,9 @@ test: setup ## unit, integration and end-to-end tests (starts and stops Kafka; P
 test-unit: setup ## unit tests only: no broker
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
-lint: setup ## ruff (lint and format) and mypy --strict
+lint: setup ## buf lint and buf breaking (against the last tagged contract), ruff (lint and format), mypy --strict
+	$(BUF) lint
+	$(BUF) breaking --against $(CONTRACTS_BASELINE)
 	$(VENV)/bin/ruff check services tests benchmarks
 	$(VENV)/bin/ruff format --check services tests benchmarks
 	$(VENV)/bin/mypy services
