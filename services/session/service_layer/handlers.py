@@ -300,8 +300,10 @@ def _parse_instant(text: str) -> datetime:
 
 # Every command and event the session service reacts to, and what handles it.
 HANDLERS: Final[dict[type[Command[Any]], Handler]] = {
+    # matching.events.v1: MatchActivated, MatchEnded (entrypoints/consumers.py)
     commands.ActivateRelationship: activate_relationship,
     commands.EndRelationship: end_relationship,
+    # mentoring.v1.SessionService (entrypoints/grpc_servicer.py)
     commands.ScheduleSession: schedule_session,
     commands.CompleteSession: complete_session,
     commands.CancelSession: cancel_session,
