@@ -1,4 +1,5 @@
-"""Wires the session service: its store, consumers and gRPC servicer on the shared runtime."""
+"""Wires the session service on the shared runtime: one message bus over its handler map, the gRPC
+servicer and the consumers of matching events in front of it."""
 
 from __future__ import annotations
 
@@ -8,23 +9,26 @@ import grpc
 from mentoring.v1 import session_pb2_grpc
 
 from services.session.config import SessionSettings
-from services.session.entrypoints.consumers import MATCHING_HANDLERS
+from services.session.entrypoints.consumers import translators
 from services.session.entrypoints.grpc_servicer import SessionServicer
+from services.session.service_layer.handlers import HANDLERS
+from services.shared.messagebus import MessageBus
 from services.shared.runtime import ServiceRuntime, run
-from services.shared.topics import MATCHING_EVENTS
 
 MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "migrations"
 
 
 def build(settings: SessionSettings | None = None) -> ServiceRuntime:
     runtime = ServiceRuntime(settings or SessionSettings(), MIGRATIONS)
-    servicer = SessionServicer(runtime.database, runtime.relay.wake)
+    bus = MessageBus(runtime.database, HANDLERS, runtime.relay.wake)
+    servicer = SessionServicer(bus)
 
     def register(server: grpc.aio.Server) -> None:
         session_pb2_grpc.add_SessionServiceServicer_to_server(servicer, server)
 
     runtime.add_grpc_service(register, "mentoring.v1.SessionService")
-    runtime.consume(MATCHING_EVENTS, MATCHING_HANDLERS)
+    for topic, of_topic in translators().items():
+        runtime.consume(topic, bus.event_handlers(of_topic))
     return runtime
 
 

@@ -236,6 +236,10 @@ async def test_sessions_goals_feedback_and_calendar_through_the_real_service(
     feedback_event = next(e for e in published if e.type.endswith("feedback.submitted.v1")).message()
     assert isinstance(feedback_event, events_pb2.FeedbackSubmitted)
     assert (feedback_event.session_id, feedback_event.rating) == (first.session_id, 5)
+    cancelled_event = next(e for e in published if e.type.endswith("session.cancelled.v1")).message()
+    assert isinstance(cancelled_event, events_pb2.SessionCancelled)
+    assert cancelled_event.reason == "travel"
+    assert cancelled_event.cause == common_pb2.CANCELLATION_CAUSE_REQUESTED
     assert rows(data_dir / "session.db", "SELECT count(*) FROM inbox") == [(1,)]
 
 
@@ -317,4 +321,5 @@ async def test_match_end_cancels_what_is_to_come_and_bad_records_are_dead_letter
         message = event.message()
         assert isinstance(message, events_pb2.SessionCancelled)
         assert message.reason == "match_ended"
+        assert message.cause == common_pb2.CANCELLATION_CAUSE_MATCH_ENDED
         assert message.session.status == "cancelled"

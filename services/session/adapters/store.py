@@ -41,7 +41,7 @@ from services.session.domain.model import (
     Session,
     SessionStatus,
 )
-from services.shared.db import UtcDateTime
+from services.shared.db import UtcDateTime, rows_affected
 
 metadata = MetaData()
 
@@ -169,7 +169,7 @@ async def save_relationship(session: AsyncSession, relationship: Relationship, n
     updated = await session.execute(
         relationships.update().where(relationships.c.match_id == relationship.match_id).values(**values)
     )
-    if _rowcount(updated) == 0:
+    if rows_affected(updated) == 0:
         await session.execute(relationships.insert().values(match_id=relationship.match_id, **values))
     await session.execute(participants.delete().where(participants.c.match_id == relationship.match_id))
     await session.execute(
@@ -351,7 +351,7 @@ async def save_goal(session: AsyncSession, goal: Goal, now: datetime) -> None:
         .where(goals.c.match_id == goal.match_id, goals.c.goal_id == goal.goal_id)
         .values(**values)
     )
-    if _rowcount(updated) == 0:
+    if rows_affected(updated) == 0:
         await session.execute(goals.insert().values(match_id=goal.match_id, goal_id=goal.goal_id, **values))
 
 
@@ -430,8 +430,3 @@ async def insert_feedback(session: AsyncSession, given: Feedback, now: datetime)
             submitted_at=now,
         )
     )
-
-
-def _rowcount(result: Any) -> int:
-    count: int = result.rowcount
-    return count

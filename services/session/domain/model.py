@@ -31,8 +31,6 @@ MAX_GOAL_TEXT: Final = 500
 MAX_GOAL_TAGS: Final = 20
 MIN_RATING: Final = 1
 MAX_RATING: Final = 5
-# Cancellation cause when the relationship ends, as opposed to one a participant asked for.
-MATCH_ENDED_REASON: Final = "match_ended"
 
 _SPACES = re.compile(r"[ \t]+")
 
@@ -51,6 +49,17 @@ class SessionStatus(enum.StrEnum):
     SCHEDULED = "scheduled"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
+
+
+class CancellationCause(enum.StrEnum):
+    """Why a session was cancelled: a participant asked, or the relationship ended."""
+
+    REQUESTED = "requested"
+    MATCH_ENDED = "match_ended"
+
+
+# The reason text of a session cancelled because its relationship ended (its cause is MATCH_ENDED).
+MATCH_ENDED_REASON: Final = "match_ended"
 
 
 def require_aware(moment: datetime, name: str) -> datetime:

@@ -1,35 +1,28 @@
-"""gRPC SessionService: request -> command, handler inside one transaction, result -> response.
+"""gRPC SessionService: each method translates its request into a command, has the message bus run it
+(one unit of work; the relay is woken after a write) and translates the result back.
 
-Domain errors propagate to the shared interceptor, which maps them to statuses with details. After a
-command commits, the outbox relay is woken so that its events leave at once.
+Domain errors propagate to the shared interceptor, which maps them to statuses with details.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import grpc
 from mentoring.v1 import common_pb2, events_pb2, session_pb2, session_pb2_grpc
 from typing_extensions import override
 
-from services.session.service_layer import commands, handlers
-from services.session.service_layer.messages import (
-    feedback_message,
-    goal_message,
-    progress_message,
-    session_message,
-)
-from services.shared.db import Database
+from services.session.adapters import translate
+from services.session.service_layer import commands
+from services.shared.messagebus import MessageBus
 from services.shared.timestamps import instant
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
 class SessionServicer(session_pb2_grpc.SessionServiceServicer):
-    def __init__(self, database: Database, wake_relay: Callable[[], None]) -> None:
-        self._database = database
-        self._wake_relay = wake_relay
+    def __init__(self, bus: MessageBus) -> None:
+        self._bus = bus
 
     @override
     async def ScheduleSession(
@@ -42,48 +35,36 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
             agenda=request.agenda,
             request_id=request.request_id,
         )
-        async with self._database.transaction() as uow:
-            session = await handlers.schedule_session(uow, command)
-        self._wake_relay()
-        return session_message(session)
+        return translate.session_to_wire(await self._bus.execute(command))
 
     @override
     async def CompleteSession(
         self, request: session_pb2.CompleteSessionRequest, context: Context
     ) -> events_pb2.Session:
-        async with self._database.transaction() as uow:
-            session = await handlers.complete_session(
-                uow, commands.CompleteSession(session_id=request.session_id, notes=request.notes)
-            )
-        self._wake_relay()
-        return session_message(session)
+        command = commands.CompleteSession(session_id=request.session_id, notes=request.notes)
+        return translate.session_to_wire(await self._bus.execute(command))
 
     @override
     async def CancelSession(
         self, request: session_pb2.CancelSessionRequest, context: Context
     ) -> events_pb2.Session:
-        async with self._database.transaction() as uow:
-            session = await handlers.cancel_session(
-                uow, commands.CancelSession(session_id=request.session_id, reason=request.reason)
-            )
-        self._wake_relay()
-        return session_message(session)
+        command = commands.CancelSession(session_id=request.session_id, reason=request.reason)
+        return translate.session_to_wire(await self._bus.execute(command))
 
     @override
     async def ListSessions(
         self, request: session_pb2.ListSessionsRequest, context: Context
     ) -> session_pb2.ListSessionsResponse:
-        command = commands.ListSessions(
+        query = commands.ListSessions(
             match_id=request.match_id,
             employee_id=request.employee_id,
             page_size=request.page.page_size,
             page_token=request.page.page_token,
         )
-        async with self._database.transaction() as uow:
-            page = await handlers.list_sessions(uow, command)
+        page = await self._bus.execute(query)
         return session_pb2.ListSessionsResponse(
-            sessions=[session_message(session) for session in page.items],
-            page=common_pb2.PageResponse(next_page_token=page.next_page_token, total_size=page.total_size),
+            sessions=[translate.session_to_wire(session) for session in page.items],
+            page=translate.page_to_wire(page.next_page_token, page.total_size),
         )
 
     @override
@@ -98,9 +79,7 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
             due=instant(goal.due) if goal.HasField("due") else None,
             skill_tags=tuple(goal.skill_tags),
         )
-        async with self._database.transaction() as uow:
-            saved = await handlers.set_goal(uow, command)
-        return goal_message(saved)
+        return translate.goal_to_wire(await self._bus.execute(command))
 
     @override
     async def RecordGoalProgress(
@@ -109,24 +88,20 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
         command = commands.RecordGoalProgress(
             match_id=request.match_id, goal_id=request.goal_id, progress=request.progress, note=request.note
         )
-        async with self._database.transaction() as uow:
-            progress = await handlers.record_goal_progress(uow, command)
-        self._wake_relay()
-        return progress_message(progress)
+        return translate.progress_to_wire(await self._bus.execute(command))
 
     @override
     async def ListGoals(
         self, request: session_pb2.ListGoalsRequest, context: Context
     ) -> session_pb2.ListGoalsResponse:
-        command = commands.ListGoals(
+        query = commands.ListGoals(
             match_id=request.match_id, page_size=request.page.page_size, page_token=request.page.page_token
         )
-        async with self._database.transaction() as uow:
-            page = await handlers.list_goals(uow, command)
+        page = await self._bus.execute(query)
         return session_pb2.ListGoalsResponse(
-            goals=[goal_message(goal) for goal in page.goals],
-            progress=[progress_message(progress) for progress in page.progress],
-            page=common_pb2.PageResponse(next_page_token=page.next_page_token, total_size=page.total_size),
+            goals=[translate.goal_to_wire(goal) for goal in page.goals],
+            progress=[translate.progress_to_wire(progress) for progress in page.progress],
+            page=translate.page_to_wire(page.next_page_token, page.total_size),
         )
 
     @override
@@ -140,16 +115,11 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
             rating=request.rating,
             comment=request.comment,
         )
-        async with self._database.transaction() as uow:
-            feedback = await handlers.submit_feedback(uow, command)
-        self._wake_relay()
-        return feedback_message(feedback)
+        return translate.feedback_to_wire(await self._bus.execute(command))
 
     @override
     async def ExportICalendar(
         self, request: session_pb2.ExportICalendarRequest, context: Context
     ) -> session_pb2.ICalendar:
-        command = commands.ExportCalendar(employee_id=request.employee_id, match_id=request.match_id)
-        async with self._database.transaction() as uow:
-            content = await handlers.export_calendar(uow, command)
-        return session_pb2.ICalendar(content=content)
+        query = commands.ExportCalendar(employee_id=request.employee_id, match_id=request.match_id)
+        return session_pb2.ICalendar(content=await self._bus.execute(query))

@@ -1,17 +1,23 @@
-"""What the session service is asked to do, whichever entrypoint (gRPC or an event) asks."""
+"""What the session service is asked to do, whichever entrypoint asks: gRPC requests and matching events
+alike become one of these. A :class:`Command` writes in one transaction, a :class:`Query` reads in a
+read-only one; each names what its handler returns."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
 
-T = TypeVar("T")
+from services.session.domain.model import Feedback, Goal, GoalProgress, Session
+from services.shared.messagebus import Command, Query
+from services.shared.paging import Page
+
+# ---- from matching events ----
 
 
 @dataclass(frozen=True, slots=True)
-class ActivateRelationship:
+class ActivateRelationship(Command[bool]):
+    """A match became active (MatchActivated): returns False for a stale activation of an ended one."""
+
     match_id: str
     program_id: str
     mentor_id: str
@@ -20,7 +26,9 @@ class ActivateRelationship:
 
 
 @dataclass(frozen=True, slots=True)
-class EndRelationship:
+class EndRelationship(Command[list[Session]]):
+    """A match ended (MatchEnded): returns the sessions it cancelled."""
+
     match_id: str
     program_id: str
     mentor_id: str
@@ -29,8 +37,11 @@ class EndRelationship:
     tenant: str = ""
 
 
+# ---- sessions ----
+
+
 @dataclass(frozen=True, slots=True)
-class ScheduleSession:
+class ScheduleSession(Command[Session]):
     match_id: str
     starts_at: datetime | None
     duration_minutes: int
@@ -39,19 +50,19 @@ class ScheduleSession:
 
 
 @dataclass(frozen=True, slots=True)
-class CompleteSession:
+class CompleteSession(Command[Session]):
     session_id: str
     notes: str = ""
 
 
 @dataclass(frozen=True, slots=True)
-class CancelSession:
+class CancelSession(Command[Session]):
     session_id: str
     reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
-class ListSessions:
+class ListSessions(Query[Page[Session]]):
     match_id: str = ""
     employee_id: str = ""
     page_size: int = 0
@@ -59,7 +70,18 @@ class ListSessions:
 
 
 @dataclass(frozen=True, slots=True)
-class SetGoal:
+class ExportCalendar(Query[str]):
+    """The iCalendar text of a match's or an employee's sessions."""
+
+    employee_id: str = ""
+    match_id: str = ""
+
+
+# ---- goals ----
+
+
+@dataclass(frozen=True, slots=True)
+class SetGoal(Command[Goal]):
     match_id: str
     goal_id: str
     what: str
@@ -70,7 +92,7 @@ class SetGoal:
 
 
 @dataclass(frozen=True, slots=True)
-class RecordGoalProgress:
+class RecordGoalProgress(Command[GoalProgress]):
     match_id: str
     goal_id: str
     progress: float
@@ -78,29 +100,29 @@ class RecordGoalProgress:
 
 
 @dataclass(frozen=True, slots=True)
-class ListGoals:
+class GoalsPage:
+    """One page of a match's goals, with the newest progress of each goal on it that has some."""
+
+    goals: list[Goal]
+    progress: list[GoalProgress]
+    next_page_token: str
+    total_size: int
+
+
+@dataclass(frozen=True, slots=True)
+class ListGoals(Query[GoalsPage]):
     match_id: str
     page_size: int = 0
     page_token: str = ""
 
 
+# ---- feedback ----
+
+
 @dataclass(frozen=True, slots=True)
-class SubmitFeedback:
+class SubmitFeedback(Command[Feedback]):
     match_id: str
     session_id: str
     employee_id: str
     rating: int
     comment: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class ExportCalendar:
-    employee_id: str = ""
-    match_id: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Page(Generic[T]):
-    items: Sequence[T]
-    next_page_token: str
-    total_size: int

@@ -1,40 +1,44 @@
-"""Command handlers of the session service. Each runs inside the unit of work it is given (one database
-transaction): load through the store, decide in the domain, persist, and stage the resulting events in
-the outbox in the same transaction, so a change and its events commit or vanish together."""
+"""Handlers of the session service, and at the end the one map from every command (gRPC requests and
+matching events alike) to its handler.
+
+Each handler runs inside the unit of work it is given (one database transaction): load through the
+store, decide in the domain, persist, and publish the resulting events through the outbox in the same
+transaction, so a change and its events commit or vanish together. Counters are incremented only once
+that transaction commits: a consumer batch may be rolled back and applied again."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.session import metrics
 from services.session.adapters import store
-from services.session.domain import model
+from services.session.adapters.publishing import publish
+from services.session.domain import events, model
 from services.session.domain.calendar import render_icalendar
-from services.session.domain.model import Feedback, Goal, GoalProgress, Relationship, Session
-from services.session.service_layer import commands, messages
+from services.session.domain.model import (
+    CancellationCause,
+    Feedback,
+    Goal,
+    GoalProgress,
+    Relationship,
+    Session,
+)
+from services.session.service_layer import commands
 from services.shared.errors import InvalidArgument, NotFound
 from services.shared.ids import require_id
 from services.shared.logging import get_logger
-from services.shared.outbox import stage_events
-from services.shared.paging import decode_token, encode_token, page_size
+from services.shared.messagebus import Command, Handler
+from services.shared.paging import Page, decode_token, encode_token, page_size
+from services.shared.unit_of_work import after_commit
 
 MAX_EXPORTED_SESSIONS: Final = 1000
 MAX_END_REASON: Final = 64
 
 log = get_logger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class GoalsPage:
-    goals: list[Goal]
-    progress: list[GoalProgress]
-    next_page_token: str
-    total_size: int
 
 
 def _now(now: datetime | None) -> datetime:
@@ -67,11 +71,11 @@ async def activate_relationship(
     )
     existing = await store.get_relationship(uow, activated.match_id)
     if existing is not None and not existing.is_active:
-        metrics.RELATIONSHIPS.labels("stale").inc()
+        after_commit(uow, metrics.RELATIONSHIPS.labels("stale").inc)
         log.info("stale_activation_ignored", match_id=activated.match_id)
         return False
     await store.save_relationship(uow, activated, _now(now))
-    metrics.RELATIONSHIPS.labels("activated").inc()
+    after_commit(uow, metrics.RELATIONSHIPS.labels("activated").inc)
     return True
 
 
@@ -90,7 +94,7 @@ async def end_relationship(
             command.match_id, command.program_id, command.mentor_id, command.mentee_ids, command.tenant
         ).end(reason)
         await store.save_relationship(uow, ended, moment)
-        metrics.RELATIONSHIPS.labels("ended").inc()
+        after_commit(uow, metrics.RELATIONSHIPS.labels("ended").inc)
         return []
     if not existing.is_active:
         return []
@@ -101,9 +105,17 @@ async def end_relationship(
     )
     for session in cancelled:
         await store.update_session(uow, session, moment)
-    await stage_events(uow, [messages.cancelled(ended, session) for session in cancelled])
-    metrics.RELATIONSHIPS.labels("ended").inc()
-    metrics.SESSIONS_CANCELLED.labels(model.MATCH_ENDED_REASON).inc(len(cancelled))
+    await publish(
+        uow,
+        [
+            events.SessionCancelled(ended.tenant, session, CancellationCause.MATCH_ENDED)
+            for session in cancelled
+        ],
+    )
+    after_commit(uow, metrics.RELATIONSHIPS.labels("ended").inc)
+    cancelled_count = len(cancelled)
+    by_end = metrics.SESSIONS_CANCELLED.labels(CancellationCause.MATCH_ENDED.value)
+    after_commit(uow, lambda: by_end.inc(cancelled_count))
     return cancelled
 
 
@@ -138,9 +150,9 @@ async def schedule_session(
     )
     planned = model.plan_session(relationship, request, str(uuid.uuid4()), nearby)
     await store.insert_session(uow, planned, moment)
-    await stage_events(uow, [messages.scheduled(relationship, planned)])
-    metrics.SESSIONS_SCHEDULED.inc()
-    metrics.SESSION_MINUTES.observe(planned.duration_minutes)
+    await publish(uow, [events.SessionScheduled(relationship.tenant, planned)])
+    after_commit(uow, metrics.SESSIONS_SCHEDULED.inc)
+    after_commit(uow, lambda: metrics.SESSION_MINUTES.observe(planned.duration_minutes))
     return planned
 
 
@@ -150,8 +162,9 @@ async def complete_session(
     session = await _session(uow, command.session_id)
     done = session.complete(command.notes)
     await store.update_session(uow, done, _now(now))
-    await stage_events(uow, [messages.completed(await _relationship(uow, done.match_id), done)])
-    metrics.SESSIONS_COMPLETED.inc()
+    relationship = await _relationship(uow, done.match_id)
+    await publish(uow, [events.SessionCompleted(relationship.tenant, done)])
+    after_commit(uow, metrics.SESSIONS_COMPLETED.inc)
     return done
 
 
@@ -161,8 +174,9 @@ async def cancel_session(
     session = await _session(uow, command.session_id)
     cancelled = session.cancel(command.reason)
     await store.update_session(uow, cancelled, _now(now))
-    await stage_events(uow, [messages.cancelled(await _relationship(uow, cancelled.match_id), cancelled)])
-    metrics.SESSIONS_CANCELLED.labels("requested").inc()
+    relationship = await _relationship(uow, cancelled.match_id)
+    await publish(uow, [events.SessionCancelled(relationship.tenant, cancelled, CancellationCause.REQUESTED)])
+    after_commit(uow, metrics.SESSIONS_CANCELLED.labels(CancellationCause.REQUESTED.value).inc)
     return cancelled
 
 
@@ -175,7 +189,7 @@ def _scope(match_id: str, employee_id: str) -> tuple[str, str]:
     return match, employee
 
 
-async def list_sessions(uow: AsyncSession, command: commands.ListSessions) -> commands.Page[Session]:
+async def list_sessions(uow: AsyncSession, command: commands.ListSessions) -> Page[Session]:
     match_id, employee_id = _scope(command.match_id, command.employee_id)
     limit = page_size(command.page_size)
     key = decode_token("sessions", command.page_token, 2)
@@ -188,7 +202,7 @@ async def list_sessions(uow: AsyncSession, command: commands.ListSessions) -> co
         items = items[:limit]
         last = items[-1]
         next_token = encode_token("sessions", [last.starts_at.isoformat(), last.session_id])
-    return commands.Page(items=items, next_page_token=next_token, total_size=total)
+    return Page(items=items, next_page_token=next_token, total_size=total)
 
 
 async def export_calendar(
@@ -198,6 +212,7 @@ async def export_calendar(
     if match_id:
         await _relationship(uow, match_id)
     sessions = await store.all_sessions(uow, match_id, employee_id, MAX_EXPORTED_SESSIONS)
+    # A read commits nothing, so there is no commit to wait for: the export is served.
     metrics.CALENDAR_EXPORTS.inc()
     return render_icalendar(sessions, _now(now))
 
@@ -233,12 +248,12 @@ async def record_goal_progress(
         raise NotFound("goal", goal_id)
     progress = model.record_progress(relationship, goal, command.progress, command.note, _now(now))
     await store.insert_progress(uow, progress)
-    await stage_events(uow, [messages.progress_recorded(relationship, progress)])
-    metrics.GOAL_PROGRESS.inc()
+    await publish(uow, [events.GoalProgressRecorded(relationship.tenant, progress)])
+    after_commit(uow, metrics.GOAL_PROGRESS.inc)
     return progress
 
 
-async def list_goals(uow: AsyncSession, command: commands.ListGoals) -> GoalsPage:
+async def list_goals(uow: AsyncSession, command: commands.ListGoals) -> commands.GoalsPage:
     match_id = require_id(command.match_id, "match_id")
     limit = page_size(command.page_size)
     key = decode_token("goals", command.page_token, 1)
@@ -249,7 +264,7 @@ async def list_goals(uow: AsyncSession, command: commands.ListGoals) -> GoalsPag
         goals = goals[:limit]
         next_token = encode_token("goals", [goals[-1].goal_id])
     progress = await store.latest_progress(uow, match_id, [goal.goal_id for goal in goals])
-    return GoalsPage(goals=goals, progress=progress, next_page_token=next_token, total_size=total)
+    return commands.GoalsPage(goals=goals, progress=progress, next_page_token=next_token, total_size=total)
 
 
 # ---- feedback ----
@@ -271,8 +286,8 @@ async def submit_feedback(
         already_given=await store.feedback_exists(uow, session.session_id, author),
     )
     await store.insert_feedback(uow, given, _now(now))
-    await stage_events(uow, [messages.feedback_submitted(relationship, given)])
-    metrics.FEEDBACK.labels(given.by.value, str(given.rating)).inc()
+    await publish(uow, [events.FeedbackSubmitted(relationship.tenant, given)])
+    after_commit(uow, metrics.FEEDBACK.labels(given.by.value, str(given.rating)).inc)
     return given
 
 
@@ -281,3 +296,21 @@ def _parse_instant(text: str) -> datetime:
         return model.require_aware(datetime.fromisoformat(text), "page_token")
     except ValueError as exc:
         raise InvalidArgument("page.page_token", "is not a token this service issued") from exc
+
+
+# Every command and event the session service reacts to, and what handles it.
+HANDLERS: Final[dict[type[Command[Any]], Handler]] = {
+    # matching.events.v1: MatchActivated, MatchEnded (entrypoints/consumers.py)
+    commands.ActivateRelationship: activate_relationship,
+    commands.EndRelationship: end_relationship,
+    # mentoring.v1.SessionService (entrypoints/grpc_servicer.py)
+    commands.ScheduleSession: schedule_session,
+    commands.CompleteSession: complete_session,
+    commands.CancelSession: cancel_session,
+    commands.ListSessions: list_sessions,
+    commands.ExportCalendar: export_calendar,
+    commands.SetGoal: set_goal,
+    commands.RecordGoalProgress: record_goal_progress,
+    commands.ListGoals: list_goals,
+    commands.SubmitFeedback: submit_feedback,
+}

@@ -1,0 +1,112 @@
+"""Protobuf <-> the session domain: the service's API responses and the payloads of the events it
+publishes (both use ``mentoring.v1.Session``)."""
+
+from __future__ import annotations
+
+from typing import Final, assert_never
+
+from google.protobuf.message import Message
+from mentoring.v1 import common_pb2, events_pb2, session_pb2
+
+from services.session.domain import events
+from services.session.domain.model import (
+    CancellationCause,
+    Feedback,
+    Goal,
+    GoalProgress,
+    Role,
+    Session,
+)
+from services.shared.timestamps import timestamp
+
+ROLE_TO_WIRE: Final = {Role.MENTOR: common_pb2.ROLE_MENTOR, Role.MENTEE: common_pb2.ROLE_MENTEE}
+CAUSE_TO_WIRE: Final = {
+    CancellationCause.REQUESTED: common_pb2.CANCELLATION_CAUSE_REQUESTED,
+    CancellationCause.MATCH_ENDED: common_pb2.CANCELLATION_CAUSE_MATCH_ENDED,
+}
+
+
+# ---- domain -> wire ----
+
+
+def session_to_wire(session: Session) -> events_pb2.Session:
+    return events_pb2.Session(
+        session_id=session.session_id,
+        match_id=session.match_id,
+        starts_at=timestamp(session.starts_at),
+        duration_minutes=session.duration_minutes,
+        status=session.status.value,
+        agenda=session.agenda,
+    )
+
+
+def goal_to_wire(goal: Goal) -> common_pb2.Goal:
+    message = common_pb2.Goal(
+        goal_id=goal.goal_id,
+        what=goal.what,
+        metric=goal.metric,
+        target=goal.target,
+        skill_tags=list(goal.skill_tags),
+    )
+    if goal.due is not None:
+        message.due.CopyFrom(timestamp(goal.due))
+    return message
+
+
+def progress_to_wire(progress: GoalProgress) -> session_pb2.GoalProgress:
+    return session_pb2.GoalProgress(
+        goal_id=progress.goal_id,
+        match_id=progress.match_id,
+        progress=progress.progress,
+        note=progress.note,
+        recorded_at=timestamp(progress.recorded_at),
+    )
+
+
+def feedback_to_wire(feedback: Feedback) -> session_pb2.Feedback:
+    return session_pb2.Feedback(
+        feedback_id=feedback.feedback_id,
+        match_id=feedback.match_id,
+        session_id=feedback.session_id,
+        by=ROLE_TO_WIRE[feedback.by],
+        rating=feedback.rating,
+        comment=feedback.comment,
+    )
+
+
+def page_to_wire(next_page_token: str, total_size: int) -> common_pb2.PageResponse:
+    return common_pb2.PageResponse(next_page_token=next_page_token, total_size=total_size)
+
+
+# ---- outgoing events ----
+
+
+def event_to_wire(event: events.Event) -> Message:
+    """The payload of a domain event as published on ``session.events.v1``."""
+    match event:
+        case events.SessionScheduled(session=session):
+            return events_pb2.SessionScheduled(session=session_to_wire(session))
+        case events.SessionCompleted(session=session):
+            return events_pb2.SessionCompleted(session=session_to_wire(session))
+        case events.SessionCancelled(session=session, cause=cause):
+            return events_pb2.SessionCancelled(
+                session=session_to_wire(session), reason=session.cancel_reason, cause=CAUSE_TO_WIRE[cause]
+            )
+        case events.GoalProgressRecorded(progress=progress):
+            return events_pb2.GoalProgressRecorded(
+                match_id=progress.match_id,
+                goal_id=progress.goal_id,
+                progress=progress.progress,
+                note=progress.note,
+            )
+        case events.FeedbackSubmitted(feedback=feedback):
+            # The comment stays in the service: the event says who (by role) rated what, not what was
+            # written.
+            return events_pb2.FeedbackSubmitted(
+                match_id=feedback.match_id,
+                session_id=feedback.session_id,
+                by=ROLE_TO_WIRE[feedback.by],
+                rating=feedback.rating,
+            )
+        case _:
+            assert_never(event)
