@@ -17,6 +17,8 @@ from alembic.config import Config
 from sqlalchemy import Connection, CursorResult, DateTime, Dialect, MetaData, Result, TypeDecorator, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from services.shared.cancellation import guard_engine
+
 SHARED_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -63,6 +65,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, echo=echo, connect_args=connect_args)
         if self.is_sqlite:
             _make_sqlite_transactional(self.engine)
+        guard_engine(self.engine, interruptible=self.is_sqlite)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # For reads that write nothing (the relay's polls, gauges): on SQLite they do not take the write
         # lock, so they never make a consumer's transaction wait.

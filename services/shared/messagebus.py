@@ -17,6 +17,7 @@ from typing import Any, Generic, TypeVar, cast
 from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.shared.cancellation import run_guarded
 from services.shared.consumer import EventHandler
 from services.shared.db import Database
 from services.shared.envelope import CloudEvent
@@ -76,7 +77,11 @@ class MessageBus:
             raise LookupError(f"no handler for {type(command).__name__}") from None
 
     async def execute(self, command: Command[R]) -> R:
-        """Run ``command`` in a unit of work of its own (an RPC's)."""
+        """Run ``command`` in a unit of work of its own (an RPC's). A caller that goes away (deadline,
+        cancellation) stops the work at its next statement and leaves no transaction open."""
+        return await run_guarded(lambda: self._execute(command))
+
+    async def _execute(self, command: Command[R]) -> R:
         handler = self._handler_of(command)
         if isinstance(command, Query):
             async with self._database.read_transaction() as session:
