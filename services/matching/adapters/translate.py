@@ -24,7 +24,7 @@ from services.matching.domain import (
     ScoringWeights,
     Unmatched,
 )
-from services.matching.service_layer.lifecycle import MatchRecord, Side, Status
+from services.matching.domain.lifecycle import DeclineCause, EndCause, MatchRecord, Side, Status
 from services.shared.errors import InvalidArgument
 from services.shared.timestamps import timestamp
 
@@ -58,6 +58,18 @@ STATUS_TO_WIRE: Final = {
     Status.ENDED: common_pb2.MATCH_STATUS_ENDED,
 }
 STATUS_FROM_WIRE: Final = {wire: status for status, wire in STATUS_TO_WIRE.items()}
+END_CAUSES: Final = {
+    EndCause.AT_WILL: common_pb2.END_CAUSE_AT_WILL,
+    EndCause.MANAGEMENT_CHAIN: common_pb2.END_CAUSE_MANAGEMENT_CHAIN,
+    EndCause.PARTICIPANT_PAUSED: common_pb2.END_CAUSE_PARTICIPANT_PAUSED,
+    EndCause.PARTICIPANT_WITHDRAWN: common_pb2.END_CAUSE_PARTICIPANT_WITHDRAWN,
+    EndCause.EMPLOYEE_TERMINATED: common_pb2.END_CAUSE_EMPLOYEE_TERMINATED,
+    EndCause.EMPLOYEE_ERASED: common_pb2.END_CAUSE_EMPLOYEE_ERASED,
+}
+DECLINE_CAUSES: Final = {
+    DeclineCause.DECLINED: common_pb2.DECLINE_CAUSE_DECLINED,
+    DeclineCause.EXPIRED: common_pb2.DECLINE_CAUSE_EXPIRED,
+}
 
 
 def program_format(program: common_pb2.Program) -> ProgramFormat:
@@ -259,6 +271,14 @@ def role_of(side: Side, format_name: str) -> common_pb2.Role.ValueType:
     return common_pb2.ROLE_MENTOR if side is Side.MENTOR else common_pb2.ROLE_MENTEE
 
 
+def end_cause_to_wire(cause: EndCause | None) -> common_pb2.EndCause.ValueType:
+    return common_pb2.END_CAUSE_UNSPECIFIED if cause is None else END_CAUSES[cause]
+
+
+def decline_cause_to_wire(cause: DeclineCause | None) -> common_pb2.DeclineCause.ValueType:
+    return common_pb2.DECLINE_CAUSE_UNSPECIFIED if cause is None else DECLINE_CAUSES[cause]
+
+
 def match_to_wire(record: MatchRecord) -> common_pb2.Match:
     """A stored match on the wire: opaque ids and scores, never a name."""
     mentees = record.mentees
@@ -281,6 +301,7 @@ def match_to_wire(record: MatchRecord) -> common_pb2.Match:
         override_reason=record.override_reason,
         end_reason=record.end_reason,
         speed_round=record.speed_round,
+        end_cause=end_cause_to_wire(record.end_cause),
     )
     message.proposed_at.CopyFrom(timestamp(record.proposed_at))
     message.respond_by.CopyFrom(timestamp(record.respond_by))

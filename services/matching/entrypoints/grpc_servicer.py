@@ -93,7 +93,7 @@ class MatchingServicer(matching_pb2_grpc.MatchingServiceServicer):
         async with self._database.transaction() as session:
             page = await answers.list_matches(session, query)
         return matching_pb2.ListMatchesResponse(
-            matches=[match_to_wire(record) for record in page.records],
+            matches=[match_to_wire(record) for record in page.items],
             page=common_pb2.PageResponse(next_page_token=page.next_page_token, total_size=page.total_size),
         )
 

@@ -13,7 +13,9 @@ from mentoring.v1 import common_pb2
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matching import metrics
-from services.matching.adapters import store
+from services.matching.adapters import match_store, pool_store
+from services.matching.adapters.match_store import MentorLoad
+from services.matching.adapters.publishing import publish_proposals
 from services.matching.adapters.translate import (
     ROLES,
     Workload,
@@ -32,18 +34,14 @@ from services.matching.domain import (
     normalise_tag,
     propose_for_late_mentee,
 )
-from services.matching.service_layer.effects import after_commit
-from services.matching.service_layer.lifecycle import (
-    Kind,
+from services.matching.domain.lifecycle import (
     MatchRecord,
     Member,
     Origin,
-    Transition,
 )
-from services.matching.service_layer.publishing import event_of
 from services.shared.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
 from services.shared.logging import get_logger
-from services.shared.outbox import stage_events
+from services.shared.unit_of_work import after_commit
 
 log = get_logger(__name__)
 
@@ -79,7 +77,7 @@ class ProgramView:
     format: ProgramFormat
     settings: ProgramSettings
     active: list[common_pb2.Participant]
-    loads: dict[str, store.MentorLoad]
+    loads: dict[str, MentorLoad]
     live: dict[str, set[str]]  # employee id -> skill areas their live matches here cover
     partners: dict[str, set[str]]  # employee id -> partners of ended matches, any program
     by_enrollment: dict[str, common_pb2.Participant] = field(default_factory=dict)
@@ -112,7 +110,7 @@ def _uses_skill_areas(program: common_pb2.Program, participants: Iterable[common
 async def load_program(session: AsyncSession, program_id: str) -> common_pb2.Program:
     if not program_id:
         raise InvalidArgument("program_id", "is required")
-    program = await store.load_program(session, program_id)
+    program = await pool_store.load_program(session, program_id)
     if program is None:
         raise NotFound("program", program_id)
     return program
@@ -127,7 +125,7 @@ async def load_view(
     session: AsyncSession, program_id: str, policy: Policy, extra_employees: Collection[str] = ()
 ) -> ProgramView:
     program = await load_program(session, program_id)
-    active = await store.load_participants(session, program_id)
+    active = await pool_store.load_participants(session, program_id)
     employees = {p.employee_id for p in active} | set(extra_employees)
     settings = program_settings(
         program,
@@ -140,9 +138,9 @@ async def load_view(
         format=settings.format,
         settings=settings,
         active=active,
-        loads=await store.mentor_loads(session, program_id),
-        live=await store.live_mentees(session, program_id),
-        partners=await store.ended_partners(session, employees),
+        loads=await match_store.mentor_loads(session, program_id),
+        live=await match_store.live_mentees(session, program_id),
+        partners=await match_store.ended_partners(session, employees),
         by_enrollment={p.enrollment_id: p for p in active},
     )
 
@@ -286,19 +284,17 @@ async def store_proposals(
     if not records:
         return
     members = [member for record in records for member in record.members]
-    proposed_before = await store.employees_with_matches(
+    proposed_before = await match_store.employees_with_matches(
         session, view.program.program_id, [member.employee_id for member in members]
     )
-    enrolled = await store.enrolled_at(session, [member.enrollment_id for member in members])
+    enrolled = await pool_store.enrolled_at(session, [member.enrollment_id for member in members])
     waits = [
         (now - enrolled[member.enrollment_id]).total_seconds()
         for member in members
         if member.enrollment_id in enrolled and member.employee_id not in proposed_before
     ]
-    await store.insert_matches(session, records)
-    await stage_events(
-        session, [(event_of(record, Transition(Kind.PROPOSED)), record.match_id) for record in records]
-    )
+    await match_store.insert_matches(session, records)
+    await publish_proposals(session, records)
     origins = [str(record.origin) for record in records]
 
     def count() -> None:
@@ -311,7 +307,7 @@ async def store_proposals(
 
 
 async def refresh_pending(session: AsyncSession) -> None:
-    pending = await store.count_pending(session)
+    pending = await match_store.count_pending(session)
     after_commit(session, lambda: metrics.PENDING_PROPOSALS.set(pending))
 
 
@@ -390,8 +386,10 @@ async def propose_one(
 
 def _note_load(view: ProgramView, record: MatchRecord) -> None:
     """Keep the view in step with a proposal just made, for the next proposal in the same unit of work."""
-    load = view.loads.get(record.mentor_employee_id, store.MentorLoad(0, 0))
-    view.loads[record.mentor_employee_id] = store.MentorLoad(load.here + len(record.mentees), load.elsewhere)
+    load = view.loads.get(record.mentor_employee_id, match_store.MentorLoad(0, 0))
+    view.loads[record.mentor_employee_id] = match_store.MentorLoad(
+        load.here + len(record.mentees), load.elsewhere
+    )
     for member in record.mentees:
         view.live.setdefault(member.employee_id, set()).add(record.skill_area)
     if view.format is ProgramFormat.PEER:
@@ -449,7 +447,7 @@ async def _rematch(
         )
         if mentee is None or view.is_live(mentee):
             continue
-        exclude = await store.former_mentors(session, program_id, employee_id)
+        exclude = await match_store.former_mentors(session, program_id, employee_id)
         record = await propose_one(
             session, view, mentee, origin=origin, now=now, policy=policy, exclude=exclude
         )

@@ -8,25 +8,25 @@ from datetime import datetime
 from mentoring.v1 import common_pb2
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.matching.adapters import store
+from services.matching.adapters import pool_store
+from services.matching.domain.lifecycle import EndCause, Origin
 from services.matching.service_layer import reactions
 from services.matching.service_layer.context import Policy
-from services.matching.service_layer.lifecycle import EndCause, Origin
 from services.shared.errors import InvalidArgument
 
 
 async def program_changed(session: AsyncSession, program: common_pb2.Program) -> None:
     if not program.program_id:
         raise InvalidArgument("program.program_id", "is required")
-    await store.save_program(session, program)
+    await pool_store.save_program(session, program)
 
 
 async def program_closed(session: AsyncSession, program_id: str) -> None:
-    program = await store.load_program(session, program_id)
+    program = await pool_store.load_program(session, program_id)
     if program is None:
         raise InvalidArgument("program_id", f"program {program_id} was never announced")
     program.status = common_pb2.PROGRAM_STATUS_CLOSED
-    await store.save_program(session, program)
+    await pool_store.save_program(session, program)
 
 
 def _validate(participant: common_pb2.Participant) -> None:
@@ -43,7 +43,7 @@ async def participant_changed(
 ) -> None:
     """Enrolled, updated, paused, resumed or withdrawn: the event carries the participant's new state."""
     _validate(participant)
-    await store.save_participant(session, participant, seen_at)
+    await pool_store.save_participant(session, participant, seen_at)
 
 
 async def participant_enrolled(

@@ -21,7 +21,7 @@ from mentoring.v1 import common_pb2
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matching import metrics
-from services.matching.adapters import store
+from services.matching.adapters import introduction_store, pool_store
 from services.matching.adapters.translate import (
     best_possible_score,
     cap_across_programs,
@@ -39,6 +39,7 @@ from services.matching.domain import (
     score_pair,
     score_peers,
 )
+from services.matching.domain.lifecycle import MatchRecord, Origin, clean_reason
 from services.matching.service_layer.context import (
     Policy,
     ProgramView,
@@ -49,9 +50,8 @@ from services.matching.service_layer.context import (
     require_open,
     store_proposals,
 )
-from services.matching.service_layer.effects import after_commit
-from services.matching.service_layer.lifecycle import MatchRecord, Origin, clean_reason
 from services.shared.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.shared.unit_of_work import after_commit
 
 LOW_SCORE: Final = "low_score"
 REPEAT_PAIRING: Final = "repeat_pairing"
@@ -86,7 +86,7 @@ def _enrolled(view: ProgramView, enrollment_id: str, field: str) -> common_pb2.P
 
 
 async def _require_known(session: AsyncSession, view: ProgramView, enrollment_id: str) -> None:
-    stored = await store.load_participant(session, enrollment_id)
+    stored = await pool_store.load_participant(session, enrollment_id)
     if stored is None or stored.program_id != view.program.program_id:
         raise NotFound("enrollment", enrollment_id)
 
@@ -133,7 +133,7 @@ async def create_manual_match(
         raise InvalidArgument("mentee_enrollment_ids", "name at least one mentee")
     if len(mentee_ids) != len(command.mentee_enrollment_ids):
         raise InvalidArgument("mentee_enrollment_ids", "must be distinct, non-empty ids")
-    await store.lock_program(session, program_id)
+    await pool_store.lock_program(session, program_id)
     view = await load_view(session, program_id, policy)
     require_open(view.program)
     settings = view.settings
@@ -242,9 +242,9 @@ async def _connected(
     chains = (mentee.management_chain_ids, mentor.management_chain_ids)
     if chains[0] and chains[1] and chains[0][0] == chains[1][0]:
         return True
-    if await store.shares_a_program(session, mentee.employee_id, mentor.employee_id):
+    if await pool_store.shares_a_program(session, mentee.employee_id, mentor.employee_id):
         return True
-    return await store.introduced(session, mentee.employee_id, mentor.employee_id, program_id)
+    return await introduction_store.introduced(session, mentee.employee_id, mentor.employee_id, program_id)
 
 
 async def request_nominated_mentor(
@@ -256,7 +256,7 @@ async def request_nominated_mentor(
     program_id = _required(command.program_id, "program_id")
     mentee_id = _required(command.mentee_enrollment_id, "mentee_enrollment_id")
     mentor_employee = _required(command.mentor_employee_id, "mentor_employee_id")
-    await store.lock_program(session, program_id)
+    await pool_store.lock_program(session, program_id)
     view = await load_view(session, program_id, policy, extra_employees=(mentor_employee,))
     require_open(view.program)
     await _require_known(session, view, mentee_id)
@@ -274,7 +274,7 @@ async def request_nominated_mentor(
     )
     mentor_proto = enrolled_mentor
     if mentor_proto is None:
-        known = await store.participants_of_employee(session, mentor_employee)
+        known = await pool_store.participants_of_employee(session, mentor_employee)
         if not known:
             raise _refuse_request("mentor_unknown", "matching knows no profile of this mentor")
         mentor_proto = common_pb2.Participant()
@@ -339,7 +339,9 @@ class Introduction:
     note: str = ""
 
 
-async def introduce(session: AsyncSession, command: Introduction, now: datetime) -> store.IntroductionRow:
+async def introduce(
+    session: AsyncSession, command: Introduction, now: datetime
+) -> introduction_store.IntroductionRow:
     """Record that a colleague introduced a mentee to a mentor (for one program, or for any when the
     program is empty). Recording the same introduction again returns the first one."""
     introducer = _required(command.introducer_employee_id, "introducer_employee_id")
@@ -350,11 +352,13 @@ async def introduce(session: AsyncSession, command: Introduction, now: datetime)
         raise InvalidArgument("mentor_employee_id", "must differ from the mentee")
     if introducer in (mentee, mentor):
         raise FailedPrecondition("self_introduction", "the introducer must be a third colleague")
-    if program_id and await store.load_program(session, program_id) is None:
+    if program_id and await pool_store.load_program(session, program_id) is None:
         raise NotFound("program", program_id)
-    existing = await store.find_introduction(session, introducer, mentee, mentor, program_id)
+    existing = await introduction_store.find_introduction(session, introducer, mentee, mentor, program_id)
     if existing is not None:
         return existing
-    row = store.IntroductionRow(new_id(), introducer, mentee, mentor, program_id)
-    await store.save_introduction(session, row, " ".join(command.note.split())[:MAX_NOTE_LENGTH], now)
+    row = introduction_store.IntroductionRow(new_id(), introducer, mentee, mentor, program_id)
+    await introduction_store.save_introduction(
+        session, row, " ".join(command.note.split())[:MAX_NOTE_LENGTH], now
+    )
     return row

@@ -19,7 +19,7 @@ from mentoring.v1 import common_pb2, matching_pb2
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matching import metrics
-from services.matching.adapters import store
+from services.matching.adapters import pool_store, run_store
 from services.matching.adapters.translate import (
     ROLES,
     engine_participant,
@@ -36,6 +36,7 @@ from services.matching.domain import (
     check_pair,
     solve,
 )
+from services.matching.domain.lifecycle import Origin
 from services.matching.service_layer.context import (
     Policy,
     ProgramView,
@@ -47,10 +48,9 @@ from services.matching.service_layer.context import (
     solve_pool,
     store_proposals,
 )
-from services.matching.service_layer.effects import after_commit
-from services.matching.service_layer.lifecycle import Origin
 from services.shared.db import Database
 from services.shared.errors import FailedPrecondition, InvalidArgument
+from services.shared.unit_of_work import after_commit
 
 CHANGED_DURING_RUN = "changed_during_run"
 MAX_REQUEST_ID_LENGTH = 200
@@ -75,7 +75,7 @@ async def prepare_run(
         raise InvalidArgument("request_id", f"at most {MAX_REQUEST_ID_LENGTH} characters")
     view = await load_view(session, program_id, policy)
     if not dry_run:
-        earlier = await store.find_run(session, program_id, request_id) if request_id else None
+        earlier = await run_store.find_run(session, program_id, request_id) if request_id else None
         if earlier is not None:
             return PreparedRun(view, Pool(()), matching_pb2.MatchingRun.FromString(earlier))
         require_open(view.program)
@@ -121,9 +121,9 @@ async def store_run(
 ) -> matching_pb2.MatchingRun:
     """Store the run's proposals (re-checked against fresh data) and its result, in one unit of work."""
     program_id = prepared.view.program.program_id
-    await store.lock_program(session, program_id)
+    await pool_store.lock_program(session, program_id)
     if request_id:
-        earlier = await store.find_run(session, program_id, request_id)
+        earlier = await run_store.find_run(session, program_id, request_id)
         if earlier is not None:  # a concurrent call with the same request id got there first
             return matching_pb2.MatchingRun.FromString(earlier)
     fresh = await load_view(session, program_id, policy)
@@ -150,7 +150,7 @@ async def store_run(
         quality=quality_to_wire(result.quality),
         dry_run=False,
     )
-    await store.save_run(session, run_id, program_id, request_id, run.SerializeToString(), now)
+    await run_store.save_run(session, run_id, program_id, request_id, run.SerializeToString(), now)
     await refresh_pending(session)
     after_commit(session, lambda: _count_run(fresh, result, "completed", stored=True, changed=len(dropped)))
     return run

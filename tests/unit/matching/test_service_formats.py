@@ -10,9 +10,9 @@ import pytest
 from mentoring.v1 import common_pb2
 
 from services.matching.bootstrap import MIGRATIONS
+from services.matching.domain.lifecycle import MatchRecord, Status
 from services.matching.service_layer import answers, pools, requests, runs
 from services.matching.service_layer.context import Policy
-from services.matching.service_layer.lifecycle import MatchRecord, Status
 from services.shared.db import Database
 from services.shared.errors import FailedPrecondition
 
@@ -55,7 +55,7 @@ async def setup(db: Database, program: common_pb2.Program, *people: common_pb2.P
 
 async def stored(db: Database) -> list[MatchRecord]:
     async with db.transaction() as session:
-        return (await answers.list_matches(session, answers.ListQuery(program_id="p1"))).records
+        return (await answers.list_matches(session, answers.ListQuery(program_id="p1"))).items
 
 
 def program(**fields: object) -> common_pb2.Program:

@@ -13,11 +13,11 @@ import pytest
 from mentoring.v1 import common_pb2
 from sqlalchemy import select
 
-from services.matching.adapters import store
+from services.matching.adapters import match_store, pool_store, run_store
 from services.matching.bootstrap import MIGRATIONS
+from services.matching.domain.lifecycle import MatchRecord, Status
 from services.matching.service_layer import answers, pools, requests, runs
 from services.matching.service_layer.context import Policy
-from services.matching.service_layer.lifecycle import MatchRecord, Status
 from services.shared.db import Database
 from services.shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.shared.outbox import outbox_table
@@ -119,7 +119,7 @@ async def events(db: Database, ce_type: str | None = None) -> list[tuple[str, An
 
 async def all_matches(db: Database, program_id: str = "p1") -> list[MatchRecord]:
     async with db.transaction() as session:
-        return (await answers.list_matches(session, answers.ListQuery(program_id=program_id))).records
+        return (await answers.list_matches(session, answers.ListQuery(program_id=program_id))).items
 
 
 async def run(db: Database, request_id: str = "r1", program_id: str = "p1") -> Any:
@@ -249,6 +249,7 @@ async def test_a_mentor_who_declines_frees_the_seat_and_the_mentee_gets_another_
     assert declined.status is Status.DECLINED
     ((_, event),) = await events(db, DECLINED)
     assert event.by == common_pb2.ROLE_MENTOR and event.reason == "no time"
+    assert event.cause == common_pb2.DECLINE_CAUSE_DECLINED
     live = [r for r in await all_matches(db) if r.live]
     assert len(live) == 1 and live[0].origin == "rematch"
     assert live[0].mentor_employee_id != record.mentor_employee_id, "never the mentor who declined"
@@ -269,6 +270,7 @@ async def test_proposals_expire_after_the_window_and_cannot_be_answered(db: Data
     assert refused.value.rule == "not_pending"
     ((_, event),) = await events(db, DECLINED)
     assert event.reason == "expired" and event.match.status == common_pb2.MATCH_STATUS_EXPIRED
+    assert event.cause == common_pb2.DECLINE_CAUSE_EXPIRED
 
 
 async def activate(db: Database, record: MatchRecord) -> None:
@@ -292,6 +294,9 @@ async def test_ending_at_will_with_a_rematch_proposes_another_mentor(db: Databas
     assert ended.status is Status.ENDED and ended.end_reason == "moving on"
     ((_, event),) = await events(db, ENDED)
     assert event.rematch_offered and event.by == common_pb2.ROLE_MENTEE and event.reason == "moving on"
+    assert (
+        event.cause == common_pb2.END_CAUSE_AT_WILL and event.match.end_cause == common_pb2.END_CAUSE_AT_WILL
+    )
     rematched = [r for r in await all_matches(db) if r.live]
     assert [(r.origin, r.mentees[0].employee_id) for r in rematched] == [("rematch", mentee)]
     assert rematched[0].mentor_employee_id != record.mentor_employee_id
@@ -313,7 +318,7 @@ async def test_listing_pages_and_filters(db: Database) -> None:
                 session, answers.ListQuery(program_id="p1", page_size=2, page_token=token)
             )
         assert page.total_size == 5
-        seen.extend(r.match_id for r in page.records)
+        seen.extend(r.match_id for r in page.items)
         token = page.next_page_token
         if not token:
             break
@@ -323,7 +328,7 @@ async def test_listing_pages_and_filters(db: Database) -> None:
         active = await answers.list_matches(session, answers.ListQuery(status=Status.ACTIVE))
         with pytest.raises(InvalidArgument):
             await answers.list_matches(session, answers.ListQuery(page_token="garbage!"))
-    assert [r.mentees[0].employee_id for r in mine.records] == ["E3"] and active.total_size == 0
+    assert [r.mentees[0].employee_id for r in mine.items] == ["E3"] and active.total_size == 0
 
 
 # ---- manual matches, nominations, introductions ---------------------------------------------------
@@ -477,6 +482,7 @@ async def test_a_manager_change_ends_the_match_and_the_mentee_is_rematched(db: D
         )
     ((_, event),) = await events(db, ENDED)
     assert event.reason == "management_chain" and event.match.match_id == record.match_id
+    assert event.cause == common_pb2.END_CAUSE_MANAGEMENT_CHAIN
     after = await all_matches(db)
     assert next(r for r in after if r.match_id == record.match_id).status is Status.ENDED
     (rematched,) = [r for r in after if r.live]
@@ -506,6 +512,8 @@ async def test_a_termination_ends_matches_and_frees_capacity(db: Database) -> No
         await pools.participant_withdrawn(session, withdrawn, "terminated", now(), now(), POLICY)
     ((_, event),) = await events(db, ENDED)
     assert event.reason == "employee_terminated" and event.by == common_pb2.ROLE_UNSPECIFIED
+    assert event.cause == common_pb2.END_CAUSE_EMPLOYEE_TERMINATED
+    assert event.match.end_cause == common_pb2.END_CAUSE_EMPLOYEE_TERMINATED
     other = "E2" if leaver == "E1" else "E1"
     result = await run(db, "r2")
     assert [(m.mentor_employee_id, m.mentee_employee_ids[0]) for m in result.matches] == [("M1", other)]
@@ -519,8 +527,8 @@ async def test_an_erasure_ends_matches_without_publishing_the_erased_id(db: Data
     ((_, event),) = await events(db, ENDED)
     assert event.reason == "employee_erased" and list(event.match.mentee_employee_ids) == [""]
     async with db.transaction() as session:
-        assert await store.participants_of_employee(session, "E1") == []
-        assert await store.live_matches_of(session, "E1") == []
+        assert await pool_store.participants_of_employee(session, "E1") == []
+        assert await match_store.live_matches_of(session, "E1") == []
 
 
 async def test_a_program_the_engine_refuses_still_keeps_its_enrolments(db: Database) -> None:
@@ -530,10 +538,10 @@ async def test_a_program_the_engine_refuses_still_keeps_its_enrolments(db: Datab
         await run(db)
     assert refused.value.field == "program.reverse_skill"
     async with db.transaction() as session:
-        await store.save_run(session, "earlier", "p1", "", b"", now())  # as if it had run before
+        await run_store.save_run(session, "earlier", "p1", "", b"", now())  # as if it had run before
     await enrol(db, enrolled("E2", MENTEE, 9))  # the late proposal fails, the enrolment does not
     async with db.transaction() as session:
-        assert await store.load_participant(session, "p1:E2") is not None
+        assert await pool_store.load_participant(session, "p1:E2") is not None
     assert await all_matches(db) == []
 
 

@@ -18,8 +18,8 @@ from services.matching.adapters.translate import (
     program_settings,
 )
 from services.matching.domain import Delivery, Objective, ProgramFormat, Role
+from services.matching.domain.lifecycle import MatchRecord, Member, Status
 from services.matching.entrypoints.audit import app
-from services.matching.service_layer.lifecycle import MatchRecord, Member, Status
 from services.shared.errors import InvalidArgument
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "services/matching/examples/audit_example.json"
