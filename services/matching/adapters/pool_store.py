@@ -18,14 +18,28 @@ from services.matching.adapters.tables import (
     participants,
     programs,
 )
+from services.matching.adapters.translate import (
+    enrollment_status_to_wire,
+    participant_from_wire,
+    participant_to_wire,
+    program_from_wire,
+    program_status_to_wire,
+    program_to_wire,
+    role_to_wire,
+)
+from services.matching.domain.enrollments import Enrollment, EnrollmentStatus, Program
 from services.shared.db import rows_affected
 
 
-async def save_program(session: AsyncSession, program: common_pb2.Program) -> None:
+def _participant(blob: bytes) -> Enrollment:
+    return participant_from_wire(common_pb2.Participant.FromString(blob))
+
+
+async def save_program(session: AsyncSession, program: Program) -> None:
     values = {
         "tenant": program.tenant,
-        "status": program.status,
-        "program": program.SerializeToString(),
+        "status": program_status_to_wire(program.status),
+        "program": program_to_wire(program).SerializeToString(),
         "updated_at": datetime.now(UTC),
     }
     updated = await session.execute(
@@ -35,11 +49,11 @@ async def save_program(session: AsyncSession, program: common_pb2.Program) -> No
         await session.execute(programs.insert().values(program_id=program.program_id, **values))
 
 
-async def load_program(session: AsyncSession, program_id: str) -> common_pb2.Program | None:
+async def load_program(session: AsyncSession, program_id: str) -> Program | None:
     row = (
         await session.execute(select(programs.c.program).where(programs.c.program_id == program_id))
     ).first()
-    return common_pb2.Program.FromString(row.program) if row else None
+    return program_from_wire(common_pb2.Program.FromString(row.program)) if row else None
 
 
 async def lock_program(session: AsyncSession, program_id: str) -> None:
@@ -51,15 +65,15 @@ async def lock_program(session: AsyncSession, program_id: str) -> None:
 
 
 async def save_participant(
-    session: AsyncSession, participant: common_pb2.Participant, seen_at: datetime | None = None
+    session: AsyncSession, participant: Enrollment, seen_at: datetime | None = None
 ) -> None:
     """Upsert; ``seen_at`` (the event's time) is kept as the enrolment time of a participant new to us."""
     values = {
         "program_id": participant.program_id,
         "employee_id": participant.employee_id,
-        "role": participant.role,
-        "status": participant.status,
-        "participant": participant.SerializeToString(),
+        "role": role_to_wire(participant.role),
+        "status": enrollment_status_to_wire(participant.status),
+        "participant": participant_to_wire(participant).SerializeToString(),
         "updated_at": datetime.now(UTC),
     }
     updated = await session.execute(
@@ -78,33 +92,36 @@ async def save_participant(
 
 
 async def load_participants(
-    session: AsyncSession, program_id: str, statuses: Sequence[int] = (common_pb2.ENROLLMENT_STATUS_ACTIVE,)
-) -> list[common_pb2.Participant]:
+    session: AsyncSession, program_id: str, statuses: Sequence[EnrollmentStatus] = (EnrollmentStatus.ACTIVE,)
+) -> list[Enrollment]:
     rows = await session.execute(
         select(participants.c.participant)
-        .where(participants.c.program_id == program_id, participants.c.status.in_(statuses))
+        .where(
+            participants.c.program_id == program_id,
+            participants.c.status.in_([enrollment_status_to_wire(status) for status in statuses]),
+        )
         .order_by(participants.c.enrollment_id)
     )
-    return [common_pb2.Participant.FromString(row.participant) for row in rows]
+    return [_participant(row.participant) for row in rows]
 
 
-async def load_participant(session: AsyncSession, enrollment_id: str) -> common_pb2.Participant | None:
+async def load_participant(session: AsyncSession, enrollment_id: str) -> Enrollment | None:
     row = (
         await session.execute(
             select(participants.c.participant).where(participants.c.enrollment_id == enrollment_id)
         )
     ).first()
-    return common_pb2.Participant.FromString(row.participant) if row else None
+    return _participant(row.participant) if row else None
 
 
-async def participants_of_employee(session: AsyncSession, employee_id: str) -> list[common_pb2.Participant]:
+async def participants_of_employee(session: AsyncSession, employee_id: str) -> list[Enrollment]:
     """Every enrolment of the employee in any program and status, most recently updated first."""
     rows = await session.execute(
         select(participants.c.participant)
         .where(participants.c.employee_id == employee_id)
         .order_by(participants.c.updated_at.desc(), participants.c.enrollment_id)
     )
-    return [common_pb2.Participant.FromString(row.participant) for row in rows]
+    return [_participant(row.participant) for row in rows]
 
 
 async def shares_a_program(session: AsyncSession, first_employee: str, second_employee: str) -> bool:

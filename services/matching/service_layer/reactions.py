@@ -15,47 +15,35 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 
-from mentoring.v1 import common_pb2
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matching import metrics
 from services.matching.adapters import match_store, pool_store, run_store
 from services.matching.adapters.publishing import publish
-from services.matching.domain import lifecycle
+from services.matching.domain import Role, lifecycle
+from services.matching.domain.enrollments import Enrollment, MatchingMode
 from services.matching.domain.lifecycle import EndCause, MatchRecord, Member, Origin, Side, Status
-from services.matching.service_layer.context import (
-    Policy,
-    load_view,
-    propose_one,
-    refresh_pending,
-    rematch,
-)
+from services.matching.service_layer.policy import Policy
+from services.matching.service_layer.proposals import propose_one, refresh_pending, rematch
+from services.matching.service_layer.views import load_view
 from services.shared.errors import DomainError
 from services.shared.logging import get_logger
 from services.shared.unit_of_work import after_commit
 
 log = get_logger(__name__)
 
-WITHDRAWAL_CAUSES = {
-    "terminated": EndCause.EMPLOYEE_TERMINATED,
-    "erased": EndCause.EMPLOYEE_ERASED,
-}
-
 
 async def propose_if_late(
-    session: AsyncSession, participant: common_pb2.Participant, now: datetime, policy: Policy, origin: Origin
+    session: AsyncSession, participant: Enrollment, now: datetime, policy: Policy, origin: Origin
 ) -> MatchRecord | None:
     """A proposal for a mentee (peer) who joins a program after its matching ran."""
-    if participant.status != common_pb2.ENROLLMENT_STATUS_ACTIVE or participant.role not in (
-        common_pb2.ROLE_MENTEE,
-        common_pb2.ROLE_PEER,
-    ):
+    if not participant.active or participant.role not in (Role.MENTEE, Role.PEER):
         return None
     program = await pool_store.load_program(session, participant.program_id)
     if (
         program is None
-        or program.status == common_pb2.PROGRAM_STATUS_CLOSED
-        or program.matching_mode == common_pb2.MATCHING_MODE_HR_MANUAL
+        or program.closed
+        or program.matching_mode is MatchingMode.HR_MANUAL
         or not await run_store.program_has_run(session, participant.program_id)
     ):
         return None
@@ -152,7 +140,7 @@ async def _rematch_all(
 
 
 async def participant_left(
-    session: AsyncSession, participant: common_pb2.Participant, cause: EndCause, now: datetime, policy: Policy
+    session: AsyncSession, participant: Enrollment, cause: EndCause, now: datetime, policy: Policy
 ) -> None:
     """Paused or withdrawn: end the enrolment's live matches in its program (an erasure's withdrawal
     publishes them without the erased person's ids)."""
@@ -163,10 +151,6 @@ async def participant_left(
     stranded = await _end_all(session, records, participant.employee_id, cause, now, scrub)
     if records:
         await _rematch_all(session, stranded, now, policy)
-
-
-def withdrawal_cause(reason: str) -> EndCause:
-    return WITHDRAWAL_CAUSES.get(reason.strip().lower(), EndCause.PARTICIPANT_WITHDRAWN)
 
 
 async def employee_erased(session: AsyncSession, employee_id: str, now: datetime, policy: Policy) -> None:
@@ -185,7 +169,7 @@ async def _chain_of(session: AsyncSession, employee_id: str) -> tuple[str, ...]:
 
 
 async def management_chain_changed(
-    session: AsyncSession, participant: common_pb2.Participant, now: datetime, policy: Policy
+    session: AsyncSession, participant: Enrollment, now: datetime, policy: Policy
 ) -> None:
     """End every live match (any program) where the updated chain makes the two boss and report."""
     employee_id = participant.employee_id
