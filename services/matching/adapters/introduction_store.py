@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matching.adapters.tables import introductions
-
-
-@dataclass(frozen=True, slots=True)
-class IntroductionRow:
-    introduction_id: str
-    introducer_employee_id: str
-    mentee_employee_id: str
-    mentor_employee_id: str
-    program_id: str
+from services.matching.domain.introductions import Introduction
 
 
 async def find_introduction(
     session: AsyncSession, introducer: str, mentee: str, mentor: str, program_id: str
-) -> IntroductionRow | None:
+) -> Introduction | None:
     row = (
         await session.execute(
             select(introductions).where(
@@ -35,7 +26,7 @@ async def find_introduction(
     ).first()
     if row is None:
         return None
-    return IntroductionRow(
+    return Introduction(
         row.introduction_id,
         row.introducer_employee_id,
         row.mentee_employee_id,
@@ -45,7 +36,7 @@ async def find_introduction(
 
 
 async def save_introduction(
-    session: AsyncSession, introduction: IntroductionRow, note: str, now: datetime
+    session: AsyncSession, introduction: Introduction, note: str, now: datetime
 ) -> None:
     await session.execute(
         introductions.insert().values(

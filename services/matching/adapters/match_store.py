@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
@@ -13,6 +12,7 @@ from sqlalchemy import and_, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matching.adapters.tables import CHUNK, LIVE_STATUSES, match_members, matches
+from services.matching.domain.engine_input import Workload
 from services.matching.domain.lifecycle import MatchRecord, Member, Origin, Status
 from services.shared.errors import InvalidArgument
 from services.shared.paging import Page, decode_token, encode_token
@@ -207,17 +207,9 @@ async def count_pending(session: AsyncSession) -> int:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class MentorLoad:
-    """Mentees a mentor holds in live matches: in one program, and in all the others together."""
-
-    here: int
-    elsewhere: int
-
-
 async def mentor_loads(
     session: AsyncSession, program_id: str, employee_ids: Iterable[str] | None = None
-) -> dict[str, MentorLoad]:
+) -> dict[str, Workload]:
     """Per mentor employee id: current mentees in live matches here and in other programs."""
     query = (
         select(matches.c.mentor_employee_id, matches.c.program_id, func.count().label("load"))
@@ -236,7 +228,7 @@ async def mentor_loads(
             here[row.mentor_employee_id] += int(row.load)
         else:
             elsewhere[row.mentor_employee_id] += int(row.load)
-    return {employee: MentorLoad(here[employee], elsewhere[employee]) for employee in {*here, *elsewhere}}
+    return {employee: Workload(here[employee], elsewhere[employee]) for employee in {*here, *elsewhere}}
 
 
 async def live_mentees(session: AsyncSession, program_id: str) -> dict[str, set[str]]:

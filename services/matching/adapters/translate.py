@@ -9,7 +9,6 @@ from typing import Final, TypeVar
 
 from mentoring.v1 import common_pb2, matching_pb2
 
-from services.matching.adapters.introduction_store import IntroductionRow
 from services.matching.domain import Delivery, Objective, ProgramFormat, QualityReport, Role, Unmatched
 from services.matching.domain.enrollments import (
     Eligibility,
@@ -22,6 +21,7 @@ from services.matching.domain.enrollments import (
     ProgramStatus,
     ProgramWeights,
 )
+from services.matching.domain.introductions import Introduction
 from services.matching.domain.lifecycle import DeclineCause, EndCause, MatchRecord, Side, Status
 from services.matching.domain.runs import CHANGED_DURING_RUN, CHANGED_DURING_RUN_TEXT, RunReport, StoredRun
 from services.shared.timestamps import timestamp
@@ -382,7 +382,7 @@ def outcome_to_wire(run: RunReport | StoredRun) -> matching_pb2.MatchingRun:
     return run_to_wire(run)
 
 
-def introduction_to_wire(row: IntroductionRow) -> matching_pb2.Introduction:
+def introduction_to_wire(row: Introduction) -> matching_pb2.Introduction:
     return matching_pb2.Introduction(
         introduction_id=row.introduction_id,
         introducer_employee_id=row.introducer_employee_id,

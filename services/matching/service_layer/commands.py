@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from services.matching.adapters.introduction_store import IntroductionRow
 from services.matching.domain.enrollments import Enrollment, Program
+from services.matching.domain.introductions import Introduction
 from services.matching.domain.lifecycle import EndCause, MatchRecord, Status
 from services.matching.domain.runs import RunReport, StoredRun
 from services.shared.messagebus import Command, Query, Workflow
@@ -112,7 +112,7 @@ class RequestNominatedMentor(Command[MatchRecord]):
 
 
 @dataclass(frozen=True, slots=True)
-class IntroduceColleague(Command[IntroductionRow]):
+class IntroduceColleague(Command[Introduction]):
     introducer_employee_id: str
     mentee_employee_id: str
     mentor_employee_id: str

@@ -13,10 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matching import metrics
 from services.matching.adapters import match_store, pool_store
-from services.matching.adapters.match_store import MentorLoad
 from services.matching.adapters.publishing import publish_proposals
 from services.matching.domain import Match, Participant, ProgramFormat, Role, propose_for_late_mentee
-from services.matching.domain.engine_input import engine_participant
+from services.matching.domain.engine_input import Workload, engine_participant
 from services.matching.domain.enrollments import Enrollment
 from services.matching.domain.lifecycle import MatchRecord, Member, Origin
 from services.matching.service_layer.policy import Policy
@@ -237,8 +236,8 @@ async def propose_one(
 
 def _note_load(view: ProgramView, record: MatchRecord) -> None:
     """Keep the view in step with a proposal just made, for the next proposal in the same unit of work."""
-    load = view.loads.get(record.mentor_employee_id, MentorLoad(0, 0))
-    view.loads[record.mentor_employee_id] = MentorLoad(load.here + len(record.mentees), load.elsewhere)
+    load = view.loads.get(record.mentor_employee_id, Workload())
+    view.loads[record.mentor_employee_id] = Workload(load.here + len(record.mentees), load.elsewhere)
     for member in record.mentees:
         view.live.setdefault(member.employee_id, set()).add(record.skill_area)
     if view.format is ProgramFormat.PEER:

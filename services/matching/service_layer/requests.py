@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matching import metrics
 from services.matching.adapters import introduction_store, pool_store
-from services.matching.adapters.introduction_store import IntroductionRow
 from services.matching.domain import (
     HardRule,
     Participant,
@@ -34,6 +33,7 @@ from services.matching.domain import (
 )
 from services.matching.domain.engine_input import best_possible_score, cap_across_programs, engine_participant
 from services.matching.domain.enrollments import Enrollment, Program
+from services.matching.domain.introductions import Introduction
 from services.matching.domain.lifecycle import MatchRecord, Origin, clean_reason
 from services.matching.service_layer.commands import (
     CreateManualMatch,
@@ -307,7 +307,7 @@ async def request_nominated_mentor(
 # ---- introductions ---------------------------------------------------------------------------------
 
 
-async def introduce(session: AsyncSession, command: IntroduceColleague) -> IntroductionRow:
+async def introduce(session: AsyncSession, command: IntroduceColleague) -> Introduction:
     """Record that a colleague introduced a mentee to a mentor (for one program, or for any when the
     program is empty). Recording the same introduction again returns the first one."""
     introducer = _required(command.introducer_employee_id, "introducer_employee_id")
@@ -323,7 +323,7 @@ async def introduce(session: AsyncSession, command: IntroduceColleague) -> Intro
     existing = await introduction_store.find_introduction(session, introducer, mentee, mentor, program_id)
     if existing is not None:
         return existing
-    row = IntroductionRow(new_id(), introducer, mentee, mentor, program_id)
+    row = Introduction(new_id(), introducer, mentee, mentor, program_id)
     note = " ".join(command.note.split())[:MAX_NOTE_LENGTH]
     await introduction_store.save_introduction(session, row, note, command.now)
     return row

@@ -10,7 +10,6 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matching.adapters import match_store, pool_store
-from services.matching.adapters.match_store import MentorLoad
 from services.matching.domain import Participant, Pool, ProgramFormat, ProgramSettings, Role, normalise_tag
 from services.matching.domain.engine_input import (
     Workload,
@@ -31,14 +30,13 @@ class ProgramView:
     format: ProgramFormat
     settings: ProgramSettings
     active: list[Enrollment]
-    loads: dict[str, MentorLoad]
+    loads: dict[str, Workload]  # mentor employee id -> live mentees here and elsewhere
     live: dict[str, set[str]]  # employee id -> skill areas their live matches here cover
     partners: dict[str, set[str]]  # employee id -> partners of ended matches, any program
     by_enrollment: dict[str, Enrollment] = field(default_factory=dict)
 
     def workload(self, employee_id: str) -> Workload:
-        load = self.loads.get(employee_id)
-        return Workload(load.here, load.elsewhere) if load else Workload()
+        return self.loads.get(employee_id, Workload())
 
     def response_window(self, policy: Policy) -> timedelta:
         return timedelta(hours=self.program.response_window_hours or policy.response_window_default_hours)
