@@ -1,4 +1,4 @@
-"""The service's own knobs (from MatchingSettings) that handlers need."""
+"""The policy the handlers are bound to (see ``handlers.handlers``)."""
 
 from __future__ import annotations
 

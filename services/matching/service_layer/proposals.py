@@ -1,4 +1,4 @@
-"""Proposals: stored matches built from the engine's, stored with their MatchProposed events in the
+"""Proposals: matches built from the engine's and stored with their MatchProposed events in the
 caller's unit of work; the engine's incremental proposal for one mentee; rematches of mentees left
 without a partner."""
 
