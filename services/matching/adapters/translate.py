@@ -24,6 +24,7 @@ from services.matching.domain.enrollments import (
 from services.matching.domain.introductions import Introduction
 from services.matching.domain.lifecycle import DeclineCause, EndCause, MatchRecord, Side, Status
 from services.matching.domain.runs import CHANGED_DURING_RUN, CHANGED_DURING_RUN_TEXT, RunReport, StoredRun
+from services.shared.errors import InvalidArgument
 from services.shared.timestamps import timestamp
 
 K = TypeVar("K")
@@ -303,6 +304,16 @@ def role_of(side: Side, format_name: str) -> common_pb2.Role.ValueType:
     if format_name == ProgramFormat.PEER:
         return common_pb2.ROLE_PEER
     return common_pb2.ROLE_MENTOR if side is Side.MENTOR else common_pb2.ROLE_MENTEE
+
+
+def status_filter_from_wire(status: common_pb2.MatchStatus.ValueType) -> Status | None:
+    """A listing's status filter: none when unspecified; a value the service does not know is refused."""
+    if status == common_pb2.MATCH_STATUS_UNSPECIFIED:
+        return None
+    found = STATUS_FROM_WIRE.get(status)
+    if found is None:
+        raise InvalidArgument("status", "is not a known match status")
+    return found
 
 
 def end_cause_to_wire(cause: EndCause | None) -> common_pb2.EndCause.ValueType:

@@ -17,7 +17,6 @@ from typing_extensions import override
 
 from services.matching.adapters import translate
 from services.matching.service_layer import commands
-from services.shared.errors import InvalidArgument
 from services.shared.messagebus import MessageBus
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -53,11 +52,7 @@ class MatchingServicer(matching_pb2_grpc.MatchingServiceServicer):
     async def ListMatches(
         self, request: matching_pb2.ListMatchesRequest, context: Context
     ) -> matching_pb2.ListMatchesResponse:
-        status = None
-        if request.status != common_pb2.MATCH_STATUS_UNSPECIFIED:
-            status = translate.STATUS_FROM_WIRE.get(request.status)
-            if status is None:
-                raise InvalidArgument("status", "is not a known match status")
+        status = translate.status_filter_from_wire(request.status)
         await self._expire_overdue()
         page = await self._bus.execute(
             commands.ListMatches(
