@@ -204,7 +204,7 @@ def _count(items: Any) -> dict[str, int]:
 
 def _full_graph(n_mentees: int, n_mentors: int, seed: int) -> dict[str, Any]:
     """Exact optimum with every feasible pair handed to OR-Tools at once (no pruning, no pricing)."""
-    from services.matching.domain.encoding import candidate_matrix
+    from services.matching.domain.candidates import candidate_matrix
     from services.matching.domain.flow import GainRule, solve_assignment
     from services.matching.domain.program import prepare
 
@@ -258,7 +258,8 @@ def _hospital_resident(n_mentees: int, n_mentors: int, seed: int, repeat: int) -
     from matching.games import HospitalResident
 
     from services.matching.domain import solve
-    from services.matching.domain.encoding import INFEASIBLE, candidate_matrix
+    from services.matching.domain.candidates import candidate_matrix
+    from services.matching.domain.encoding import INFEASIBLE
     from services.matching.domain.flow import count_blocking_pairs
     from services.matching.domain.program import prepare
 

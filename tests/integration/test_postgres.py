@@ -49,11 +49,25 @@ def head_revisions(service: str) -> set[str]:
     return set(ScriptDirectory.from_config(config).get_heads())
 
 
+def store_metadata(service: str) -> MetaData:
+    """The service's own tables: declared in ``adapters/tables.py`` (a store split into one module per
+    concern) or in ``adapters/store.py``."""
+    for module in ("tables", "store"):
+        name = f"services.{service}.adapters.{module}"
+        try:
+            metadata: MetaData = importlib.import_module(name).metadata
+        except ModuleNotFoundError as error:
+            if error.name != name:
+                raise
+            continue
+        return metadata
+    raise LookupError(f"{service} declares no tables")
+
+
 def declared_tables(service: str) -> MetaData:
     """The tables the service's code reads and writes: the messaging ones plus its store's."""
-    store = importlib.import_module(f"services.{service}.adapters.store")
     declared = MetaData()
-    for table in [outbox_table, inbox_table, *store.metadata.tables.values()]:
+    for table in [outbox_table, inbox_table, *store_metadata(service).tables.values()]:
         table.to_metadata(declared)
     return declared
 

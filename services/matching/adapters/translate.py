@@ -1,35 +1,34 @@
-"""Translations: the wire (mentoring.v1 Program / Participant / Match) <-> the engine's model.
-
-Proto3 cannot tell an unset number from zero, so a zero means "the default" for group sizes, speed
-rounds, the minimum timezone overlap and the peer grade tolerance, as the enrollment service documents.
-"""
+"""Translations: the wire (mentoring.v1 Program / Participant / Match / MatchingRun) <-> matching's
+domain. Proto3 cannot tell an unset number from zero: the domain keeps the zeros, and the engine's
+inputs (``domain.engine_input``) read them as "the default"."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Final
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from collections.abc import Mapping
+from typing import Final, TypeVar
 
 from mentoring.v1 import common_pb2, matching_pb2
 
-from services.matching.domain import (
-    Delivery,
-    Objective,
-    Participant,
-    ProgramFormat,
-    ProgramSettings,
-    QualityReport,
-    Role,
-    ScoringWeights,
-    Unmatched,
+from services.matching.domain import Delivery, Objective, ProgramFormat, QualityReport, Role, Unmatched
+from services.matching.domain.enrollments import (
+    Eligibility,
+    Enrollment,
+    EnrollmentStatus,
+    Goal,
+    MatchingMode,
+    Profile,
+    Program,
+    ProgramStatus,
+    ProgramWeights,
 )
-from services.matching.service_layer.lifecycle import MatchRecord, Side, Status
+from services.matching.domain.introductions import Introduction
+from services.matching.domain.lifecycle import DeclineCause, EndCause, MatchRecord, Side, Status
+from services.matching.domain.runs import CHANGED_DURING_RUN, CHANGED_DURING_RUN_TEXT, RunReport, StoredRun
 from services.shared.errors import InvalidArgument
 from services.shared.timestamps import timestamp
 
-DEFAULT_WORK_START_HOUR: Final = 9
-DEFAULT_WORK_END_HOUR: Final = 17
+K = TypeVar("K")
+V = TypeVar("V")
 
 FORMATS: Final = {
     common_pb2.PROGRAM_FORMAT_UNSPECIFIED: ProgramFormat.ONE_ON_ONE,
@@ -58,193 +57,241 @@ STATUS_TO_WIRE: Final = {
     Status.ENDED: common_pb2.MATCH_STATUS_ENDED,
 }
 STATUS_FROM_WIRE: Final = {wire: status for status, wire in STATUS_TO_WIRE.items()}
+END_CAUSES: Final = {
+    EndCause.AT_WILL: common_pb2.END_CAUSE_AT_WILL,
+    EndCause.MANAGEMENT_CHAIN: common_pb2.END_CAUSE_MANAGEMENT_CHAIN,
+    EndCause.PARTICIPANT_PAUSED: common_pb2.END_CAUSE_PARTICIPANT_PAUSED,
+    EndCause.PARTICIPANT_WITHDRAWN: common_pb2.END_CAUSE_PARTICIPANT_WITHDRAWN,
+    EndCause.EMPLOYEE_TERMINATED: common_pb2.END_CAUSE_EMPLOYEE_TERMINATED,
+    EndCause.EMPLOYEE_ERASED: common_pb2.END_CAUSE_EMPLOYEE_ERASED,
+}
+DECLINE_CAUSES: Final = {
+    DeclineCause.DECLINED: common_pb2.DECLINE_CAUSE_DECLINED,
+    DeclineCause.EXPIRED: common_pb2.DECLINE_CAUSE_EXPIRED,
+}
 
 
-def program_format(program: common_pb2.Program) -> ProgramFormat:
-    return FORMATS.get(program.format, ProgramFormat.ONE_ON_ONE)
+MATCHING_MODES: Final = {
+    common_pb2.MATCHING_MODE_UNSPECIFIED: MatchingMode.OPTIMISE,
+    common_pb2.MATCHING_MODE_OPTIMISE: MatchingMode.OPTIMISE,
+    common_pb2.MATCHING_MODE_MENTEE_CHOICE: MatchingMode.MENTEE_CHOICE,
+    common_pb2.MATCHING_MODE_HR_MANUAL: MatchingMode.HR_MANUAL,
+}
+PROGRAM_STATUSES: Final = {
+    common_pb2.PROGRAM_STATUS_UNSPECIFIED: ProgramStatus.UNSPECIFIED,
+    common_pb2.PROGRAM_STATUS_DRAFT: ProgramStatus.DRAFT,
+    common_pb2.PROGRAM_STATUS_OPEN: ProgramStatus.OPEN,
+    common_pb2.PROGRAM_STATUS_CLOSED: ProgramStatus.CLOSED,
+}
+ENROLLMENT_STATUSES: Final = {
+    common_pb2.ENROLLMENT_STATUS_UNSPECIFIED: EnrollmentStatus.UNSPECIFIED,
+    common_pb2.ENROLLMENT_STATUS_ACTIVE: EnrollmentStatus.ACTIVE,
+    common_pb2.ENROLLMENT_STATUS_PAUSED: EnrollmentStatus.PAUSED,
+    common_pb2.ENROLLMENT_STATUS_WITHDRAWN: EnrollmentStatus.WITHDRAWN,
+}
 
 
-def _weights(weights: common_pb2.ScoringWeights) -> ScoringWeights:
-    values = {
-        "skills": weights.skills,
-        "goals": weights.goals,
-        "nomination": weights.nomination,
-        "diversity": weights.diversity,
-        "seniority_gap": weights.seniority_gap,
-        "repeat_pairing": weights.repeat_pairing_penalty,
-    }
-    if not any(values.values()):
-        return ScoringWeights()  # none given: the engine's defaults
-    try:
-        return ScoringWeights(**values)
-    except InvalidArgument as error:
-        raise InvalidArgument(f"program.{error.field}", error.message.split(": ", 1)[-1]) from error
+def _inverse(mapping: Mapping[K, V]) -> dict[V, K]:
+    """Domain -> wire: the first wire value of each domain value (an unset wire value maps to a default,
+    which is written back as that default)."""
+    inverse: dict[V, K] = {}
+    for wire, value in mapping.items():
+        inverse.setdefault(value, wire)
+    return inverse
 
 
-def program_settings(
-    program: common_pb2.Program,
-    *,
-    multi_mentor_per_skill: bool = False,
-    solver_time_limit_seconds: float = 20.0,
-    solver_workers: int = 2,
-) -> ProgramSettings:
-    """The engine's settings of a program. A mentee-choice program falls back to scores for mentees whose
-    nominations cannot be honoured, so nobody is left out only for not nominating."""
-    mentee_choice = program.matching_mode == common_pb2.MATCHING_MODE_MENTEE_CHOICE
-    try:
-        return ProgramSettings(
-            program_id=program.program_id or "program",
-            format=program_format(program),
-            delivery=DELIVERIES.get(program.delivery, Delivery.REMOTE),
-            objective=(
-                Objective.MAX_SCORE
-                if program.objective == common_pb2.MATCHING_OBJECTIVE_BEST_SCORE
-                else Objective.MAX_MATCHED_THEN_SCORE
-            ),
-            weights=_weights(program.weights),
-            min_overlap_minutes=round(program.min_overlap_hours * 60) if program.min_overlap_hours else 120,
-            peer_grade_tolerance=program.peer_grade_tolerance or 1,
-            reverse_skills=frozenset({program.reverse_skill} if program.reverse_skill.strip() else ()),
-            group_min_size=program.group_size.min or 2,
-            group_max_size=program.group_size.max or max(6, program.group_size.min),
-            speed_rounds=program.speed_rounds or 3,
-            multi_mentor_per_skill=multi_mentor_per_skill,
-            mentee_choice=mentee_choice,
-            choice_fallback_to_scores=mentee_choice,
-            solver_time_limit_seconds=solver_time_limit_seconds,
-            solver_workers=solver_workers,
-        )
-    except InvalidArgument as error:
-        field = {"reverse_skills": "reverse_skill", "min_overlap_minutes": "min_overlap_hours"}.get(
-            error.field, error.field
-        )
-        raise InvalidArgument(f"program.{field}", error.message.split(": ", 1)[-1]) from error
+FORMATS_TO_WIRE: Final = {**_inverse(FORMATS), ProgramFormat.ONE_ON_ONE: common_pb2.PROGRAM_FORMAT_ONE_ON_ONE}
+DELIVERIES_TO_WIRE: Final = {**_inverse(DELIVERIES), Delivery.REMOTE: common_pb2.DELIVERY_REMOTE}
+MATCHING_MODES_TO_WIRE: Final = {
+    **_inverse(MATCHING_MODES),
+    MatchingMode.OPTIMISE: common_pb2.MATCHING_MODE_OPTIMISE,
+}
+PROGRAM_STATUSES_TO_WIRE: Final = _inverse(PROGRAM_STATUSES)
+ENROLLMENT_STATUSES_TO_WIRE: Final = _inverse(ENROLLMENT_STATUSES)
+ROLES_TO_WIRE: Final = _inverse(ROLES)
 
 
-def best_possible_score(settings: ProgramSettings) -> float:
-    """The most a pair can score in the program (every positive component at its full weight)."""
-    weights = settings.weights
-    return weights.skills + weights.goals + weights.nomination + weights.diversity + weights.seniority_gap
+# ---- in: programs, participants, causes ----------------------------------------------------------
+
+# A withdrawal's cause, read from its free-text reason until every producer sets
+# ParticipantWithdrawn.cause.
+WITHDRAWAL_CAUSES: Final = {
+    "terminated": EndCause.EMPLOYEE_TERMINATED,
+    "erased": EndCause.EMPLOYEE_ERASED,
+}
 
 
-def ineligibility(program: common_pb2.Program, participant: common_pb2.Participant) -> str | None:
-    """Why the program's eligibility rules exclude the participant now (their attributes may have
-    changed since they enrolled), or None. Tenure is checked by enrollment at enrolment time."""
+def withdrawal_cause(reason: str) -> EndCause:
+    return WITHDRAWAL_CAUSES.get(reason.strip().lower(), EndCause.PARTICIPANT_WITHDRAWN)
+
+
+def program_from_wire(program: common_pb2.Program) -> Program:
     rules = program.eligibility
-    if rules.departments and participant.department not in rules.departments:
-        return "department is not eligible for this program"
-    if rules.divisions and participant.division not in rules.divisions:
-        return "division is not eligible for this program"
-    if rules.locations and participant.location not in rules.locations:
-        return "location is not eligible for this program"
-    if rules.min_grade and participant.grade < rules.min_grade:
-        return f"grade below the program's minimum {rules.min_grade}"
-    if rules.max_grade and participant.grade > rules.max_grade:
-        return f"grade above the program's maximum {rules.max_grade}"
-    if participant.timezone and not _known_timezone(participant.timezone):
-        return "timezone is not a known IANA zone"
-    return None
+    weights = program.weights
+    return Program(
+        program_id=program.program_id,
+        tenant=program.tenant,
+        format=FORMATS.get(program.format, ProgramFormat.ONE_ON_ONE),
+        delivery=DELIVERIES.get(program.delivery, Delivery.REMOTE),
+        eligibility=Eligibility(
+            departments=tuple(rules.departments),
+            divisions=tuple(rules.divisions),
+            locations=tuple(rules.locations),
+            min_grade=rules.min_grade,
+            max_grade=rules.max_grade,
+            min_tenure_days=rules.min_tenure_days,
+        ),
+        mentor_capacity_default=program.mentor_capacity_default,
+        mentor_cap_across_programs=program.mentor_cap_across_programs,
+        group_min_size=program.group_size.min,
+        group_max_size=program.group_size.max,
+        matching_mode=MATCHING_MODES.get(program.matching_mode, MatchingMode.OPTIMISE),
+        objective=(
+            Objective.MAX_SCORE
+            if program.objective == common_pb2.MATCHING_OBJECTIVE_BEST_SCORE
+            else Objective.MAX_MATCHED_THEN_SCORE
+        ),
+        weights=ProgramWeights(
+            skills=weights.skills,
+            goals=weights.goals,
+            nomination=weights.nomination,
+            diversity=weights.diversity,
+            seniority_gap=weights.seniority_gap,
+            repeat_pairing_penalty=weights.repeat_pairing_penalty,
+        ),
+        reverse_skill=program.reverse_skill,
+        speed_rounds=program.speed_rounds,
+        min_overlap_hours=program.min_overlap_hours,
+        peer_grade_tolerance=program.peer_grade_tolerance,
+        response_window_hours=program.response_window_hours,
+        status=PROGRAM_STATUSES.get(program.status, ProgramStatus.UNSPECIFIED),
+    )
 
 
-def _known_timezone(name: str) -> bool:
-    if not name:
-        return False
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
+def program_to_wire(program: Program) -> common_pb2.Program:
+    rules = program.eligibility
+    weights = program.weights
+    return common_pb2.Program(
+        program_id=program.program_id,
+        tenant=program.tenant,
+        format=FORMATS_TO_WIRE[program.format],
+        delivery=DELIVERIES_TO_WIRE[program.delivery],
+        eligibility=common_pb2.Eligibility(
+            departments=list(rules.departments),
+            divisions=list(rules.divisions),
+            locations=list(rules.locations),
+            min_grade=rules.min_grade,
+            max_grade=rules.max_grade,
+            min_tenure_days=rules.min_tenure_days,
+        ),
+        mentor_capacity_default=program.mentor_capacity_default,
+        mentor_cap_across_programs=program.mentor_cap_across_programs,
+        group_size=common_pb2.GroupSize(min=program.group_min_size, max=program.group_max_size),
+        matching_mode=MATCHING_MODES_TO_WIRE[program.matching_mode],
+        objective=(
+            common_pb2.MATCHING_OBJECTIVE_BEST_SCORE
+            if program.objective is Objective.MAX_SCORE
+            else common_pb2.MATCHING_OBJECTIVE_MOST_MATCHED_THEN_SCORE
+        ),
+        weights=common_pb2.ScoringWeights(
+            skills=weights.skills,
+            goals=weights.goals,
+            nomination=weights.nomination,
+            diversity=weights.diversity,
+            seniority_gap=weights.seniority_gap,
+            repeat_pairing_penalty=weights.repeat_pairing_penalty,
+        ),
+        reverse_skill=program.reverse_skill,
+        speed_rounds=program.speed_rounds,
+        min_overlap_hours=program.min_overlap_hours,
+        peer_grade_tolerance=program.peer_grade_tolerance,
+        response_window_hours=program.response_window_hours,
+        status=PROGRAM_STATUSES_TO_WIRE[program.status],
+    )
 
 
-def _working_minutes(availability: common_pb2.Availability) -> tuple[int, int]:
-    start = availability.work_start_hour
-    end = availability.work_end_hour
-    if not (0 <= start <= 23 and 1 <= end <= 24) or start == end % 24:
-        return DEFAULT_WORK_START_HOUR * 60, DEFAULT_WORK_END_HOUR * 60
-    return start * 60, end * 60
+def program_status_to_wire(status: ProgramStatus) -> common_pb2.ProgramStatus.ValueType:
+    return PROGRAM_STATUSES_TO_WIRE[status]
 
 
-def goal_skill_tags(profile: common_pb2.Profile) -> frozenset[str]:
-    return frozenset(tag for goal in profile.goals for tag in goal.skill_tags)
+def enrollment_status_to_wire(status: EnrollmentStatus) -> common_pb2.EnrollmentStatus.ValueType:
+    return ENROLLMENT_STATUSES_TO_WIRE[status]
 
 
-def declared_capacity(program: common_pb2.Program, participant: common_pb2.Participant) -> int:
-    """Mentees a mentor takes at once in the program: their own figure, else the program's default."""
-    return participant.profile.capacity or program.mentor_capacity_default or 1
+def role_to_wire(role: Role | None) -> common_pb2.Role.ValueType:
+    return common_pb2.ROLE_UNSPECIFIED if role is None else ROLES_TO_WIRE[role]
 
 
-def cap_across_programs(program: common_pb2.Program, participant: common_pb2.Participant) -> int | None:
-    cap = participant.mentor_cap_across_programs or program.mentor_cap_across_programs
-    return cap or None
-
-
-@dataclass(frozen=True, slots=True)
-class Workload:
-    """A mentor's live mentees in this program and in all others (from the matches table)."""
-
-    here: int = 0
-    elsewhere: int = 0
-
-
-def engine_participant(
-    participant: common_pb2.Participant,
-    program: common_pb2.Program,
-    *,
-    workload: Workload = Workload(),
-    deduct_load_here: bool = True,
-    past_partner_ids: Iterable[str] = (),
-    role: Role | None = None,
-    participant_id: str | None = None,
-    requested_skill_areas: Iterable[str] | None = None,
-) -> Participant:
-    """The engine's view of an enrolled participant.
-
-    Capacity: a mentor's own figure (else the program default), the cap across programs (their own,
-    else the program's) and ``workload.elsewhere`` as load elsewhere. With ``deduct_load_here`` the
-    mentees already held in this program are taken off both (a full solve); without, the caller
-    passes them as loads (incremental proposals, manual checks). A mentee who must speak given
-    languages keeps only those: a mentor then has to share one of them.
-    """
+def participant_from_wire(participant: common_pb2.Participant) -> Enrollment:
     profile = participant.profile
-    engine_role = role or ROLES.get(participant.role)
-    if engine_role is None:
-        raise InvalidArgument("participant.role", "must be mentor, mentee or peer")
-    start, end = _working_minutes(profile.availability)
-    languages: Iterable[str] = profile.languages
-    if engine_role is not Role.MENTOR and profile.preferences.must_speak_languages:
-        languages = profile.preferences.must_speak_languages
-    capacity = declared_capacity(program, participant) if engine_role is Role.MENTOR else 1
-    global_cap = cap_across_programs(program, participant) if engine_role is Role.MENTOR else None
-    if deduct_load_here and workload.here:
-        capacity = max(capacity - workload.here, 0)
-        global_cap = None if global_cap is None else max(global_cap - workload.here, 0)
-    reason = ineligibility(program, participant)
-    return Participant(
-        participant_id=participant_id or participant.enrollment_id,
+    return Enrollment(
+        enrollment_id=participant.enrollment_id,
+        program_id=participant.program_id,
         employee_id=participant.employee_id,
-        role=engine_role,
+        role=ROLES.get(participant.role),
         grade=participant.grade,
         department=participant.department,
         division=participant.division,
         location=participant.location,
-        timezone=participant.timezone if _known_timezone(participant.timezone) else "UTC",
-        work_start_minute=start,
-        work_end_minute=end,
-        languages=frozenset(languages),
-        skills_offered=frozenset(profile.skills_offered),
-        skills_wanted=frozenset(profile.skills_wanted),
-        goal_skill_tags=goal_skill_tags(profile),
-        nominations=tuple(dict.fromkeys(profile.nominated_mentor_ids))[:10],
-        management_chain=tuple(participant.management_chain_ids),
-        capacity=capacity,
-        load_elsewhere=workload.elsewhere if engine_role is Role.MENTOR else 0,
-        global_cap=global_cap,
-        prefers_other_department=profile.preferences.prefers_other_department,
-        past_partner_ids=frozenset(past_partner_ids),
-        requested_skill_areas=tuple(
-            profile.requested_skill_areas if requested_skill_areas is None else requested_skill_areas
+        timezone=participant.timezone,
+        profile=Profile(
+            skills_offered=tuple(profile.skills_offered),
+            skills_wanted=tuple(profile.skills_wanted),
+            goals=tuple(Goal(goal.goal_id, tuple(goal.skill_tags)) for goal in profile.goals),
+            nominated_mentor_ids=tuple(profile.nominated_mentor_ids),
+            languages=tuple(profile.languages),
+            hours_per_month=profile.availability.hours_per_month,
+            work_start_hour=profile.availability.work_start_hour,
+            work_end_hour=profile.availability.work_end_hour,
+            capacity=profile.capacity,
+            prefers_other_department=profile.preferences.prefers_other_department,
+            must_share_location=profile.preferences.must_share_location,
+            must_speak_languages=tuple(profile.preferences.must_speak_languages),
+            requested_skill_areas=tuple(profile.requested_skill_areas),
         ),
-        ineligible_reason=reason,
+        management_chain_ids=tuple(participant.management_chain_ids),
+        mentor_cap_across_programs=participant.mentor_cap_across_programs,
+        status=ENROLLMENT_STATUSES.get(participant.status, EnrollmentStatus.UNSPECIFIED),
+    )
+
+
+def participant_to_wire(participant: Enrollment) -> common_pb2.Participant:
+    profile = participant.profile
+    return common_pb2.Participant(
+        enrollment_id=participant.enrollment_id,
+        program_id=participant.program_id,
+        employee_id=participant.employee_id,
+        role=role_to_wire(participant.role),
+        grade=participant.grade,
+        department=participant.department,
+        division=participant.division,
+        location=participant.location,
+        timezone=participant.timezone,
+        profile=common_pb2.Profile(
+            skills_offered=list(profile.skills_offered),
+            skills_wanted=list(profile.skills_wanted),
+            goals=[
+                common_pb2.Goal(goal_id=goal.goal_id, skill_tags=list(goal.skill_tags))
+                for goal in profile.goals
+            ],
+            nominated_mentor_ids=list(profile.nominated_mentor_ids),
+            languages=list(profile.languages),
+            availability=common_pb2.Availability(
+                hours_per_month=profile.hours_per_month,
+                work_start_hour=profile.work_start_hour,
+                work_end_hour=profile.work_end_hour,
+            ),
+            capacity=profile.capacity,
+            preferences=common_pb2.Preferences(
+                prefers_other_department=profile.prefers_other_department,
+                must_share_location=profile.must_share_location,
+                must_speak_languages=list(profile.must_speak_languages),
+            ),
+            requested_skill_areas=list(profile.requested_skill_areas),
+        ),
+        management_chain_ids=list(participant.management_chain_ids),
+        mentor_cap_across_programs=participant.mentor_cap_across_programs,
+        status=ENROLLMENT_STATUSES_TO_WIRE[participant.status],
     )
 
 
@@ -257,6 +304,24 @@ def role_of(side: Side, format_name: str) -> common_pb2.Role.ValueType:
     if format_name == ProgramFormat.PEER:
         return common_pb2.ROLE_PEER
     return common_pb2.ROLE_MENTOR if side is Side.MENTOR else common_pb2.ROLE_MENTEE
+
+
+def status_filter_from_wire(status: common_pb2.MatchStatus.ValueType) -> Status | None:
+    """A listing's status filter: none when unspecified; a value the service does not know is refused."""
+    if status == common_pb2.MATCH_STATUS_UNSPECIFIED:
+        return None
+    found = STATUS_FROM_WIRE.get(status)
+    if found is None:
+        raise InvalidArgument("status", "is not a known match status")
+    return found
+
+
+def end_cause_to_wire(cause: EndCause | None) -> common_pb2.EndCause.ValueType:
+    return common_pb2.END_CAUSE_UNSPECIFIED if cause is None else END_CAUSES[cause]
+
+
+def decline_cause_to_wire(cause: DeclineCause | None) -> common_pb2.DeclineCause.ValueType:
+    return common_pb2.DECLINE_CAUSE_UNSPECIFIED if cause is None else DECLINE_CAUSES[cause]
 
 
 def match_to_wire(record: MatchRecord) -> common_pb2.Match:
@@ -281,6 +346,7 @@ def match_to_wire(record: MatchRecord) -> common_pb2.Match:
         override_reason=record.override_reason,
         end_reason=record.end_reason,
         speed_round=record.speed_round,
+        end_cause=end_cause_to_wire(record.end_cause),
     )
     message.proposed_at.CopyFrom(timestamp(record.proposed_at))
     message.respond_by.CopyFrom(timestamp(record.respond_by))
@@ -291,6 +357,49 @@ def unmatched_to_wire(item: Unmatched) -> common_pb2.UnmatchedParticipant:
     text = item.text if item.skill_area is None else f"{item.text} (skill area '{item.skill_area}')"
     return common_pb2.UnmatchedParticipant(
         enrollment_id=item.participant_id, reason_code=str(item.code), reason=text
+    )
+
+
+def run_to_wire(report: RunReport) -> matching_pb2.MatchingRun:
+    """A run as answered. A preview's matches carry no id, no status and no times: nothing was stored."""
+    matches = [match_to_wire(record) for record in report.matches]
+    if report.dry_run:
+        for message in matches:
+            message.match_id = ""
+            message.status = common_pb2.MATCH_STATUS_UNSPECIFIED
+            message.ClearField("proposed_at")
+            message.ClearField("respond_by")
+    unmatched = [unmatched_to_wire(item) for item in report.unmatched]
+    unmatched.extend(
+        common_pb2.UnmatchedParticipant(
+            enrollment_id=mentee_id, reason_code=CHANGED_DURING_RUN, reason=CHANGED_DURING_RUN_TEXT
+        )
+        for mentee_id in report.changed_during_run
+    )
+    return matching_pb2.MatchingRun(
+        run_id=report.run_id,
+        program_id=report.program_id,
+        matches=matches,
+        unmatched=unmatched,
+        quality=quality_to_wire(report.quality),
+        dry_run=report.dry_run,
+    )
+
+
+def outcome_to_wire(run: RunReport | StoredRun) -> matching_pb2.MatchingRun:
+    """What RunMatching answers: the new run, or the one stored for the same request id."""
+    if isinstance(run, StoredRun):
+        return matching_pb2.MatchingRun.FromString(run.encoded)
+    return run_to_wire(run)
+
+
+def introduction_to_wire(row: Introduction) -> matching_pb2.Introduction:
+    return matching_pb2.Introduction(
+        introduction_id=row.introduction_id,
+        introducer_employee_id=row.introducer_employee_id,
+        mentee_employee_id=row.mentee_employee_id,
+        mentor_employee_id=row.mentor_employee_id,
+        program_id=row.program_id,
     )
 
 

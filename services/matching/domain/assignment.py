@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from services.matching.domain.encoding import candidate_matrix
+from services.matching.domain.candidates import candidate_matrix
 from services.matching.domain.flow import AssignmentOutcome, GainRule, count_blocking_pairs, solve_assignment
 from services.matching.domain.model import (
     MatchingResult,

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from services.matching.domain import reasons
-from services.matching.domain.encoding import INFEASIBLE, Int32Array, IntArray, candidate_matrix
+from services.matching.domain.candidates import candidate_matrix
+from services.matching.domain.encoding import INFEASIBLE, Int32Array, IntArray
 from services.matching.domain.flow import GainRule, solve_assignment
 from services.matching.domain.model import (
     MatchingResult,

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
-from services.matching.domain.encoding import INFEASIBLE, BoolArray, Int32Array, IntArray, candidate_matrix
+from services.matching.domain.candidates import candidate_matrix
+from services.matching.domain.encoding import INFEASIBLE, BoolArray, Int32Array, IntArray
 from services.matching.domain.flow import AssignmentOutcome, GainRule, solve_assignment, top_candidates
 from services.matching.domain.model import (
     MatchingResult,

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from services.matching.domain import reasons
-from services.matching.domain.encoding import INFEASIBLE, CandidateEvaluator, MenteeBlock, MentorIndex
+from services.matching.domain.candidates import CandidateEvaluator
+from services.matching.domain.encoding import INFEASIBLE, MenteeBlock, MentorIndex
 from services.matching.domain.model import (
     Match,
     Participant,

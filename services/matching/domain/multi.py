@@ -12,7 +12,8 @@ import numpy as np
 from ortools.graph.python import min_cost_flow
 
 from services.matching.domain import reasons
-from services.matching.domain.encoding import INFEASIBLE, BoolArray, IntArray, candidate_matrix
+from services.matching.domain.candidates import candidate_matrix
+from services.matching.domain.encoding import INFEASIBLE, BoolArray, IntArray
 from services.matching.domain.model import (
     MatchingResult,
     Objective,

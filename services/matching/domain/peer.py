@@ -7,7 +7,8 @@ import networkx as nx
 import numpy as np
 
 from services.matching.domain import reasons
-from services.matching.domain.encoding import INFEASIBLE, IntArray, candidate_matrix
+from services.matching.domain.candidates import candidate_matrix
+from services.matching.domain.encoding import INFEASIBLE, IntArray
 from services.matching.domain.model import (
     SCORE_SCALE,
     Match,

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from services.matching.domain import reasons
+from services.matching.domain.candidates import CandidateEvaluator
 from services.matching.domain.encoding import (
     INFEASIBLE,
     BoolArray,
-    CandidateEvaluator,
     Int32Array,
     IntArray,
     MenteeBlock,

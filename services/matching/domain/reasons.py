@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from services.matching.domain.encoding import CandidateEvaluator, IntArray
+from services.matching.domain.candidates import CandidateEvaluator
+from services.matching.domain.encoding import IntArray
 from services.matching.domain.model import (
     Participant,
     ProgramSettings,

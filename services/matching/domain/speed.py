@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from services.matching.domain import reasons
-from services.matching.domain.encoding import INFEASIBLE, IntArray, candidate_matrix
+from services.matching.domain.candidates import candidate_matrix
+from services.matching.domain.encoding import INFEASIBLE, IntArray
 from services.matching.domain.flow import max_gain_flow
 from services.matching.domain.model import (
     MatchingResult,

@@ -1,84 +1,75 @@
-"""Enrollment events in: translate each record's message and call the pool handlers, which also let the
-matches react (late enrolments, withdrawals, erasures, manager changes)."""
+"""enrollment.events.v1 in: each event's message translated into a command for the bus (the pools
+follow the events; the matches react: late enrolments, withdrawals, erasures, manager changes)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import TypeVar
+from collections.abc import Mapping
 
 from google.protobuf.message import Message
 from mentoring.v1 import events_pb2
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.matching.service_layer import pools
-from services.matching.service_layer.context import Policy
-from services.shared.consumer import EventHandler
+from services.matching.adapters.translate import participant_from_wire, program_from_wire, withdrawal_cause
+from services.matching.service_layer import commands
 from services.shared.envelope import CloudEvent
-from services.shared.errors import InvalidArgument
-
-M = TypeVar("M", bound=Message)
-
-
-def _payload(event: CloudEvent, message_type: type[M]) -> M:
-    message = event.message()
-    if not isinstance(message, message_type):
-        raise InvalidArgument("data", f"{event.type} does not carry a {message_type.__name__}")
-    return message
+from services.shared.messagebus import Translator
+from services.shared.topics import ENROLLMENT_EVENTS
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def _program_created(event: CloudEvent) -> commands.ChangeProgram:
+    return commands.ChangeProgram(program_from_wire(event.payload(events_pb2.ProgramCreated).program))
 
 
-def enrollment_handlers(policy: Policy) -> dict[str, EventHandler]:
-    """Handlers of enrollment.events.v1, bound to the service's policy."""
+def _program_updated(event: CloudEvent) -> commands.ChangeProgram:
+    return commands.ChangeProgram(program_from_wire(event.payload(events_pb2.ProgramUpdated).program))
 
-    async def program_created(session: AsyncSession, event: CloudEvent) -> None:
-        await pools.program_changed(session, _payload(event, events_pb2.ProgramCreated).program)
 
-    async def program_updated(session: AsyncSession, event: CloudEvent) -> None:
-        await pools.program_changed(session, _payload(event, events_pb2.ProgramUpdated).program)
+def _program_closed(event: CloudEvent) -> commands.CloseProgram:
+    return commands.CloseProgram(event.payload(events_pb2.ProgramClosed).program_id)
 
-    async def program_closed(session: AsyncSession, event: CloudEvent) -> None:
-        await pools.program_closed(session, _payload(event, events_pb2.ProgramClosed).program_id)
 
-    async def enrolled(session: AsyncSession, event: CloudEvent) -> None:
-        message = _payload(event, events_pb2.ParticipantEnrolled)
-        await pools.participant_enrolled(session, message.participant, event.time, _now(), policy)
+def _enrolled(event: CloudEvent) -> commands.EnrollParticipant:
+    message = event.payload(events_pb2.ParticipantEnrolled)
+    return commands.EnrollParticipant(participant_from_wire(message.participant), event.time)
 
-    async def updated(session: AsyncSession, event: CloudEvent) -> None:
-        message = _payload(event, events_pb2.ParticipantUpdated)
-        await pools.participant_updated(session, message.participant, event.time, _now(), policy)
 
-    async def paused(session: AsyncSession, event: CloudEvent) -> None:
-        message = _payload(event, events_pb2.ParticipantPaused)
-        await pools.participant_paused(session, message.participant, event.time, _now(), policy)
+def _updated(event: CloudEvent) -> commands.UpdateParticipant:
+    message = event.payload(events_pb2.ParticipantUpdated)
+    return commands.UpdateParticipant(participant_from_wire(message.participant), event.time)
 
-    async def resumed(session: AsyncSession, event: CloudEvent) -> None:
-        message = _payload(event, events_pb2.ParticipantResumed)
-        await pools.participant_resumed(session, message.participant, event.time, _now(), policy)
 
-    async def withdrawn(session: AsyncSession, event: CloudEvent) -> None:
-        message = _payload(event, events_pb2.ParticipantWithdrawn)
-        await pools.participant_withdrawn(
-            session, message.participant, message.reason, event.time, _now(), policy
-        )
+def _paused(event: CloudEvent) -> commands.PauseParticipant:
+    message = event.payload(events_pb2.ParticipantPaused)
+    return commands.PauseParticipant(participant_from_wire(message.participant), event.time)
 
-    async def erased(session: AsyncSession, event: CloudEvent) -> None:
-        message = _payload(event, events_pb2.EmployeeErased)
-        await pools.employee_erased(session, message.employee_id, _now(), policy)
 
+def _resumed(event: CloudEvent) -> commands.ResumeParticipant:
+    message = event.payload(events_pb2.ParticipantResumed)
+    return commands.ResumeParticipant(participant_from_wire(message.participant), event.time)
+
+
+def _withdrawn(event: CloudEvent) -> commands.WithdrawParticipant:
+    message = event.payload(events_pb2.ParticipantWithdrawn)
+    return commands.WithdrawParticipant(
+        participant_from_wire(message.participant), withdrawal_cause(message.reason), event.time
+    )
+
+
+def _erased(event: CloudEvent) -> commands.EraseEmployee:
+    return commands.EraseEmployee(event.payload(events_pb2.EmployeeErased).employee_id)
+
+
+def translators() -> dict[str, Mapping[type[Message], Translator]]:
+    """Per topic, what each consumed message becomes."""
     return {
-        "mentoring.enrollment.program.created.v1": program_created,
-        "mentoring.enrollment.program.updated.v1": program_updated,
-        "mentoring.enrollment.program.closed.v1": program_closed,
-        "mentoring.enrollment.participant.enrolled.v1": enrolled,
-        "mentoring.enrollment.participant.updated.v1": updated,
-        "mentoring.enrollment.participant.paused.v1": paused,
-        "mentoring.enrollment.participant.resumed.v1": resumed,
-        "mentoring.enrollment.participant.withdrawn.v1": withdrawn,
-        "mentoring.enrollment.employee.erased.v1": erased,
+        ENROLLMENT_EVENTS: {
+            events_pb2.ProgramCreated: _program_created,
+            events_pb2.ProgramUpdated: _program_updated,
+            events_pb2.ProgramClosed: _program_closed,
+            events_pb2.ParticipantEnrolled: _enrolled,
+            events_pb2.ParticipantUpdated: _updated,
+            events_pb2.ParticipantPaused: _paused,
+            events_pb2.ParticipantResumed: _resumed,
+            events_pb2.ParticipantWithdrawn: _withdrawn,
+            events_pb2.EmployeeErased: _erased,
+        }
     }
-
-
-ENROLLMENT_HANDLERS: dict[str, EventHandler] = enrollment_handlers(Policy())

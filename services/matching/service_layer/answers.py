@@ -3,64 +3,77 @@ proposals past their response window (lazily, before any of these, and by a peri
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matching import metrics
-from services.matching.adapters import store
-from services.matching.service_layer import lifecycle
-from services.matching.service_layer.context import Policy, refresh_pending, rematch
-from services.matching.service_layer.effects import after_commit
-from services.matching.service_layer.lifecycle import Kind, MatchRecord, Side, Status, Transition
-from services.matching.service_layer.publishing import publish
+from services.matching.adapters import match_store, pool_store
+from services.matching.adapters.publishing import publish
+from services.matching.domain import lifecycle
+from services.matching.domain.lifecycle import Kind, MatchRecord, Side, Status, Transition
+from services.matching.service_layer.commands import (
+    AcceptMatch,
+    DeclineMatch,
+    EndMatch,
+    ExpireOverdue,
+    GetMatch,
+    ListMatches,
+)
+from services.matching.service_layer.policy import Policy
+from services.matching.service_layer.proposals import refresh_pending, rematch
+from services.shared.db import Database
 from services.shared.errors import InvalidArgument, NotFound
+from services.shared.paging import Page, page_size
+from services.shared.unit_of_work import after_commit
 
-DEFAULT_PAGE_SIZE: Final = 50
-MAX_PAGE_SIZE: Final = 500
 SWEEP_BATCH: Final = 500
 
 
-async def get_match(session: AsyncSession, match_id: str, *, for_update: bool = False) -> MatchRecord:
+async def find_match(session: AsyncSession, match_id: str, *, for_update: bool = False) -> MatchRecord:
     if not match_id.strip():
         raise InvalidArgument("match_id", "is required")
-    record = await store.get_match(session, match_id.strip(), for_update=for_update)
+    record = await match_store.get_match(session, match_id.strip(), for_update=for_update)
     if record is None:
         raise NotFound("match", match_id)
     return record
 
 
-@dataclass(frozen=True, slots=True)
-class ListQuery:
-    program_id: str = ""
-    status: Status | None = None
-    employee_id: str = ""
-    page_size: int = 0
-    page_token: str = ""
+async def get_match(session: AsyncSession, query: GetMatch) -> MatchRecord:
+    return await find_match(session, query.match_id)
 
 
-async def list_matches(session: AsyncSession, query: ListQuery) -> store.MatchPage:
-    if query.page_size < 0:
-        raise InvalidArgument("page.page_size", "must not be negative")
-    return await store.list_matches(
+async def list_matches(session: AsyncSession, query: ListMatches) -> Page[MatchRecord]:
+    return await match_store.list_matches(
         session,
         program_id=query.program_id.strip(),
         status=query.status,
         employee_id=query.employee_id.strip(),
-        page_size=min(query.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
+        page_size=page_size(query.page_size),
         page_token=query.page_token,
     )
 
 
-async def expire_overdue(session: AsyncSession, now: datetime, limit: int = SWEEP_BATCH) -> int:
+async def expire_overdue(database: Database, command: ExpireOverdue) -> int:
+    """Expire every proposal past its window, batch by batch; returns how many."""
+    total = 0
+    while True:
+        async with database.transaction() as session:
+            expired = await expire_batch(session, command.now)
+        total += expired
+        if expired < SWEEP_BATCH:
+            return total
+
+
+async def expire_batch(session: AsyncSession, now: datetime, limit: int = SWEEP_BATCH) -> int:
     """Expire proposals past their response window; returns how many (at most ``limit`` per call)."""
-    overdue = await store.overdue_proposals(session, now, limit)
+    overdue = await match_store.overdue_proposals(session, now, limit)
     for record in overdue:
         transitions = lifecycle.expire(record, now)
-        await store.update_match(session, record)
+        await match_store.update_match(session, record)
         await publish(session, record, transitions)
     if overdue:
         expired = len(overdue)
@@ -85,27 +98,26 @@ def _count_answer(session: AsyncSession, transitions: Sequence[Transition], reco
     after_commit(session, count)
 
 
-async def accept_match(session: AsyncSession, match_id: str, employee_id: str, now: datetime) -> MatchRecord:
-    record = await get_match(session, match_id, for_update=True)
-    await store.lock_program(session, record.program_id)
-    transitions = lifecycle.accept(record, employee_id.strip(), now)
+async def accept_match(session: AsyncSession, command: AcceptMatch) -> MatchRecord:
+    record = await find_match(session, command.match_id, for_update=True)
+    await pool_store.lock_program(session, record.program_id)
+    transitions = lifecycle.accept(record, command.employee_id.strip(), command.now)
     if transitions:
-        await store.update_match(session, record)
+        await match_store.update_match(session, record)
         await publish(session, record, transitions)
         _count_answer(session, transitions, record)
         await refresh_pending(session)
     return record
 
 
-async def decline_match(
-    session: AsyncSession, match_id: str, employee_id: str, reason: str, now: datetime, policy: Policy
-) -> MatchRecord:
+async def decline_match(session: AsyncSession, command: DeclineMatch, *, policy: Policy) -> MatchRecord:
     """Decline; the mentor's seat is free at once. When the mentor declines, the mentee (blameless) gets
     the next best proposal without a re-solve; a mentee who declines goes back to the pool."""
-    record = await get_match(session, match_id, for_update=True)
-    await store.lock_program(session, record.program_id)
-    transitions = lifecycle.decline(record, employee_id.strip(), reason, now)
-    await store.update_match(session, record)
+    now = command.now
+    record = await find_match(session, command.match_id, for_update=True)
+    await pool_store.lock_program(session, record.program_id)
+    transitions = lifecycle.decline(record, command.employee_id.strip(), command.reason, now)
+    await match_store.update_match(session, record)
     await publish(session, record, transitions)
     _count_answer(session, transitions, record)
     if transitions[0].by is Side.MENTOR:
@@ -116,26 +128,19 @@ async def decline_match(
     return record
 
 
-async def end_match(
-    session: AsyncSession,
-    match_id: str,
-    employee_id: str,
-    reason: str,
-    offer_rematch: bool,
-    now: datetime,
-    policy: Policy,
-) -> MatchRecord:
+async def end_match(session: AsyncSession, command: EndMatch, *, policy: Policy) -> MatchRecord:
     """Either side ends an active match at will (no fault). With ``offer_rematch`` the mentees get a new
     proposal at once from the engine's incremental proposal (never the same mentor): its MatchProposed
     follows the MatchEnded (``rematch_offered`` true) in the same transaction. When no mentor fits now,
     none follows and the mentee waits for the next run."""
-    record = await get_match(session, match_id, for_update=True)
-    await store.lock_program(session, record.program_id)
-    transitions = lifecycle.end(record, employee_id.strip(), reason, now)
-    await store.update_match(session, record)
-    ended = Transition(Kind.ENDED, transitions[0].by, transitions[0].reason, rematch_offered=offer_rematch)
+    now = command.now
+    record = await find_match(session, command.match_id, for_update=True)
+    await pool_store.lock_program(session, record.program_id)
+    transitions = lifecycle.end(record, command.employee_id.strip(), command.reason, now)
+    await match_store.update_match(session, record)
+    ended = dataclasses.replace(transitions[0], rematch_offered=command.offer_rematch)
     await publish(session, record, [ended])
-    if offer_rematch:
+    if command.offer_rematch:
         await _rematch_after_end(session, record, now, policy)
     after_commit(session, lambda: metrics.MATCHES_ENDED.labels("at_will").inc())
     await refresh_pending(session)

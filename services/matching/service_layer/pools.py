@@ -3,33 +3,43 @@ letting the matches react to them (see ``reactions``)."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
-from mentoring.v1 import common_pb2
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.matching.adapters import store
+from services.matching.adapters import pool_store
+from services.matching.domain.enrollments import Enrollment, ProgramStatus
+from services.matching.domain.lifecycle import EndCause, Origin
 from services.matching.service_layer import reactions
-from services.matching.service_layer.context import Policy
-from services.matching.service_layer.lifecycle import EndCause, Origin
+from services.matching.service_layer.commands import (
+    ChangeProgram,
+    CloseProgram,
+    EnrollParticipant,
+    EraseEmployee,
+    PauseParticipant,
+    ResumeParticipant,
+    UpdateParticipant,
+    WithdrawParticipant,
+)
+from services.matching.service_layer.policy import Policy
 from services.shared.errors import InvalidArgument
 
 
-async def program_changed(session: AsyncSession, program: common_pb2.Program) -> None:
-    if not program.program_id:
+async def program_changed(session: AsyncSession, command: ChangeProgram) -> None:
+    if not command.program.program_id:
         raise InvalidArgument("program.program_id", "is required")
-    await store.save_program(session, program)
+    await pool_store.save_program(session, command.program)
 
 
-async def program_closed(session: AsyncSession, program_id: str) -> None:
-    program = await store.load_program(session, program_id)
+async def program_closed(session: AsyncSession, command: CloseProgram) -> None:
+    program = await pool_store.load_program(session, command.program_id)
     if program is None:
-        raise InvalidArgument("program_id", f"program {program_id} was never announced")
-    program.status = common_pb2.PROGRAM_STATUS_CLOSED
-    await store.save_program(session, program)
+        raise InvalidArgument("program_id", f"program {command.program_id} was never announced")
+    await pool_store.save_program(session, dataclasses.replace(program, status=ProgramStatus.CLOSED))
 
 
-def _validate(participant: common_pb2.Participant) -> None:
+def _validate(participant: Enrollment) -> None:
     if not participant.enrollment_id:
         raise InvalidArgument("participant.enrollment_id", "is required")
     if not participant.program_id:
@@ -39,70 +49,43 @@ def _validate(participant: common_pb2.Participant) -> None:
 
 
 async def participant_changed(
-    session: AsyncSession, participant: common_pb2.Participant, seen_at: datetime | None = None
+    session: AsyncSession, participant: Enrollment, seen_at: datetime | None = None
 ) -> None:
     """Enrolled, updated, paused, resumed or withdrawn: the event carries the participant's new state."""
     _validate(participant)
-    await store.save_participant(session, participant, seen_at)
+    await pool_store.save_participant(session, participant, seen_at)
 
 
-async def participant_enrolled(
-    session: AsyncSession,
-    participant: common_pb2.Participant,
-    seen_at: datetime,
-    now: datetime,
-    policy: Policy,
-) -> None:
-    await participant_changed(session, participant, seen_at)
-    await reactions.propose_if_late(session, participant, now, policy, Origin.LATE_ENROLMENT)
+async def participant_enrolled(session: AsyncSession, command: EnrollParticipant, *, policy: Policy) -> None:
+    await participant_changed(session, command.participant, command.seen_at)
+    await reactions.propose_if_late(session, command.participant, command.now, policy, Origin.LATE_ENROLMENT)
 
 
-async def participant_updated(
-    session: AsyncSession,
-    participant: common_pb2.Participant,
-    seen_at: datetime,
-    now: datetime,
-    policy: Policy,
-) -> None:
-    await participant_changed(session, participant, seen_at)
-    await reactions.management_chain_changed(session, participant, now, policy)
+async def participant_updated(session: AsyncSession, command: UpdateParticipant, *, policy: Policy) -> None:
+    await participant_changed(session, command.participant, command.seen_at)
+    await reactions.management_chain_changed(session, command.participant, command.now, policy)
 
 
-async def participant_paused(
-    session: AsyncSession,
-    participant: common_pb2.Participant,
-    seen_at: datetime,
-    now: datetime,
-    policy: Policy,
-) -> None:
-    await participant_changed(session, participant, seen_at)
-    await reactions.participant_left(session, participant, EndCause.PARTICIPANT_PAUSED, now, policy)
+async def participant_paused(session: AsyncSession, command: PauseParticipant, *, policy: Policy) -> None:
+    await participant_changed(session, command.participant, command.seen_at)
+    await reactions.participant_left(
+        session, command.participant, EndCause.PARTICIPANT_PAUSED, command.now, policy
+    )
 
 
-async def participant_resumed(
-    session: AsyncSession,
-    participant: common_pb2.Participant,
-    seen_at: datetime,
-    now: datetime,
-    policy: Policy,
-) -> None:
-    await participant_changed(session, participant, seen_at)
-    await reactions.propose_if_late(session, participant, now, policy, Origin.REMATCH)
+async def participant_resumed(session: AsyncSession, command: ResumeParticipant, *, policy: Policy) -> None:
+    await participant_changed(session, command.participant, command.seen_at)
+    await reactions.propose_if_late(session, command.participant, command.now, policy, Origin.REMATCH)
 
 
 async def participant_withdrawn(
-    session: AsyncSession,
-    participant: common_pb2.Participant,
-    reason: str,
-    seen_at: datetime,
-    now: datetime,
-    policy: Policy,
+    session: AsyncSession, command: WithdrawParticipant, *, policy: Policy
 ) -> None:
-    await participant_changed(session, participant, seen_at)
-    await reactions.participant_left(session, participant, reactions.withdrawal_cause(reason), now, policy)
+    await participant_changed(session, command.participant, command.seen_at)
+    await reactions.participant_left(session, command.participant, command.cause, command.now, policy)
 
 
-async def employee_erased(session: AsyncSession, employee_id: str, now: datetime, policy: Policy) -> None:
-    if not employee_id:
+async def employee_erased(session: AsyncSession, command: EraseEmployee, *, policy: Policy) -> None:
+    if not command.employee_id:
         raise InvalidArgument("employee_id", "is required")
-    await reactions.employee_erased(session, employee_id, now, policy)
+    await reactions.employee_erased(session, command.employee_id, command.now, policy)

@@ -15,51 +15,39 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 
-from mentoring.v1 import common_pb2
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matching import metrics
-from services.matching.adapters import store
-from services.matching.service_layer import lifecycle
-from services.matching.service_layer.context import (
-    Policy,
-    load_view,
-    propose_one,
-    refresh_pending,
-    rematch,
-)
-from services.matching.service_layer.effects import after_commit
-from services.matching.service_layer.lifecycle import EndCause, MatchRecord, Member, Origin, Side, Status
-from services.matching.service_layer.publishing import publish
+from services.matching.adapters import match_store, pool_store, run_store
+from services.matching.adapters.publishing import publish
+from services.matching.domain import Role, lifecycle
+from services.matching.domain.enrollments import Enrollment, MatchingMode
+from services.matching.domain.lifecycle import EndCause, MatchRecord, Member, Origin, Side, Status
+from services.matching.service_layer.policy import Policy
+from services.matching.service_layer.proposals import propose_one, refresh_pending, rematch
+from services.matching.service_layer.views import load_view
 from services.shared.errors import DomainError
 from services.shared.logging import get_logger
+from services.shared.unit_of_work import after_commit
 
 log = get_logger(__name__)
 
-WITHDRAWAL_CAUSES = {
-    "terminated": EndCause.EMPLOYEE_TERMINATED,
-    "erased": EndCause.EMPLOYEE_ERASED,
-}
-
 
 async def propose_if_late(
-    session: AsyncSession, participant: common_pb2.Participant, now: datetime, policy: Policy, origin: Origin
+    session: AsyncSession, participant: Enrollment, now: datetime, policy: Policy, origin: Origin
 ) -> MatchRecord | None:
     """A proposal for a mentee (peer) who joins a program after its matching ran."""
-    if participant.status != common_pb2.ENROLLMENT_STATUS_ACTIVE or participant.role not in (
-        common_pb2.ROLE_MENTEE,
-        common_pb2.ROLE_PEER,
-    ):
+    if not participant.active or participant.role not in (Role.MENTEE, Role.PEER):
         return None
-    program = await store.load_program(session, participant.program_id)
+    program = await pool_store.load_program(session, participant.program_id)
     if (
         program is None
-        or program.status == common_pb2.PROGRAM_STATUS_CLOSED
-        or program.matching_mode == common_pb2.MATCHING_MODE_HR_MANUAL
-        or not await store.program_has_run(session, participant.program_id)
+        or program.closed
+        or program.matching_mode is MatchingMode.HR_MANUAL
+        or not await run_store.program_has_run(session, participant.program_id)
     ):
         return None
-    await store.lock_program(session, participant.program_id)
+    await pool_store.lock_program(session, participant.program_id)
     try:
         # In a savepoint: the enrolment itself is kept even when the engine refuses the program.
         async with session.begin_nested():
@@ -67,7 +55,9 @@ async def propose_if_late(
             mentee = view.by_enrollment.get(participant.enrollment_id)
             if mentee is None or view.is_live(mentee):
                 return None
-            exclude = await store.former_mentors(session, participant.program_id, participant.employee_id)
+            exclude = await match_store.former_mentors(
+                session, participant.program_id, participant.employee_id
+            )
             record = await propose_one(
                 session, view, mentee, origin=origin, now=now, policy=policy, exclude=exclude
             )
@@ -90,7 +80,7 @@ async def _end(
     was_proposed = record.status is Status.PROPOSED
     side = record.side_of(leaving_employee)
     transitions = lifecycle.end_for(record, leaving_employee, cause, now)
-    await store.update_match(session, record)
+    await match_store.update_match(session, record)
     await publish(session, _without(record, scrub) if scrub else record, transitions)
     whole_match_ended = record.status is Status.ENDED
     if whole_match_ended:
@@ -150,45 +140,43 @@ async def _rematch_all(
 
 
 async def participant_left(
-    session: AsyncSession, participant: common_pb2.Participant, cause: EndCause, now: datetime, policy: Policy
+    session: AsyncSession, participant: Enrollment, cause: EndCause, now: datetime, policy: Policy
 ) -> None:
     """Paused or withdrawn: end the enrolment's live matches in its program (an erasure's withdrawal
     publishes them without the erased person's ids)."""
-    records = await store.live_matches_of_enrollment(session, participant)
+    records = await match_store.live_matches_of_enrollment(
+        session, participant.program_id, participant.enrollment_id, participant.employee_id
+    )
     scrub = participant.employee_id if cause is EndCause.EMPLOYEE_ERASED else ""
     stranded = await _end_all(session, records, participant.employee_id, cause, now, scrub)
     if records:
         await _rematch_all(session, stranded, now, policy)
 
 
-def withdrawal_cause(reason: str) -> EndCause:
-    return WITHDRAWAL_CAUSES.get(reason.strip().lower(), EndCause.PARTICIPANT_WITHDRAWN)
-
-
 async def employee_erased(session: AsyncSession, employee_id: str, now: datetime, policy: Policy) -> None:
     """End every live match of the employee (their ids blanked in the events), then forget them."""
-    records = await store.live_matches_of(session, employee_id)
+    records = await match_store.live_matches_of(session, employee_id)
     stranded = await _end_all(session, records, employee_id, EndCause.EMPLOYEE_ERASED, now, scrub=employee_id)
     # Forgotten before the rematch, so that nobody is proposed to the erased person.
-    await store.forget_employee(session, employee_id)
+    await pool_store.forget_employee(session, employee_id)
     if records:
         await _rematch_all(session, stranded, now, policy)
 
 
 async def _chain_of(session: AsyncSession, employee_id: str) -> tuple[str, ...]:
-    known = await store.participants_of_employee(session, employee_id)
+    known = await pool_store.participants_of_employee(session, employee_id)
     return tuple(known[0].management_chain_ids) if known else ()
 
 
 async def management_chain_changed(
-    session: AsyncSession, participant: common_pb2.Participant, now: datetime, policy: Policy
+    session: AsyncSession, participant: Enrollment, now: datetime, policy: Policy
 ) -> None:
     """End every live match (any program) where the updated chain makes the two boss and report."""
     employee_id = participant.employee_id
     chain = set(participant.management_chain_ids)
     rematch_by_program: dict[str, list[str]] = {}
     ended = False
-    for record in await store.live_matches_of(session, employee_id):
+    for record in await match_store.live_matches_of(session, employee_id):
         if record.mentor_employee_id == employee_id:
             conflicting = [
                 member.employee_id

@@ -13,20 +13,12 @@ override reason, which is stored with the match and published on it:
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Final
 
-from mentoring.v1 import common_pb2
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matching import metrics
-from services.matching.adapters import store
-from services.matching.adapters.translate import (
-    best_possible_score,
-    cap_across_programs,
-    engine_participant,
-)
+from services.matching.adapters import introduction_store, pool_store
 from services.matching.domain import (
     HardRule,
     Participant,
@@ -39,19 +31,20 @@ from services.matching.domain import (
     score_pair,
     score_peers,
 )
-from services.matching.service_layer.context import (
-    Policy,
-    ProgramView,
-    load_view,
-    new_id,
-    record_for,
-    refresh_pending,
-    require_open,
-    store_proposals,
+from services.matching.domain.engine_input import best_possible_score, cap_across_programs, engine_participant
+from services.matching.domain.enrollments import Enrollment, Program
+from services.matching.domain.introductions import Introduction
+from services.matching.domain.lifecycle import MatchRecord, Origin, clean_reason
+from services.matching.service_layer.commands import (
+    CreateManualMatch,
+    IntroduceColleague,
+    RequestNominatedMentor,
 )
-from services.matching.service_layer.effects import after_commit
-from services.matching.service_layer.lifecycle import MatchRecord, Origin, clean_reason
+from services.matching.service_layer.policy import Policy
+from services.matching.service_layer.proposals import new_id, record_for, refresh_pending, store_proposals
+from services.matching.service_layer.views import ProgramView, load_view, require_open
 from services.shared.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.shared.unit_of_work import after_commit
 
 LOW_SCORE: Final = "low_score"
 REPEAT_PAIRING: Final = "repeat_pairing"
@@ -75,7 +68,7 @@ def _pair_score(mentor: Participant, mentee: Participant, settings: ProgramSetti
     return score_pair(mentor, mentee, settings)
 
 
-def _enrolled(view: ProgramView, enrollment_id: str, field: str) -> common_pb2.Participant:
+def _enrolled(view: ProgramView, enrollment_id: str, field: str) -> Enrollment:
     participant = view.by_enrollment.get(enrollment_id)
     if participant is not None:
         return participant
@@ -86,7 +79,7 @@ def _enrolled(view: ProgramView, enrollment_id: str, field: str) -> common_pb2.P
 
 
 async def _require_known(session: AsyncSession, view: ProgramView, enrollment_id: str) -> None:
-    stored = await store.load_participant(session, enrollment_id)
+    stored = await pool_store.load_participant(session, enrollment_id)
     if stored is None or stored.program_id != view.program.program_id:
         raise NotFound("enrollment", enrollment_id)
 
@@ -94,18 +87,9 @@ async def _require_known(session: AsyncSession, view: ProgramView, enrollment_id
 # ---- manual matches --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class ManualMatch:
-    program_id: str
-    mentor_enrollment_id: str
-    mentee_enrollment_ids: tuple[str, ...]
-    override_reason: str
-    hr_actor_id: str
-
-
 def _capacity_is_soft(
-    program: common_pb2.Program,
-    mentor_proto: common_pb2.Participant,
+    program: Program,
+    mentor_enrollment: Enrollment,
     mentor: Participant,
     mentee: Participant,
     settings: ProgramSettings,
@@ -113,9 +97,9 @@ def _capacity_is_soft(
 ) -> bool:
     """A capacity violation that only exceeds the program's default (the mentor declared none) and
     fits the cap across programs."""
-    if mentor_proto.profile.capacity:
+    if mentor_enrollment.profile.capacity:
         return False
-    cap = cap_across_programs(program, mentor_proto)
+    cap = cap_across_programs(program, mentor_enrollment)
     stretched = dataclasses.replace(
         mentor, capacity=cap if cap is not None else load + settings.group_max_size + 1
     )
@@ -123,8 +107,9 @@ def _capacity_is_soft(
 
 
 async def create_manual_match(
-    session: AsyncSession, command: ManualMatch, now: datetime, policy: Policy
+    session: AsyncSession, command: CreateManualMatch, *, policy: Policy
 ) -> MatchRecord:
+    now = command.now
     program_id = _required(command.program_id, "program_id")
     mentor_id = _required(command.mentor_enrollment_id, "mentor_enrollment_id")
     hr_actor = _required(command.hr_actor_id, "hr_actor_id")
@@ -133,7 +118,7 @@ async def create_manual_match(
         raise InvalidArgument("mentee_enrollment_ids", "name at least one mentee")
     if len(mentee_ids) != len(command.mentee_enrollment_ids):
         raise InvalidArgument("mentee_enrollment_ids", "must be distinct, non-empty ids")
-    await store.lock_program(session, program_id)
+    await pool_store.lock_program(session, program_id)
     view = await load_view(session, program_id, policy)
     require_open(view.program)
     settings = view.settings
@@ -142,32 +127,34 @@ async def create_manual_match(
         raise InvalidArgument("mentee_enrollment_ids", f"a {view.format} match has at most {limit} mentee(s)")
     for enrollment_id in (mentor_id, *mentee_ids):
         await _require_known(session, view, enrollment_id)
-    mentor_proto = _enrolled(view, mentor_id, "mentor")
-    mentee_protos = [_enrolled(view, enrollment_id, "mentee") for enrollment_id in mentee_ids]
-    for mentee_proto in mentee_protos:
-        if view.is_live(mentee_proto):
+    mentor_enrollment = _enrolled(view, mentor_id, "mentor")
+    mentee_enrollments = [_enrolled(view, enrollment_id, "mentee") for enrollment_id in mentee_ids]
+    for mentee_enrollment in mentee_enrollments:
+        if view.is_live(mentee_enrollment):
             raise FailedPrecondition(
-                "already_matched", f"mentee {mentee_proto.enrollment_id} is already in a live match"
+                "already_matched", f"mentee {mentee_enrollment.enrollment_id} is already in a live match"
             )
-    workload = view.workload(mentor_proto.employee_id)
+    workload = view.workload(mentor_enrollment.employee_id)
     mentor = engine_participant(
-        mentor_proto,
+        mentor_enrollment,
         view.program,
         workload=workload,
         deduct_load_here=False,
-        past_partner_ids=view.partners.get(mentor_proto.employee_id, ()),
+        past_partner_ids=view.partners.get(mentor_enrollment.employee_id, ()),
     )
     hard: list[str] = []
     soft: list[str] = []
     scores: list[ScoreBreakdown] = []
-    for offset, mentee_proto in enumerate(mentee_protos):
+    for offset, mentee_enrollment in enumerate(mentee_enrollments):
         mentee = engine_participant(
-            mentee_proto, view.program, past_partner_ids=view.partners.get(mentee_proto.employee_id, ())
+            mentee_enrollment,
+            view.program,
+            past_partner_ids=view.partners.get(mentee_enrollment.employee_id, ()),
         )
         load = workload.here + offset
         for rule in check_pair(mentor, mentee, settings, mentor_current_load=load):
             if rule == HardRule.CAPACITY and _capacity_is_soft(
-                view.program, mentor_proto, mentor, mentee, settings, load
+                view.program, mentor_enrollment, mentor, mentee, settings, load
             ):
                 soft.append(CAPACITY_DEFAULT_EXCEEDED)
             else:
@@ -198,9 +185,9 @@ async def create_manual_match(
             breakdown_points[name] = breakdown_points.get(name, 0.0) + points / size
     record = record_for(
         view,
-        mentor_proto,
-        mentor_proto.employee_id,
-        mentee_protos,
+        mentor_enrollment,
+        mentor_enrollment.employee_id,
+        mentee_enrollments,
         sum(breakdown.total for breakdown in scores) / size,
         breakdown_points,
         origin=Origin.MANUAL,
@@ -219,87 +206,77 @@ async def create_manual_match(
 # ---- requests to a nominated mentor -------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class NominatedMentorRequest:
-    program_id: str
-    mentee_enrollment_id: str
-    mentor_employee_id: str
-    skill_area: str = ""
-    message: str = ""
-
-
 def _refuse_request(rule: str, message: str) -> FailedPrecondition:
     metrics.NOMINATION_REQUESTS.labels(rule).inc()
     return FailedPrecondition(rule, message)
 
 
-async def _connected(
-    session: AsyncSession, mentee: common_pb2.Participant, mentor: common_pb2.Participant, program_id: str
-) -> bool:
+async def _connected(session: AsyncSession, mentee: Enrollment, mentor: Enrollment, program_id: str) -> bool:
     """Same team (department, or the same manager), a shared program, or an introduction by a colleague."""
     if mentee.department and mentee.department == mentor.department:
         return True
     chains = (mentee.management_chain_ids, mentor.management_chain_ids)
     if chains[0] and chains[1] and chains[0][0] == chains[1][0]:
         return True
-    if await store.shares_a_program(session, mentee.employee_id, mentor.employee_id):
+    if await pool_store.shares_a_program(session, mentee.employee_id, mentor.employee_id):
         return True
-    return await store.introduced(session, mentee.employee_id, mentor.employee_id, program_id)
+    return await introduction_store.introduced(session, mentee.employee_id, mentor.employee_id, program_id)
 
 
 async def request_nominated_mentor(
-    session: AsyncSession, command: NominatedMentorRequest, now: datetime, policy: Policy
+    session: AsyncSession, command: RequestNominatedMentor, *, policy: Policy
 ) -> MatchRecord:
     """A mentee asks a mentor they nominated. The mentor may be enrolled in the program or known to
     matching from another program (then the program's default capacity applies); the mentee's side counts
     as accepted, the mentor answers within the program's response window."""
+    now = command.now
     program_id = _required(command.program_id, "program_id")
     mentee_id = _required(command.mentee_enrollment_id, "mentee_enrollment_id")
     mentor_employee = _required(command.mentor_employee_id, "mentor_employee_id")
-    await store.lock_program(session, program_id)
+    await pool_store.lock_program(session, program_id)
     view = await load_view(session, program_id, policy, extra_employees=(mentor_employee,))
     require_open(view.program)
     await _require_known(session, view, mentee_id)
-    mentee_proto = _enrolled(view, mentee_id, "mentee")
-    if mentee_proto.role != common_pb2.ROLE_MENTEE:
+    mentee_enrollment = _enrolled(view, mentee_id, "mentee")
+    if mentee_enrollment.role is not Role.MENTEE:
         raise _refuse_request("role", "only a mentee asks for a mentor")
-    if mentor_employee not in mentee_proto.profile.nominated_mentor_ids:
+    if mentor_employee not in mentee_enrollment.profile.nominated_mentor_ids:
         raise _refuse_request("not_nominated", "the mentee did not nominate this mentor")
     skill_area = normalise_tag(command.skill_area)
-    if view.is_live(mentee_proto, skill_area):
+    if view.is_live(mentee_enrollment, skill_area):
         raise _refuse_request("already_matched", "the mentee is already in a live match in this program")
     enrolled_mentor = next(
-        (p for p in view.active if p.employee_id == mentor_employee and p.role == common_pb2.ROLE_MENTOR),
+        (p for p in view.active if p.employee_id == mentor_employee and p.role is Role.MENTOR),
         None,
     )
-    mentor_proto = enrolled_mentor
-    if mentor_proto is None:
-        known = await store.participants_of_employee(session, mentor_employee)
+    mentor_enrollment = enrolled_mentor
+    if mentor_enrollment is None:
+        known = await pool_store.participants_of_employee(session, mentor_employee)
         if not known:
             raise _refuse_request("mentor_unknown", "matching knows no profile of this mentor")
-        mentor_proto = common_pb2.Participant()
-        mentor_proto.CopyFrom(known[0])
-        mentor_proto.profile.capacity = 0  # their capacity elsewhere says nothing of this program
-        mentor_proto.program_id = program_id
-    if not await _connected(session, mentee_proto, mentor_proto, program_id):
+        # Their capacity elsewhere says nothing of this program.
+        mentor_enrollment = dataclasses.replace(
+            known[0], program_id=program_id, profile=dataclasses.replace(known[0].profile, capacity=0)
+        )
+    if not await _connected(session, mentee_enrollment, mentor_enrollment, program_id):
         raise _refuse_request(
             "no_connection",
             "no connection with this mentor: not the same team, no shared program, no introduction",
         )
     workload = view.workload(mentor_employee)
     mentor = engine_participant(
-        mentor_proto,
+        mentor_enrollment,
         view.program,
         workload=workload,
         deduct_load_here=False,
         role=Role.MENTOR,
-        participant_id=mentor_proto.enrollment_id
+        participant_id=mentor_enrollment.enrollment_id
         if enrolled_mentor is not None
         else f"employee:{mentor_employee}",
         past_partner_ids=view.partners.get(mentor_employee, ()),
     )
     mentee = engine_participant(
-        mentee_proto, view.program, past_partner_ids=view.partners.get(mentee_proto.employee_id, ())
+        mentee_enrollment, view.program, past_partner_ids=view.partners.get(mentee_enrollment.employee_id, ())
     )
     violations = check_pair(mentor, mentee, view.settings, mentor_current_load=workload.here)
     if violations:
@@ -311,7 +288,7 @@ async def request_nominated_mentor(
         view,
         enrolled_mentor,
         mentor_employee,
-        [mentee_proto],
+        [mentee_enrollment],
         breakdown.total,
         breakdown.points,
         origin=Origin.NOMINATION,
@@ -330,16 +307,7 @@ async def request_nominated_mentor(
 # ---- introductions ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Introduction:
-    introducer_employee_id: str
-    mentee_employee_id: str
-    mentor_employee_id: str
-    program_id: str = ""
-    note: str = ""
-
-
-async def introduce(session: AsyncSession, command: Introduction, now: datetime) -> store.IntroductionRow:
+async def introduce(session: AsyncSession, command: IntroduceColleague) -> Introduction:
     """Record that a colleague introduced a mentee to a mentor (for one program, or for any when the
     program is empty). Recording the same introduction again returns the first one."""
     introducer = _required(command.introducer_employee_id, "introducer_employee_id")
@@ -350,11 +318,12 @@ async def introduce(session: AsyncSession, command: Introduction, now: datetime)
         raise InvalidArgument("mentor_employee_id", "must differ from the mentee")
     if introducer in (mentee, mentor):
         raise FailedPrecondition("self_introduction", "the introducer must be a third colleague")
-    if program_id and await store.load_program(session, program_id) is None:
+    if program_id and await pool_store.load_program(session, program_id) is None:
         raise NotFound("program", program_id)
-    existing = await store.find_introduction(session, introducer, mentee, mentor, program_id)
+    existing = await introduction_store.find_introduction(session, introducer, mentee, mentor, program_id)
     if existing is not None:
         return existing
-    row = store.IntroductionRow(new_id(), introducer, mentee, mentor, program_id)
-    await store.save_introduction(session, row, " ".join(command.note.split())[:MAX_NOTE_LENGTH], now)
+    row = Introduction(new_id(), introducer, mentee, mentor, program_id)
+    note = " ".join(command.note.split())[:MAX_NOTE_LENGTH]
+    await introduction_store.save_introduction(session, row, note, command.now)
     return row

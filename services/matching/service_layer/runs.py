@@ -15,44 +15,28 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from mentoring.v1 import common_pb2, matching_pb2
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matching import metrics
-from services.matching.adapters import store
-from services.matching.adapters.translate import (
-    ROLES,
-    engine_participant,
-    match_to_wire,
-    quality_to_wire,
-    unmatched_to_wire,
-)
-from services.matching.domain import (
-    HardRule,
-    Match,
-    MatchingResult,
-    Pool,
-    ProgramFormat,
-    check_pair,
-    solve,
-)
-from services.matching.service_layer.context import (
-    Policy,
-    ProgramView,
-    load_view,
+from services.matching.adapters import pool_store, run_store
+from services.matching.domain import HardRule, Match, MatchingResult, Pool, ProgramFormat, check_pair, solve
+from services.matching.domain.engine_input import engine_participant
+from services.matching.domain.enrollments import Enrollment, MatchingMode
+from services.matching.domain.lifecycle import Origin
+from services.matching.domain.runs import CHANGED_DURING_RUN, RunReport, StoredRun
+from services.matching.service_layer.commands import PreviewMatching, RunMatching
+from services.matching.service_layer.policy import Policy
+from services.matching.service_layer.proposals import (
     new_id,
     records_from_matches,
     refresh_pending,
-    require_open,
-    solve_pool,
     store_proposals,
 )
-from services.matching.service_layer.effects import after_commit
-from services.matching.service_layer.lifecycle import Origin
+from services.matching.service_layer.views import ProgramView, load_view, require_open, solve_pool
 from services.shared.db import Database
 from services.shared.errors import FailedPrecondition, InvalidArgument
+from services.shared.unit_of_work import after_commit
 
-CHANGED_DURING_RUN = "changed_during_run"
 MAX_REQUEST_ID_LENGTH = 200
 
 
@@ -60,7 +44,7 @@ MAX_REQUEST_ID_LENGTH = 200
 class PreparedRun:
     view: ProgramView
     pool: Pool
-    replay: matching_pb2.MatchingRun | None = None  # the stored result of the same request id
+    replay: StoredRun | None = None  # the stored result of the same request id
 
 
 def _now() -> datetime:
@@ -75,37 +59,28 @@ async def prepare_run(
         raise InvalidArgument("request_id", f"at most {MAX_REQUEST_ID_LENGTH} characters")
     view = await load_view(session, program_id, policy)
     if not dry_run:
-        earlier = await store.find_run(session, program_id, request_id) if request_id else None
+        earlier = await run_store.find_run(session, program_id, request_id) if request_id else None
         if earlier is not None:
-            return PreparedRun(view, Pool(()), matching_pb2.MatchingRun.FromString(earlier))
+            return PreparedRun(view, Pool(()), earlier)
         require_open(view.program)
-        if view.program.matching_mode == common_pb2.MATCHING_MODE_HR_MANUAL:
+        if view.program.matching_mode is MatchingMode.HR_MANUAL:
             raise FailedPrecondition(
                 "hr_manual_program", "this program is matched by HR: preview suggestions, then match manually"
             )
     return PreparedRun(view, solve_pool(view))
 
 
-def preview_result(prepared: PreparedRun, result: MatchingResult, policy: Policy) -> matching_pb2.MatchingRun:
-    """A dry run: the matches the solver would propose, with no id and no status; nothing stored."""
-    now = _now()
+def preview_result(prepared: PreparedRun, result: MatchingResult, policy: Policy) -> RunReport:
+    """A dry run: the matches the solver would propose; nothing stored."""
     records = records_from_matches(
-        prepared.view, result.matches, origin=Origin.SOLVER, now=now, policy=policy
+        prepared.view, result.matches, origin=Origin.SOLVER, now=_now(), policy=policy
     )
-    wire = []
-    for record in records:
-        message = match_to_wire(record)
-        message.match_id = ""
-        message.status = common_pb2.MATCH_STATUS_UNSPECIFIED
-        message.ClearField("proposed_at")
-        message.ClearField("respond_by")
-        wire.append(message)
     _count_run(prepared.view, result, "dry_run", stored=False)
-    return matching_pb2.MatchingRun(
+    return RunReport(
         program_id=prepared.view.program.program_id,
-        matches=wire,
-        unmatched=[unmatched_to_wire(item) for item in result.unmatched],
-        quality=quality_to_wire(result.quality),
+        matches=tuple(records),
+        unmatched=result.unmatched,
+        quality=result.quality,
         dry_run=True,
     )
 
@@ -118,42 +93,32 @@ async def store_run(
     *,
     policy: Policy,
     now: datetime,
-) -> matching_pb2.MatchingRun:
+) -> RunReport | StoredRun:
     """Store the run's proposals (re-checked against fresh data) and its result, in one unit of work."""
     program_id = prepared.view.program.program_id
-    await store.lock_program(session, program_id)
+    await pool_store.lock_program(session, program_id)
     if request_id:
-        earlier = await store.find_run(session, program_id, request_id)
+        earlier = await run_store.find_run(session, program_id, request_id)
         if earlier is not None:  # a concurrent call with the same request id got there first
-            return matching_pb2.MatchingRun.FromString(earlier)
+            return earlier
     fresh = await load_view(session, program_id, policy)
     require_open(fresh.program)
     kept, dropped = _still_valid(prepared.view, fresh, result.matches)
     run_id = new_id()
     records = records_from_matches(fresh, kept, origin=Origin.SOLVER, now=now, policy=policy, run_id=run_id)
     await store_proposals(session, fresh, records, now)
-    unmatched = [unmatched_to_wire(item) for item in result.unmatched]
-    unmatched.extend(
-        common_pb2.UnmatchedParticipant(
-            enrollment_id=mentee_id,
-            reason_code=CHANGED_DURING_RUN,
-            reason="the pool changed while the solver ran (matched meanwhile, or a hard rule now fails); "
-            "the next run or an incremental proposal will place this participant",
-        )
-        for mentee_id in dict.fromkeys(match.mentee_id for match in dropped)
-    )
-    run = matching_pb2.MatchingRun(
-        run_id=run_id,
+    report = RunReport(
         program_id=program_id,
-        matches=[match_to_wire(record) for record in records],
-        unmatched=unmatched,
-        quality=quality_to_wire(result.quality),
-        dry_run=False,
+        matches=tuple(records),
+        unmatched=result.unmatched,
+        quality=result.quality,
+        run_id=run_id,
+        changed_during_run=tuple(dict.fromkeys(match.mentee_id for match in dropped)),
     )
-    await store.save_run(session, run_id, program_id, request_id, run.SerializeToString(), now)
+    await run_store.save_run(session, report, request_id, now)
     await refresh_pending(session)
     after_commit(session, lambda: _count_run(fresh, result, "completed", stored=True, changed=len(dropped)))
-    return run
+    return report
 
 
 def _still_valid(
@@ -176,7 +141,7 @@ def _still_valid(
             dropped.append(match)
             continue
         engine_mentor = engine_participant(
-            mentor, fresh.program, workload=fresh.workload(mentor.employee_id), role=ROLES.get(mentor.role)
+            mentor, fresh.program, workload=fresh.workload(mentor.employee_id), role=mentor.role
         )
         engine_mentee = engine_participant(mentee, fresh.program)
         violations = [
@@ -198,7 +163,7 @@ def _still_valid(
     return kept, dropped
 
 
-def _seats(view: ProgramView, mentor: common_pb2.Participant) -> int:
+def _seats(view: ProgramView, mentor: Enrollment) -> int:
     """Seats the mentor had free when the pool was read (what the solver was allowed to fill)."""
     engine_mentor = engine_participant(mentor, view.program, workload=view.workload(mentor.employee_id))
     return engine_mentor.remaining_capacity
@@ -220,18 +185,12 @@ def _count_run(
         metrics.UNMATCHED.labels(format_name, CHANGED_DURING_RUN).inc(changed)
 
 
-async def run_matching(
-    database: Database,
-    program_id: str,
-    request_id: str,
-    *,
-    dry_run: bool,
-    policy: Policy,
-) -> matching_pb2.MatchingRun:
-    """RunMatching (``dry_run`` False) and PreviewMatching (True)."""
+async def _run(
+    database: Database, program_id: str, request_id: str, *, dry_run: bool, policy: Policy
+) -> RunReport | StoredRun:
     request_id = request_id.strip()
     async with database.transaction() as session:
-        prepared = await prepare_run(session, program_id, request_id, dry_run=dry_run, policy=policy)
+        prepared = await prepare_run(session, program_id.strip(), request_id, dry_run=dry_run, policy=policy)
     format_name = str(prepared.view.format)
     if prepared.replay is not None:
         metrics.RUNS.labels(format_name, "replayed").inc()
@@ -245,3 +204,15 @@ async def run_matching(
         return preview_result(prepared, result, policy)
     async with database.transaction() as session:
         return await store_run(session, prepared, result, request_id, policy=policy, now=_now())
+
+
+async def run_matching(database: Database, command: RunMatching, *, policy: Policy) -> RunReport | StoredRun:
+    """RunMatching: a workflow of two units of work with the solve between them."""
+    return await _run(database, command.program_id, command.request_id, dry_run=False, policy=policy)
+
+
+async def preview_matching(database: Database, command: PreviewMatching, *, policy: Policy) -> RunReport:
+    """PreviewMatching: the solve of a run, nothing stored (a request id plays no part)."""
+    report = await _run(database, command.program_id, command.request_id, dry_run=True, policy=policy)
+    assert isinstance(report, RunReport)  # a preview never replays
+    return report

@@ -15,7 +15,8 @@ from services.matching.domain import (
     Role,
     check_pair,
 )
-from services.matching.domain.encoding import CandidateEvaluator, MenteeBlock, MentorIndex
+from services.matching.domain.candidates import CandidateEvaluator
+from services.matching.domain.encoding import MenteeBlock, MentorIndex
 from services.matching.domain.reasons import gate
 from services.matching.domain.rules import overlap_minutes, utc_offset_minutes, working_interval_utc
 from services.shared.errors import InvalidArgument

@@ -14,7 +14,8 @@ from services.matching.domain import (
     score_pair,
     score_peers,
 )
-from services.matching.domain.encoding import CandidateEvaluator, MenteeBlock, MentorIndex, candidate_matrix
+from services.matching.domain.candidates import CandidateEvaluator, candidate_matrix
+from services.matching.domain.encoding import MenteeBlock, MentorIndex
 from services.matching.domain.reasons import gate
 
 

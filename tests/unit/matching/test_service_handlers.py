@@ -10,26 +10,52 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mentoring.v1 import common_pb2
+from mentoring.v1 import common_pb2, events_pb2
 from sqlalchemy import select
 
-from services.matching.adapters import store
+from services.matching.adapters import match_store, pool_store, run_store
+from services.matching.adapters.translate import (
+    outcome_to_wire,
+    participant_from_wire,
+    program_from_wire,
+    run_to_wire,
+    withdrawal_cause,
+)
 from services.matching.bootstrap import MIGRATIONS
+from services.matching.domain.lifecycle import MatchRecord, Status
 from services.matching.service_layer import answers, pools, requests, runs
-from services.matching.service_layer.context import Policy
-from services.matching.service_layer.lifecycle import MatchRecord, Status
+from services.matching.service_layer.commands import (
+    AcceptMatch,
+    ChangeProgram,
+    CloseProgram,
+    CreateManualMatch,
+    DeclineMatch,
+    EndMatch,
+    EnrollParticipant,
+    EraseEmployee,
+    IntroduceColleague,
+    ListMatches,
+    PauseParticipant,
+    PreviewMatching,
+    RequestNominatedMentor,
+    ResumeParticipant,
+    RunMatching,
+    UpdateParticipant,
+    WithdrawParticipant,
+)
+from services.matching.service_layer.policy import Policy
 from services.shared.db import Database
 from services.shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.shared.outbox import outbox_table
-from services.shared.topics import EVENT_TYPES
+from services.shared.topics import EVENT_TYPES, ce_type_of
 
 POLICY = Policy()
 MENTOR, MENTEE, PEER = common_pb2.ROLE_MENTOR, common_pb2.ROLE_MENTEE, common_pb2.ROLE_PEER
-PROPOSED = "mentoring.matching.match.proposed.v1"
-ACCEPTED = "mentoring.matching.match.accepted.v1"
-DECLINED = "mentoring.matching.match.declined.v1"
-ACTIVATED = "mentoring.matching.match.activated.v1"
-ENDED = "mentoring.matching.match.ended.v1"
+PROPOSED = ce_type_of(events_pb2.MatchProposed)
+ACCEPTED = ce_type_of(events_pb2.MatchAccepted)
+DECLINED = ce_type_of(events_pb2.MatchDeclined)
+ACTIVATED = ce_type_of(events_pb2.MatchActivated)
+ENDED = ce_type_of(events_pb2.MatchEnded)
 
 
 def program(program_id: str = "p1", **fields: Any) -> common_pb2.Program:
@@ -97,14 +123,18 @@ def now() -> datetime:
 
 async def setup(db: Database, prog: common_pb2.Program, *people: common_pb2.Participant) -> None:
     async with db.transaction() as session:
-        await pools.program_changed(session, prog)
+        await pools.program_changed(session, ChangeProgram(program_from_wire(prog)))
         for person in people:
-            await pools.participant_enrolled(session, person, now(), now(), POLICY)
+            await pools.participant_enrolled(
+                session, EnrollParticipant(participant_from_wire(person), now(), now()), policy=POLICY
+            )
 
 
 async def enrol(db: Database, person: common_pb2.Participant) -> None:
     async with db.transaction() as session:
-        await pools.participant_enrolled(session, person, now(), now(), POLICY)
+        await pools.participant_enrolled(
+            session, EnrollParticipant(participant_from_wire(person), now(), now()), policy=POLICY
+        )
 
 
 async def events(db: Database, ce_type: str | None = None) -> list[tuple[str, Any]]:
@@ -119,11 +149,11 @@ async def events(db: Database, ce_type: str | None = None) -> list[tuple[str, An
 
 async def all_matches(db: Database, program_id: str = "p1") -> list[MatchRecord]:
     async with db.transaction() as session:
-        return (await answers.list_matches(session, answers.ListQuery(program_id=program_id))).records
+        return (await answers.list_matches(session, ListMatches(program_id=program_id))).items
 
 
 async def run(db: Database, request_id: str = "r1", program_id: str = "p1") -> Any:
-    return await runs.run_matching(db, program_id, request_id, dry_run=False, policy=POLICY)
+    return outcome_to_wire(await runs.run_matching(db, RunMatching(program_id, request_id), policy=POLICY))
 
 
 def pairs(records: list[MatchRecord]) -> set[tuple[str, str]]:
@@ -165,7 +195,7 @@ async def test_a_run_proposes_publishes_and_replays_by_request_id(db: Database) 
 
 async def test_preview_stores_and_publishes_nothing(db: Database) -> None:
     await setup(db, program(), enrolled("M1", MENTOR, 8), enrolled("E1", MENTEE, 4))
-    preview = await runs.run_matching(db, "p1", "", dry_run=True, policy=POLICY)
+    preview = run_to_wire(await runs.preview_matching(db, PreviewMatching("p1", ""), policy=POLICY))
     assert preview.dry_run and len(preview.matches) == 1
     assert (
         preview.matches[0].match_id == "" and preview.matches[0].status == common_pb2.MATCH_STATUS_UNSPECIFIED
@@ -187,7 +217,7 @@ async def test_unmatched_come_with_reasons_and_unknown_or_closed_programs_are_re
     with pytest.raises(NotFound):
         await run(db, program_id="nope")
     async with db.transaction() as session:
-        await pools.program_closed(session, "p1")
+        await pools.program_closed(session, CloseProgram("p1"))
     with pytest.raises(FailedPrecondition) as refused:
         await run(db, "r9")
     assert refused.value.rule == "program_closed"
@@ -222,13 +252,15 @@ async def test_both_sides_accept_then_the_match_is_active(db: Database) -> None:
     mentee = record.mentees[0].employee_id
     async with db.transaction() as session:
         with pytest.raises(FailedPrecondition) as stranger:
-            await answers.accept_match(session, record.match_id, "someone-else", now())
+            await answers.accept_match(session, AcceptMatch(record.match_id, "someone-else", now()))
     assert stranger.value.rule == "not_a_participant"
     async with db.transaction() as session:
-        half = await answers.accept_match(session, record.match_id, record.mentor_employee_id, now())
+        half = await answers.accept_match(
+            session, AcceptMatch(record.match_id, record.mentor_employee_id, now())
+        )
     assert half.status is Status.PROPOSED and half.mentor_accepted
     async with db.transaction() as session:
-        full = await answers.accept_match(session, record.match_id, mentee, now())
+        full = await answers.accept_match(session, AcceptMatch(record.match_id, mentee, now()))
     assert full.status is Status.ACTIVE
     kinds = [t for t, _ in await events(db) if t != PROPOSED]
     assert kinds == [ACCEPTED, ACCEPTED, ACTIVATED]
@@ -236,7 +268,9 @@ async def test_both_sides_accept_then_the_match_is_active(db: Database) -> None:
     assert activated.match.mentor_accepted and activated.match.mentee_accepted
     async with db.transaction() as session:
         with pytest.raises(FailedPrecondition) as late:
-            await answers.decline_match(session, record.match_id, mentee, "", now(), POLICY)
+            await answers.decline_match(
+                session, DeclineMatch(record.match_id, mentee, "", now()), policy=POLICY
+            )
     assert late.value.rule == "not_pending"
 
 
@@ -244,11 +278,12 @@ async def test_a_mentor_who_declines_frees_the_seat_and_the_mentee_gets_another_
     record = await one_proposal(db)
     async with db.transaction() as session:
         declined = await answers.decline_match(
-            session, record.match_id, record.mentor_employee_id, "no time", now(), POLICY
+            session, DeclineMatch(record.match_id, record.mentor_employee_id, "no time", now()), policy=POLICY
         )
     assert declined.status is Status.DECLINED
     ((_, event),) = await events(db, DECLINED)
     assert event.by == common_pb2.ROLE_MENTOR and event.reason == "no time"
+    assert event.cause == common_pb2.DECLINE_CAUSE_DECLINED
     live = [r for r in await all_matches(db) if r.live]
     assert len(live) == 1 and live[0].origin == "rematch"
     assert live[0].mentor_employee_id != record.mentor_employee_id, "never the mentor who declined"
@@ -258,23 +293,28 @@ async def test_proposals_expire_after_the_window_and_cannot_be_answered(db: Data
     record = await one_proposal(db)
     later = record.respond_by + timedelta(seconds=1)
     async with db.transaction() as session:
-        assert await answers.expire_overdue(session, record.respond_by - timedelta(seconds=1)) == 0
+        assert await answers.expire_batch(session, record.respond_by - timedelta(seconds=1)) == 0
     async with db.transaction() as session:
-        assert await answers.expire_overdue(session, later) == 1
+        assert await answers.expire_batch(session, later) == 1
     async with db.transaction() as session:
-        expired = await answers.get_match(session, record.match_id)
+        expired = await answers.find_match(session, record.match_id)
         assert expired.status is Status.EXPIRED
         with pytest.raises(FailedPrecondition) as refused:
-            await answers.accept_match(session, record.match_id, record.mentor_employee_id, later)
+            await answers.accept_match(
+                session, AcceptMatch(record.match_id, record.mentor_employee_id, later)
+            )
     assert refused.value.rule == "not_pending"
     ((_, event),) = await events(db, DECLINED)
     assert event.reason == "expired" and event.match.status == common_pb2.MATCH_STATUS_EXPIRED
+    assert event.cause == common_pb2.DECLINE_CAUSE_EXPIRED
 
 
 async def activate(db: Database, record: MatchRecord) -> None:
     async with db.transaction() as session:
-        await answers.accept_match(session, record.match_id, record.mentor_employee_id, now())
-        await answers.accept_match(session, record.match_id, record.mentees[0].employee_id, now())
+        await answers.accept_match(session, AcceptMatch(record.match_id, record.mentor_employee_id, now()))
+        await answers.accept_match(
+            session, AcceptMatch(record.match_id, record.mentees[0].employee_id, now())
+        )
 
 
 async def test_ending_at_will_with_a_rematch_proposes_another_mentor(db: Database) -> None:
@@ -282,16 +322,21 @@ async def test_ending_at_will_with_a_rematch_proposes_another_mentor(db: Databas
     async with db.transaction() as session:
         with pytest.raises(FailedPrecondition) as early:
             await answers.end_match(
-                session, record.match_id, record.mentor_employee_id, "", True, now(), POLICY
+                session, EndMatch(record.match_id, record.mentor_employee_id, "", True, now()), policy=POLICY
             )
     assert early.value.rule == "not_active"
     await activate(db, record)
     mentee = record.mentees[0].employee_id
     async with db.transaction() as session:
-        ended = await answers.end_match(session, record.match_id, mentee, "moving on", True, now(), POLICY)
+        ended = await answers.end_match(
+            session, EndMatch(record.match_id, mentee, "moving on", True, now()), policy=POLICY
+        )
     assert ended.status is Status.ENDED and ended.end_reason == "moving on"
     ((_, event),) = await events(db, ENDED)
     assert event.rematch_offered and event.by == common_pb2.ROLE_MENTEE and event.reason == "moving on"
+    assert (
+        event.cause == common_pb2.END_CAUSE_AT_WILL and event.match.end_cause == common_pb2.END_CAUSE_AT_WILL
+    )
     rematched = [r for r in await all_matches(db) if r.live]
     assert [(r.origin, r.mentees[0].employee_id) for r in rematched] == [("rematch", mentee)]
     assert rematched[0].mentor_employee_id != record.mentor_employee_id
@@ -310,20 +355,20 @@ async def test_listing_pages_and_filters(db: Database) -> None:
     while True:
         async with db.transaction() as session:
             page = await answers.list_matches(
-                session, answers.ListQuery(program_id="p1", page_size=2, page_token=token)
+                session, ListMatches(program_id="p1", page_size=2, page_token=token)
             )
         assert page.total_size == 5
-        seen.extend(r.match_id for r in page.records)
+        seen.extend(r.match_id for r in page.items)
         token = page.next_page_token
         if not token:
             break
     assert len(seen) == len(set(seen)) == 5
     async with db.transaction() as session:
-        mine = await answers.list_matches(session, answers.ListQuery(employee_id="E3"))
-        active = await answers.list_matches(session, answers.ListQuery(status=Status.ACTIVE))
+        mine = await answers.list_matches(session, ListMatches(employee_id="E3"))
+        active = await answers.list_matches(session, ListMatches(status=Status.ACTIVE))
         with pytest.raises(InvalidArgument):
-            await answers.list_matches(session, answers.ListQuery(page_token="garbage!"))
-    assert [r.mentees[0].employee_id for r in mine.records] == ["E3"] and active.total_size == 0
+            await answers.list_matches(session, ListMatches(page_token="garbage!"))
+    assert [r.mentees[0].employee_id for r in mine.items] == ["E3"] and active.total_size == 0
 
 
 # ---- manual matches, nominations, introductions ---------------------------------------------------
@@ -331,10 +376,10 @@ async def test_listing_pages_and_filters(db: Database) -> None:
 
 async def test_manual_match_hard_rules_are_never_overridden(db: Database) -> None:
     await setup(db, program(), enrolled("M1", MENTOR, 8), enrolled("E1", MENTEE, 4, chain=("M1", "boss")))
-    command = requests.ManualMatch("p1", "p1:M1", ("p1:E1",), "HR knows best", "hr-1")
+    command = CreateManualMatch("p1", "p1:M1", ("p1:E1",), "HR knows best", "hr-1")
     async with db.transaction() as session:
         with pytest.raises(FailedPrecondition) as refused:
-            await requests.create_manual_match(session, command, now(), POLICY)
+            await requests.create_manual_match(session, command, policy=POLICY)
     assert refused.value.rule == "management_chain"
     assert await all_matches(db) == []
 
@@ -347,14 +392,14 @@ async def test_manual_match_soft_issue_needs_an_override_reason_which_is_recorde
         enrolled("M1", MENTOR, 12, offers=("sql",)),
         enrolled("E1", MENTEE, 1, wants=("python",)),
     )
-    without = requests.ManualMatch("p1", "p1:M1", ("p1:E1",), "", "hr-1")
+    without = CreateManualMatch("p1", "p1:M1", ("p1:E1",), "", "hr-1")
     async with db.transaction() as session:
         with pytest.raises(FailedPrecondition) as refused:
-            await requests.create_manual_match(session, without, now(), POLICY)
+            await requests.create_manual_match(session, without, policy=POLICY)
     assert refused.value.rule == requests.LOW_SCORE
-    with_reason = requests.ManualMatch("p1", "p1:M1", ("p1:E1",), "  cross-training agreed ", "hr-1")
+    with_reason = CreateManualMatch("p1", "p1:M1", ("p1:E1",), "  cross-training agreed ", "hr-1")
     async with db.transaction() as session:
-        record = await requests.create_manual_match(session, with_reason, now(), POLICY)
+        record = await requests.create_manual_match(session, with_reason, policy=POLICY)
     assert record.origin == "manual" and record.override_reason == "cross-training agreed"
     assert record.override_by == "hr-1"
     ((_, event),) = await events(db, PROPOSED)
@@ -375,28 +420,26 @@ async def test_manual_match_past_the_default_capacity_is_soft_but_a_declared_cap
         for mentor, mentee in (("M1", "E0"), ("M2", "E1")):
             await requests.create_manual_match(
                 session,
-                requests.ManualMatch("p1", f"p1:{mentor}", (f"p1:{mentee}",), "", "hr"),
-                now(),
-                POLICY,
+                CreateManualMatch("p1", f"p1:{mentor}", (f"p1:{mentee}",), "", "hr"),
+                policy=POLICY,
             )
     async with db.transaction() as session:
         with pytest.raises(FailedPrecondition) as soft:
             await requests.create_manual_match(
-                session, requests.ManualMatch("p1", "p1:M1", ("p1:E2",), "", "hr"), now(), POLICY
+                session, CreateManualMatch("p1", "p1:M1", ("p1:E2",), "", "hr"), policy=POLICY
             )
     assert soft.value.rule == requests.CAPACITY_DEFAULT_EXCEEDED
     async with db.transaction() as session:
         stretched = await requests.create_manual_match(
             session,
-            requests.ManualMatch("p1", "p1:M1", ("p1:E2",), "mentor agreed to two", "hr"),
-            now(),
-            POLICY,
+            CreateManualMatch("p1", "p1:M1", ("p1:E2",), "mentor agreed to two", "hr"),
+            policy=POLICY,
         )
     assert stretched.override_reason == "mentor agreed to two"
     async with db.transaction() as session:
         with pytest.raises(FailedPrecondition) as hard:
             await requests.create_manual_match(
-                session, requests.ManualMatch("p1", "p1:M2", ("p1:E3",), "please", "hr"), now(), POLICY
+                session, CreateManualMatch("p1", "p1:M2", ("p1:E3",), "please", "hr"), policy=POLICY
             )
     assert hard.value.rule == "capacity"
 
@@ -407,31 +450,31 @@ async def test_a_nominated_mentor_needs_a_connection_and_an_introduction_is_one(
         db, program("other"), enrolled("M9", MENTOR, 9, program_id="other", department="sales", chain=("vp",))
     )
     await setup(db, program(), enrolled("E1", MENTEE, 4, nominations=("M9",)), enrolled("E2", MENTEE, 4))
-    ask = requests.NominatedMentorRequest("p1", "p1:E1", "M9", message="would love your advice")
+    ask = RequestNominatedMentor("p1", "p1:E1", "M9", message="would love your advice")
     async with db.transaction() as session:
         with pytest.raises(FailedPrecondition) as refused:
-            await requests.request_nominated_mentor(session, ask, now(), POLICY)
+            await requests.request_nominated_mentor(session, ask, policy=POLICY)
     assert refused.value.rule == "no_connection"
     async with db.transaction() as session:
         with pytest.raises(FailedPrecondition) as not_nominated:
             await requests.request_nominated_mentor(
-                session, requests.NominatedMentorRequest("p1", "p1:E2", "M9"), now(), POLICY
+                session, RequestNominatedMentor("p1", "p1:E2", "M9"), policy=POLICY
             )
         with pytest.raises(FailedPrecondition) as self_intro:
-            await requests.introduce(session, requests.Introduction("E1", "E1", "M9", "p1"), now())
+            await requests.introduce(session, IntroduceColleague("E1", "E1", "M9", "p1"))
     assert not_nominated.value.rule == "not_nominated" and self_intro.value.rule == "self_introduction"
     async with db.transaction() as session:
         intro = await requests.introduce(
-            session, requests.Introduction("C7", "E1", "M9", "p1", "met at offsite"), now()
+            session, IntroduceColleague("C7", "E1", "M9", "p1", "met at offsite")
         )
-        again = await requests.introduce(session, requests.Introduction("C7", "E1", "M9", "p1"), now())
+        again = await requests.introduce(session, IntroduceColleague("C7", "E1", "M9", "p1"))
     assert again.introduction_id == intro.introduction_id
     async with db.transaction() as session:
-        record = await requests.request_nominated_mentor(session, ask, now(), POLICY)
+        record = await requests.request_nominated_mentor(session, ask, policy=POLICY)
     assert record.origin == "nomination" and record.mentor_employee_id == "M9"
     assert record.mentor_enrollment_id == "" and record.mentees[0].accepted and not record.mentor_accepted
     async with db.transaction() as session:
-        active = await answers.accept_match(session, record.match_id, "M9", now())
+        active = await answers.accept_match(session, AcceptMatch(record.match_id, "M9", now()))
     assert active.status is Status.ACTIVE
 
 
@@ -445,7 +488,7 @@ async def test_a_nominated_mentor_in_the_same_department_is_asked_but_hard_rules
     async with db.transaction() as session:
         with pytest.raises(FailedPrecondition) as refused:
             await requests.request_nominated_mentor(
-                session, requests.NominatedMentorRequest("p1", "p1:E1", "M9"), now(), POLICY
+                session, RequestNominatedMentor("p1", "p1:E1", "M9"), policy=POLICY
             )
     assert refused.value.rule == "seniority"
 
@@ -473,10 +516,15 @@ async def test_a_manager_change_ends_the_match_and_the_mentee_is_rematched(db: D
     boss = record.mentor_employee_id
     async with db.transaction() as session:
         await pools.participant_updated(
-            session, enrolled("E1", MENTEE, 4, chain=(boss, "boss")), now(), now(), POLICY
+            session,
+            UpdateParticipant(
+                participant_from_wire(enrolled("E1", MENTEE, 4, chain=(boss, "boss"))), now(), now()
+            ),
+            policy=POLICY,
         )
     ((_, event),) = await events(db, ENDED)
     assert event.reason == "management_chain" and event.match.match_id == record.match_id
+    assert event.cause == common_pb2.END_CAUSE_MANAGEMENT_CHAIN
     after = await all_matches(db)
     assert next(r for r in after if r.match_id == record.match_id).status is Status.ENDED
     (rematched,) = [r for r in after if r.live]
@@ -488,7 +536,11 @@ async def test_a_manager_change_elsewhere_in_the_chain_leaves_the_match_alone(db
     await run(db)
     async with db.transaction() as session:
         await pools.participant_updated(
-            session, enrolled("E1", MENTEE, 4, chain=("new-boss",)), now(), now(), POLICY
+            session,
+            UpdateParticipant(
+                participant_from_wire(enrolled("E1", MENTEE, 4, chain=("new-boss",))), now(), now()
+            ),
+            policy=POLICY,
         )
     assert await events(db, ENDED) == []
 
@@ -503,9 +555,17 @@ async def test_a_termination_ends_matches_and_frees_capacity(db: Database) -> No
     withdrawn = enrolled(leaver, MENTEE, 4)
     withdrawn.status = common_pb2.ENROLLMENT_STATUS_WITHDRAWN
     async with db.transaction() as session:
-        await pools.participant_withdrawn(session, withdrawn, "terminated", now(), now(), POLICY)
+        await pools.participant_withdrawn(
+            session,
+            WithdrawParticipant(
+                participant_from_wire(withdrawn), withdrawal_cause("terminated"), now(), now()
+            ),
+            policy=POLICY,
+        )
     ((_, event),) = await events(db, ENDED)
     assert event.reason == "employee_terminated" and event.by == common_pb2.ROLE_UNSPECIFIED
+    assert event.cause == common_pb2.END_CAUSE_EMPLOYEE_TERMINATED
+    assert event.match.end_cause == common_pb2.END_CAUSE_EMPLOYEE_TERMINATED
     other = "E2" if leaver == "E1" else "E1"
     result = await run(db, "r2")
     assert [(m.mentor_employee_id, m.mentee_employee_ids[0]) for m in result.matches] == [("M1", other)]
@@ -515,12 +575,12 @@ async def test_an_erasure_ends_matches_without_publishing_the_erased_id(db: Data
     await setup(db, program(), enrolled("M1", MENTOR, 8), enrolled("E1", MENTEE, 4))
     await run(db)
     async with db.transaction() as session:
-        await pools.employee_erased(session, "E1", now(), POLICY)
+        await pools.employee_erased(session, EraseEmployee("E1", now()), policy=POLICY)
     ((_, event),) = await events(db, ENDED)
     assert event.reason == "employee_erased" and list(event.match.mentee_employee_ids) == [""]
     async with db.transaction() as session:
-        assert await store.participants_of_employee(session, "E1") == []
-        assert await store.live_matches_of(session, "E1") == []
+        assert await pool_store.participants_of_employee(session, "E1") == []
+        assert await match_store.live_matches_of(session, "E1") == []
 
 
 async def test_a_program_the_engine_refuses_still_keeps_its_enrolments(db: Database) -> None:
@@ -530,10 +590,10 @@ async def test_a_program_the_engine_refuses_still_keeps_its_enrolments(db: Datab
         await run(db)
     assert refused.value.field == "program.reverse_skill"
     async with db.transaction() as session:
-        await store.save_run(session, "earlier", "p1", "", b"", now())  # as if it had run before
+        await run_store.save_encoded_run(session, "earlier", "p1", "", b"", now())  # as if it had run before
     await enrol(db, enrolled("E2", MENTEE, 9))  # the late proposal fails, the enrolment does not
     async with db.transaction() as session:
-        assert await store.load_participant(session, "p1:E2") is not None
+        assert await pool_store.load_participant(session, "p1:E2") is not None
     assert await all_matches(db) == []
 
 
@@ -549,7 +609,9 @@ async def test_a_paused_mentor_frees_the_mentee_who_is_rematched_and_a_resumed_m
     paused = enrolled(mentor, MENTOR, 8 if mentor == "M1" else 7)
     paused.status = common_pb2.ENROLLMENT_STATUS_PAUSED
     async with db.transaction() as session:
-        await pools.participant_paused(session, paused, now(), now(), POLICY)
+        await pools.participant_paused(
+            session, PauseParticipant(participant_from_wire(paused), now(), now()), policy=POLICY
+        )
     ((_, ended),) = await events(db, ENDED)
     assert ended.reason == "participant_paused" and ended.match.match_id == record.match_id
     (rematched,) = [r for r in await all_matches(db) if r.live]
@@ -560,8 +622,16 @@ async def test_a_paused_mentor_frees_the_mentee_who_is_rematched_and_a_resumed_m
     e2_paused.status = common_pb2.ENROLLMENT_STATUS_PAUSED
     resumed_mentor = enrolled(mentor, MENTOR, 8 if mentor == "M1" else 7)
     async with db.transaction() as session:
-        await pools.participant_paused(session, e2_paused, now(), now(), POLICY)
-        await pools.participant_resumed(session, resumed_mentor, now(), now(), POLICY)
-        await pools.participant_resumed(session, enrolled("E2", MENTEE, 4), now(), now(), POLICY)
+        await pools.participant_paused(
+            session, PauseParticipant(participant_from_wire(e2_paused), now(), now()), policy=POLICY
+        )
+        await pools.participant_resumed(
+            session, ResumeParticipant(participant_from_wire(resumed_mentor), now(), now()), policy=POLICY
+        )
+        await pools.participant_resumed(
+            session,
+            ResumeParticipant(participant_from_wire(enrolled("E2", MENTEE, 4)), now(), now()),
+            policy=POLICY,
+        )
     resumed = [r for r in await all_matches(db) if r.live and r.mentees[0].employee_id == "E2"]
     assert [(r.mentor_employee_id, r.origin) for r in resumed] == [(mentor, "rematch")]

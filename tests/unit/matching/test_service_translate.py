@@ -1,28 +1,49 @@
-"""Translations between the wire (mentoring.v1) and the matching engine, and the audit command."""
+"""Translations between the wire (mentoring.v1) and the matching engine (wire -> domain -> the engine's
+inputs), and the audit command."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mentoring.v1 import common_pb2
 from typer.testing import CliRunner
 
-from services.matching.adapters.translate import (
-    Workload,
-    engine_participant,
-    ineligibility,
-    match_to_wire,
-    program_settings,
+from services.matching.adapters.translate import match_to_wire, participant_from_wire, program_from_wire
+from services.matching.domain import (
+    Delivery,
+    Objective,
+    Participant,
+    ProgramFormat,
+    ProgramSettings,
+    Role,
+    engine_input,
 )
-from services.matching.domain import Delivery, Objective, ProgramFormat, Role
+from services.matching.domain.engine_input import Workload
+from services.matching.domain.lifecycle import MatchRecord, Member, Status
 from services.matching.entrypoints.audit import app
-from services.matching.service_layer.lifecycle import MatchRecord, Member, Status
 from services.shared.errors import InvalidArgument
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "services/matching/examples/audit_example.json"
+
+
+def program_settings(wire: common_pb2.Program) -> ProgramSettings:
+    return engine_input.program_settings(program_from_wire(wire))
+
+
+def engine_participant(
+    wire: common_pb2.Participant, wire_program: common_pb2.Program, **options: Any
+) -> Participant:
+    return engine_input.engine_participant(
+        participant_from_wire(wire), program_from_wire(wire_program), **options
+    )
+
+
+def ineligibility(wire_program: common_pb2.Program, wire: common_pb2.Participant) -> str | None:
+    return engine_input.ineligibility(program_from_wire(wire_program), participant_from_wire(wire))
 
 
 def program(**fields: object) -> common_pb2.Program:

@@ -1,193 +1,41 @@
-"""What every matching handler needs: the program's view (its pool, live loads, past partners), the
-engine's inputs built from it, and proposals stored with their event in the caller's unit of work."""
+"""Proposals: matches built from the engine's and stored with their MatchProposed events in the
+caller's unit of work; the engine's incremental proposal for one mentee; rematches of mentees left
+without a partner."""
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from mentoring.v1 import common_pb2
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matching import metrics
-from services.matching.adapters import store
-from services.matching.adapters.translate import (
-    ROLES,
-    Workload,
-    engine_participant,
-    program_format,
-    program_settings,
-)
-from services.matching.config import MatchingSettings
-from services.matching.domain import (
-    Match,
-    Participant,
-    Pool,
-    ProgramFormat,
-    ProgramSettings,
-    Role,
-    normalise_tag,
-    propose_for_late_mentee,
-)
-from services.matching.service_layer.effects import after_commit
-from services.matching.service_layer.lifecycle import (
-    Kind,
-    MatchRecord,
-    Member,
-    Origin,
-    Transition,
-)
-from services.matching.service_layer.publishing import event_of
-from services.shared.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
+from services.matching.adapters import match_store, pool_store
+from services.matching.adapters.publishing import publish_proposals
+from services.matching.domain import Match, Participant, ProgramFormat, Role, propose_for_late_mentee
+from services.matching.domain.engine_input import Workload, engine_participant
+from services.matching.domain.enrollments import Enrollment
+from services.matching.domain.lifecycle import MatchRecord, Member, Origin
+from services.matching.service_layer.policy import Policy
+from services.matching.service_layer.views import ProgramView, load_view, mentee_side
+from services.shared.errors import DomainError
 from services.shared.logging import get_logger
-from services.shared.outbox import stage_events
+from services.shared.unit_of_work import after_commit
 
 log = get_logger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """The service's own knobs (from MatchingSettings) that handlers need."""
-
-    response_window_default_hours: int = 72
-    manual_min_score_share: float = 0.2
-    solver_time_limit_seconds: float = 20.0
-    solver_workers: int = 2
-
-    @classmethod
-    def from_settings(cls, settings: MatchingSettings) -> Policy:
-        return cls(
-            response_window_default_hours=settings.response_window_default_hours,
-            manual_min_score_share=settings.manual_min_score_share,
-            solver_time_limit_seconds=settings.solver_time_limit_seconds,
-            solver_workers=settings.solver_workers,
-        )
 
 
 def new_id() -> str:
     return uuid.uuid4().hex
 
 
-@dataclass(slots=True)
-class ProgramView:
-    """One program as matching sees it at the start of a unit of work."""
-
-    program: common_pb2.Program
-    format: ProgramFormat
-    settings: ProgramSettings
-    active: list[common_pb2.Participant]
-    loads: dict[str, store.MentorLoad]
-    live: dict[str, set[str]]  # employee id -> skill areas their live matches here cover
-    partners: dict[str, set[str]]  # employee id -> partners of ended matches, any program
-    by_enrollment: dict[str, common_pb2.Participant] = field(default_factory=dict)
-
-    def workload(self, employee_id: str) -> Workload:
-        load = self.loads.get(employee_id)
-        return Workload(load.here, load.elsewhere) if load else Workload()
-
-    def response_window(self, policy: Policy) -> timedelta:
-        return timedelta(hours=self.program.response_window_hours or policy.response_window_default_hours)
-
-    def is_live(self, participant: common_pb2.Participant, skill_area: str = "") -> bool:
-        """Whether the participant already has a live match here (for ``skill_area``, in a program with a
-        mentor per skill area)."""
-        held = self.live.get(participant.employee_id)
-        if not held:
-            return False
-        if self.settings.multi_mentor_per_skill and skill_area:
-            return normalise_tag(skill_area) in held
-        return True
-
-
-def _uses_skill_areas(program: common_pb2.Program, participants: Iterable[common_pb2.Participant]) -> bool:
-    """One mentor per requested skill area, when a one-on-one program's mentees asked for areas."""
-    return program_format(program) is ProgramFormat.ONE_ON_ONE and any(
-        p.role == common_pb2.ROLE_MENTEE and p.profile.requested_skill_areas for p in participants
-    )
-
-
-async def load_program(session: AsyncSession, program_id: str) -> common_pb2.Program:
-    if not program_id:
-        raise InvalidArgument("program_id", "is required")
-    program = await store.load_program(session, program_id)
-    if program is None:
-        raise NotFound("program", program_id)
-    return program
-
-
-def require_open(program: common_pb2.Program) -> None:
-    if program.status == common_pb2.PROGRAM_STATUS_CLOSED:
-        raise FailedPrecondition("program_closed", f"program {program.program_id} is closed")
-
-
-async def load_view(
-    session: AsyncSession, program_id: str, policy: Policy, extra_employees: Collection[str] = ()
-) -> ProgramView:
-    program = await load_program(session, program_id)
-    active = await store.load_participants(session, program_id)
-    employees = {p.employee_id for p in active} | set(extra_employees)
-    settings = program_settings(
-        program,
-        multi_mentor_per_skill=_uses_skill_areas(program, active),
-        solver_time_limit_seconds=policy.solver_time_limit_seconds,
-        solver_workers=policy.solver_workers,
-    )
-    return ProgramView(
-        program=program,
-        format=settings.format,
-        settings=settings,
-        active=active,
-        loads=await store.mentor_loads(session, program_id),
-        live=await store.live_mentees(session, program_id),
-        partners=await store.ended_partners(session, employees),
-        by_enrollment={p.enrollment_id: p for p in active},
-    )
-
-
-def _mentee_side(view: ProgramView, role: Role) -> bool:
-    return role is Role.PEER if view.format is ProgramFormat.PEER else role is Role.MENTEE
-
-
-def solve_pool(view: ProgramView) -> Pool:
-    """The pool of a full solve: everyone active, less the mentees (peers) already in a live match; a
-    mentor's live mentees here are taken off their capacity. In a program with a mentor per skill area, a
-    mentee keeps the areas no live match covers yet."""
-    people: list[Participant] = []
-    seen: set[tuple[str, Role]] = set()
-    for participant in view.active:
-        role = ROLES.get(participant.role)
-        if role is None or (participant.employee_id, role) in seen:
-            continue
-        areas: list[str] | None = None
-        held = view.live.get(participant.employee_id)
-        if held and _mentee_side(view, role):
-            if not (view.settings.multi_mentor_per_skill and role is Role.MENTEE):
-                continue
-            requested = [normalise_tag(area) for area in participant.profile.requested_skill_areas]
-            areas = [area for area in requested if area not in held]
-            if not areas:
-                continue
-        seen.add((participant.employee_id, role))
-        people.append(
-            engine_participant(
-                participant,
-                view.program,
-                workload=view.workload(participant.employee_id),
-                past_partner_ids=view.partners.get(participant.employee_id, ()),
-                requested_skill_areas=areas,
-            )
-        )
-    return Pool(tuple(people))
-
-
 def record_for(
     view: ProgramView,
-    mentor: common_pb2.Participant | None,
+    mentor: Enrollment | None,
     mentor_employee_id: str,
-    mentees: Sequence[common_pb2.Participant],
+    mentees: Sequence[Enrollment],
     score: float,
     breakdown: dict[str, float],
     *,
@@ -286,19 +134,17 @@ async def store_proposals(
     if not records:
         return
     members = [member for record in records for member in record.members]
-    proposed_before = await store.employees_with_matches(
+    proposed_before = await match_store.employees_with_matches(
         session, view.program.program_id, [member.employee_id for member in members]
     )
-    enrolled = await store.enrolled_at(session, [member.enrollment_id for member in members])
+    enrolled = await pool_store.enrolled_at(session, [member.enrollment_id for member in members])
     waits = [
         (now - enrolled[member.enrollment_id]).total_seconds()
         for member in members
         if member.enrollment_id in enrolled and member.employee_id not in proposed_before
     ]
-    await store.insert_matches(session, records)
-    await stage_events(
-        session, [(event_of(record, Transition(Kind.PROPOSED)), record.match_id) for record in records]
-    )
+    await match_store.insert_matches(session, records)
+    await publish_proposals(session, records)
     origins = [str(record.origin) for record in records]
 
     def count() -> None:
@@ -311,14 +157,14 @@ async def store_proposals(
 
 
 async def refresh_pending(session: AsyncSession) -> None:
-    pending = await store.count_pending(session)
+    pending = await match_store.count_pending(session)
     after_commit(session, lambda: metrics.PENDING_PROPOSALS.set(pending))
 
 
 async def propose_one(
     session: AsyncSession,
     view: ProgramView,
-    mentee: common_pb2.Participant,
+    mentee: Enrollment,
     *,
     origin: Origin,
     now: datetime,
@@ -328,7 +174,7 @@ async def propose_one(
     """The engine's incremental proposal for one mentee (peer), without re-solving the pool: the best
     mentor with room, other than the employees in ``exclude``. Stored and published; None when there is
     no feasible mentor (the reason is counted and logged by code)."""
-    role = ROLES.get(mentee.role)
+    role = mentee.role
     if role is None or view.format is ProgramFormat.SPEED:
         return None
     engine_mentee = engine_participant(
@@ -342,7 +188,7 @@ async def propose_one(
     seen: set[str] = set()
     for person in view.active:
         if (
-            ROLES.get(person.role) is not counterpart
+            person.role is not counterpart
             or person.employee_id in exclude
             or person.employee_id == mentee.employee_id
             or person.employee_id in seen
@@ -390,8 +236,8 @@ async def propose_one(
 
 def _note_load(view: ProgramView, record: MatchRecord) -> None:
     """Keep the view in step with a proposal just made, for the next proposal in the same unit of work."""
-    load = view.loads.get(record.mentor_employee_id, store.MentorLoad(0, 0))
-    view.loads[record.mentor_employee_id] = store.MentorLoad(load.here + len(record.mentees), load.elsewhere)
+    load = view.loads.get(record.mentor_employee_id, Workload())
+    view.loads[record.mentor_employee_id] = Workload(load.here + len(record.mentees), load.elsewhere)
     for member in record.mentees:
         view.live.setdefault(member.employee_id, set()).add(record.skill_area)
     if view.format is ProgramFormat.PEER:
@@ -435,7 +281,7 @@ async def _rematch(
     origin: Origin,
 ) -> list[MatchRecord]:
     view = await load_view(session, program_id, policy)
-    if view.program.status == common_pb2.PROGRAM_STATUS_CLOSED:
+    if view.program.closed:
         return []
     proposals: list[MatchRecord] = []
     for employee_id in wanted:
@@ -443,13 +289,13 @@ async def _rematch(
             (
                 p
                 for p in view.active
-                if p.employee_id == employee_id and _mentee_side(view, ROLES.get(p.role, Role.MENTOR))
+                if p.employee_id == employee_id and mentee_side(view, p.role or Role.MENTOR)
             ),
             None,
         )
         if mentee is None or view.is_live(mentee):
             continue
-        exclude = await store.former_mentors(session, program_id, employee_id)
+        exclude = await match_store.former_mentors(session, program_id, employee_id)
         record = await propose_one(
             session, view, mentee, origin=origin, now=now, policy=policy, exclude=exclude
         )

@@ -5,7 +5,7 @@ A match has one mentor and one or more mentees (a group). It is PROPOSED until e
 ENDED at will by either side or by an event (withdrawal, erasure, a manager change). PROPOSED and ACTIVE
 matches are *live*: they hold the mentor's capacity and keep the mentees out of new runs.
 
-Every change returns the transitions it caused, which the service layer publishes as events.
+Every change returns the transitions it caused, which the service layer hands to the publishing adapter.
 """
 
 from __future__ import annotations
@@ -46,13 +46,22 @@ class Origin(enum.StrEnum):
 
 
 class EndCause(enum.StrEnum):
-    """Why the service ended a match (the at-will reason of a participant is free text instead)."""
+    """Why a match ended. The service stores its own causes as the end reason; a participant who ends a
+    match at will gives a free-text reason instead, and the cause is ``AT_WILL``."""
 
+    AT_WILL = "at_will"
     MANAGEMENT_CHAIN = "management_chain"
     PARTICIPANT_PAUSED = "participant_paused"
     PARTICIPANT_WITHDRAWN = "participant_withdrawn"
     EMPLOYEE_TERMINATED = "employee_terminated"
     EMPLOYEE_ERASED = "employee_erased"
+
+
+class DeclineCause(enum.StrEnum):
+    """Why a proposal was declined: someone said no, or nobody answered in time."""
+
+    DECLINED = "declined"
+    EXPIRED = "expired"
 
 
 EXPIRED_REASON: Final = "expired"
@@ -72,6 +81,7 @@ class Transition:
     by: Side = Side.SYSTEM
     reason: str = ""
     rematch_offered: bool = False
+    cause: EndCause | DeclineCause | None = None  # of a decline or an end
 
 
 @dataclass(slots=True)
@@ -136,6 +146,18 @@ class MatchRecord:
 
     def member(self, employee_id: str) -> Member | None:
         return next((member for member in self.mentees if member.employee_id == employee_id), None)
+
+    @property
+    def end_cause(self) -> EndCause | None:
+        """Why an ended match ended: at will when a member ended it, else the service's cause."""
+        if self.status is not Status.ENDED:
+            return None
+        if self.ended_by != Side.SYSTEM:
+            return EndCause.AT_WILL
+        try:
+            return EndCause(self.end_reason)
+        except ValueError:
+            return None
 
 
 def clean_reason(reason: str) -> str:
@@ -202,9 +224,10 @@ def decline(match: MatchRecord, employee_id: str, reason: str, now: datetime) ->
         assert member is not None
         member.left_at = now
         match.updated_at = now
-        return [Transition(Kind.DECLINED, side, reason), *_activate_if_complete(match, now)]
+        declined = Transition(Kind.DECLINED, side, reason, cause=DeclineCause.DECLINED)
+        return [declined, *_activate_if_complete(match, now)]
     _close(match, Status.DECLINED, now, reason, side)
-    return [Transition(Kind.DECLINED, side, reason)]
+    return [Transition(Kind.DECLINED, side, reason, cause=DeclineCause.DECLINED)]
 
 
 def expire(match: MatchRecord, now: datetime) -> list[Transition]:
@@ -212,7 +235,7 @@ def expire(match: MatchRecord, now: datetime) -> list[Transition]:
     if match.status is not Status.PROPOSED or match.respond_by > now:
         return []
     _close(match, Status.EXPIRED, now, EXPIRED_REASON, Side.SYSTEM)
-    return [Transition(Kind.DECLINED, Side.SYSTEM, EXPIRED_REASON)]
+    return [Transition(Kind.DECLINED, Side.SYSTEM, EXPIRED_REASON, cause=DeclineCause.EXPIRED)]
 
 
 def end(match: MatchRecord, employee_id: str, reason: str, now: datetime) -> list[Transition]:
@@ -222,7 +245,7 @@ def end(match: MatchRecord, employee_id: str, reason: str, now: datetime) -> lis
         raise FailedPrecondition("not_active", f"the match is {match.status}; only an active match is ended")
     reason = clean_reason(reason)
     _close(match, Status.ENDED, now, reason, side)
-    return [Transition(Kind.ENDED, side, reason)]
+    return [Transition(Kind.ENDED, side, reason, cause=EndCause.AT_WILL)]
 
 
 def end_for(match: MatchRecord, employee_id: str, cause: EndCause, now: datetime) -> list[Transition]:
@@ -242,4 +265,4 @@ def end_for(match: MatchRecord, employee_id: str, cause: EndCause, now: datetime
         match.updated_at = now
         return _activate_if_complete(match, now)
     _close(match, Status.ENDED, now, str(cause), Side.SYSTEM)
-    return [Transition(Kind.ENDED, Side.SYSTEM, str(cause))]
+    return [Transition(Kind.ENDED, Side.SYSTEM, str(cause), cause=cause)]

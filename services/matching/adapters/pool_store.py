@@ -1,0 +1,175 @@
+"""Candidate pools: programs and participants as enrollment published them, and forgetting an erased
+employee."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
+
+from mentoring.v1 import common_pb2
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.matching.adapters.tables import (
+    CHUNK,
+    introductions,
+    match_members,
+    matches,
+    participants,
+    programs,
+)
+from services.matching.adapters.translate import (
+    enrollment_status_to_wire,
+    participant_from_wire,
+    participant_to_wire,
+    program_from_wire,
+    program_status_to_wire,
+    program_to_wire,
+    role_to_wire,
+)
+from services.matching.domain.enrollments import Enrollment, EnrollmentStatus, Program
+from services.shared.db import rows_affected
+
+
+def _participant(blob: bytes) -> Enrollment:
+    return participant_from_wire(common_pb2.Participant.FromString(blob))
+
+
+async def save_program(session: AsyncSession, program: Program) -> None:
+    values = {
+        "tenant": program.tenant,
+        "status": program_status_to_wire(program.status),
+        "program": program_to_wire(program).SerializeToString(),
+        "updated_at": datetime.now(UTC),
+    }
+    updated = await session.execute(
+        programs.update().where(programs.c.program_id == program.program_id).values(**values)
+    )
+    if rows_affected(updated) == 0:
+        await session.execute(programs.insert().values(program_id=program.program_id, **values))
+
+
+async def load_program(session: AsyncSession, program_id: str) -> Program | None:
+    row = (
+        await session.execute(select(programs.c.program).where(programs.c.program_id == program_id))
+    ).first()
+    return program_from_wire(common_pb2.Program.FromString(row.program)) if row else None
+
+
+async def lock_program(session: AsyncSession, program_id: str) -> None:
+    """Serialise the changes of one program's matches (a row lock on PostgreSQL; SQLite serialises all
+    writers already, BEGIN IMMEDIATE)."""
+    await session.execute(
+        select(programs.c.program_id).where(programs.c.program_id == program_id).with_for_update()
+    )
+
+
+async def save_participant(
+    session: AsyncSession, participant: Enrollment, seen_at: datetime | None = None
+) -> None:
+    """Upsert; ``seen_at`` (the event's time) is kept as the enrolment time of a participant new to us."""
+    values = {
+        "program_id": participant.program_id,
+        "employee_id": participant.employee_id,
+        "role": role_to_wire(participant.role),
+        "status": enrollment_status_to_wire(participant.status),
+        "participant": participant_to_wire(participant).SerializeToString(),
+        "updated_at": datetime.now(UTC),
+    }
+    updated = await session.execute(
+        participants.update()
+        .where(participants.c.enrollment_id == participant.enrollment_id)
+        .values(**values)
+    )
+    if rows_affected(updated) == 0:
+        await session.execute(
+            participants.insert().values(
+                enrollment_id=participant.enrollment_id,
+                enrolled_at=seen_at or datetime.now(UTC),
+                **values,
+            )
+        )
+
+
+async def load_participants(
+    session: AsyncSession, program_id: str, statuses: Sequence[EnrollmentStatus] = (EnrollmentStatus.ACTIVE,)
+) -> list[Enrollment]:
+    rows = await session.execute(
+        select(participants.c.participant)
+        .where(
+            participants.c.program_id == program_id,
+            participants.c.status.in_([enrollment_status_to_wire(status) for status in statuses]),
+        )
+        .order_by(participants.c.enrollment_id)
+    )
+    return [_participant(row.participant) for row in rows]
+
+
+async def load_participant(session: AsyncSession, enrollment_id: str) -> Enrollment | None:
+    row = (
+        await session.execute(
+            select(participants.c.participant).where(participants.c.enrollment_id == enrollment_id)
+        )
+    ).first()
+    return _participant(row.participant) if row else None
+
+
+async def participants_of_employee(session: AsyncSession, employee_id: str) -> list[Enrollment]:
+    """Every enrolment of the employee in any program and status, most recently updated first."""
+    rows = await session.execute(
+        select(participants.c.participant)
+        .where(participants.c.employee_id == employee_id)
+        .order_by(participants.c.updated_at.desc(), participants.c.enrollment_id)
+    )
+    return [_participant(row.participant) for row in rows]
+
+
+async def shares_a_program(session: AsyncSession, first_employee: str, second_employee: str) -> bool:
+    """Whether both employees are (or were) enrolled in one program, in any role."""
+    first = participants.alias("first")
+    second = participants.alias("second")
+    row = (
+        await session.execute(
+            select(first.c.program_id)
+            .join(second, first.c.program_id == second.c.program_id)
+            .where(first.c.employee_id == first_employee, second.c.employee_id == second_employee)
+            .limit(1)
+        )
+    ).first()
+    return row is not None
+
+
+async def enrolled_at(session: AsyncSession, enrollment_ids: Collection[str]) -> dict[str, datetime]:
+    ids = list(set(enrollment_ids))
+    found: dict[str, datetime] = {}
+    for start in range(0, len(ids), CHUNK):
+        rows = await session.execute(
+            select(participants.c.enrollment_id, participants.c.enrolled_at).where(
+                participants.c.enrollment_id.in_(ids[start : start + CHUNK]),
+                participants.c.enrolled_at.is_not(None),
+            )
+        )
+        found.update((row.enrollment_id, row.enrolled_at) for row in rows)
+    return found
+
+
+async def forget_employee(session: AsyncSession, employee_id: str) -> int:
+    """Erasure: drop the employee's participant rows and introductions, and blank their id in matches
+    (the match history of their partners stays, without them). Returns the participant rows dropped."""
+    result = await session.execute(delete(participants).where(participants.c.employee_id == employee_id))
+    await session.execute(
+        delete(introductions).where(
+            or_(
+                introductions.c.introducer_employee_id == employee_id,
+                introductions.c.mentee_employee_id == employee_id,
+                introductions.c.mentor_employee_id == employee_id,
+            )
+        )
+    )
+    await session.execute(
+        update(matches).where(matches.c.mentor_employee_id == employee_id).values(mentor_employee_id="")
+    )
+    await session.execute(
+        update(match_members).where(match_members.c.employee_id == employee_id).values(employee_id="")
+    )
+    return rows_affected(result)
