@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, time
 from typing import Any, Final, TypeVar
 
@@ -373,6 +373,22 @@ def program_patch(
     spec = spec_from_wire(merged, minutes_per_round=minutes)
     patch = ProgramPatch(**{f.name: getattr(spec, f.name) for f in fields(ProgramSpec)})
     return patch, status_requested
+
+
+@dataclass(frozen=True)
+class MaskedProgramEdit:
+    """An update request's masked fields, applied to the stored program by :func:`program_patch`."""
+
+    message: common_pb2.Program
+    paths: tuple[str, ...]
+
+    def __call__(self, program: Program) -> tuple[ProgramPatch, ProgramStatus | None]:
+        return program_patch(program, self.message, list(self.paths))
+
+
+def program_edit(message: common_pb2.Program, paths: list[str]) -> MaskedProgramEdit:
+    """What an UpdateProgram request asks (``paths`` from :func:`update_paths`)."""
+    return MaskedProgramEdit(message, tuple(paths))
 
 
 # --- profiles ------------------------------------------------------------------------------------------

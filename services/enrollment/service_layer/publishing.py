@@ -35,6 +35,7 @@ from services.enrollment.domain import (
 )
 from services.shared.envelope import CloudEvent, new_event
 from services.shared.outbox import stage_events
+from services.shared.unit_of_work import after_commit
 
 SOURCE: Final = "enrollment"
 # CloudEvents extension naming the inbound event that caused an outbound one (tracing, benchmarks).
@@ -118,5 +119,10 @@ async def stage_many(
         (to_cloud_event(event, views, causation_id), key) for (event, key), views, causation_id in events
     ]
     await stage_events(session, staged)
-    for ce_type, count in Counter(cloud_event.type for cloud_event, _key in staged).items():
+    counts = Counter(cloud_event.type for cloud_event, _key in staged)
+    after_commit(session, lambda: _count_staged(counts))
+
+
+def _count_staged(counts: Counter[str]) -> None:
+    for ce_type, count in counts.items():
         metrics.EVENTS_STAGED.labels(ce_type).inc(count)

@@ -15,7 +15,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import select, update
 
 from services.enrollment.adapters import store
-from services.enrollment.adapters.translate import program_to_wire
+from services.enrollment.adapters.translate import program_edit, program_to_wire
 from services.enrollment.domain import (
     ApplyOutcome,
     Cohort,
@@ -186,7 +186,7 @@ async def test_update_with_a_nested_mask_changes_only_that_part_and_opens_a_draf
     async with database.transaction() as session:
         updated = await handlers.update_program(
             session,
-            commands.UpdateProgram(draft.program_id, wire, ["eligibility.min_grade", "status"]),
+            commands.UpdateProgram(draft.program_id, program_edit(wire, ["eligibility.min_grade", "status"])),
             now=NOW,
         )
     assert updated.status is ProgramStatus.OPEN
