@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any, Final, TypeVar
 
 from google.protobuf import field_mask_pb2
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from mentoring.v1 import common_pb2, enrollment_pb2, events_pb2
 
@@ -27,6 +28,7 @@ from services.enrollment.domain import (
     Availability,
     Cohort,
     Delivery,
+    DomainEvent,
     Eligibility,
     Employee,
     EmployeeStatus,
@@ -39,17 +41,27 @@ from services.enrollment.domain import (
     MatchingObjective,
     MustHaves,
     Participant,
+    ParticipantEnrolled,
+    ParticipantPaused,
+    ParticipantResumed,
+    ParticipantUpdated,
+    ParticipantWithdrawn,
+    PauseReason,
     Preferences,
     Profile,
     Program,
+    ProgramClosed,
+    ProgramCreated,
     ProgramFormat,
     ProgramPatch,
     ProgramSpec,
     ProgramStatus,
+    ProgramUpdated,
     Role,
     ScoringWeights,
     SessionCadence,
     SpeedRounds,
+    WithdrawalCause,
 )
 from services.shared.errors import InvalidArgument
 from services.shared.timestamps import instant, timestamp
@@ -583,3 +595,51 @@ def worker_change_to_scim(change: events_pb2.WorkerChange) -> dict[str, object]:
     if change.HasField("effective_time"):
         record["effectiveTime"] = instant(change.effective_time).isoformat()
     return record
+
+
+# --- outgoing events -----------------------------------------------------------------------------------
+
+
+def withdrawal_cause_to_wire(cause: WithdrawalCause) -> common_pb2.WithdrawalCause.ValueType:
+    result: common_pb2.WithdrawalCause.ValueType = _to_wire(
+        common_pb2.WithdrawalCause, "WITHDRAWAL_CAUSE_", cause
+    )
+    return result
+
+
+def pause_cause_to_wire(cause: PauseReason) -> common_pb2.PauseCause.ValueType:
+    result: common_pb2.PauseCause.ValueType = _to_wire(common_pb2.PauseCause, "PAUSE_CAUSE_", cause)
+    return result
+
+
+def event_to_wire(event: DomainEvent, views: Mapping[str, Participant]) -> tuple[Message, str]:
+    """The protobuf payload and the CloudEvents subject of a domain event. ``views``: the participant
+    of each paused or withdrawn enrollment (those events carry ids; the wire carries the participant)."""
+    if isinstance(event, ProgramCreated):
+        return events_pb2.ProgramCreated(program=program_to_wire(event.program)), event.program.program_id
+    if isinstance(event, ProgramUpdated):
+        return events_pb2.ProgramUpdated(program=program_to_wire(event.program)), event.program.program_id
+    if isinstance(event, ProgramClosed):
+        return events_pb2.ProgramClosed(program_id=event.program_id), event.program_id
+    if isinstance(event, ParticipantEnrolled):
+        participant = participant_to_wire(event.participant)
+        return events_pb2.ParticipantEnrolled(participant=participant), event.participant.enrollment_id
+    if isinstance(event, ParticipantUpdated):
+        participant = participant_to_wire(event.participant)
+        return events_pb2.ParticipantUpdated(participant=participant), event.participant.enrollment_id
+    if isinstance(event, ParticipantResumed):
+        participant = participant_to_wire(event.participant)
+        return events_pb2.ParticipantResumed(participant=participant), event.participant.enrollment_id
+    if isinstance(event, ParticipantPaused):
+        return events_pb2.ParticipantPaused(
+            participant=participant_to_wire(views[event.enrollment_id]),
+            reason=event.reason,
+            cause=pause_cause_to_wire(event.cause),
+        ), event.enrollment_id
+    if isinstance(event, ParticipantWithdrawn):
+        return events_pb2.ParticipantWithdrawn(
+            participant=participant_to_wire(views[event.enrollment_id]),
+            reason=event.reason,
+            cause=withdrawal_cause_to_wire(event.cause),
+        ), event.enrollment_id
+    return events_pb2.EmployeeErased(employee_id=event.employee_id), event.employee_id

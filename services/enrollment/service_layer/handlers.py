@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.enrollment import domain
 from services.enrollment.adapters import store
+from services.enrollment.adapters.outbox import keyed, stage
 from services.enrollment.adapters.translate import PROFILE_FIELDS, PROGRAM_FIELDS, request_field_names
 from services.enrollment.domain import (
     Employee,
@@ -32,7 +33,6 @@ from services.enrollment.domain import (
 )
 from services.enrollment.service_layer import commands
 from services.enrollment.service_layer.hris import DirectoryCache, HrisIngestion
-from services.enrollment.service_layer.publishing import keyed, stage
 from services.shared.errors import AlreadyExists, DomainError, FailedPrecondition, InvalidArgument, NotFound
 from services.shared.ids import optional_id, require_id
 from services.shared.messagebus import Command, Handler

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.enrollment import metrics
 from services.enrollment.adapters import store
+from services.enrollment.adapters.outbox import Keyed, erasure_keys, keyed, stage_many
 from services.enrollment.domain import (
     Employee,
     EmployeeErased,
@@ -45,7 +46,6 @@ from services.enrollment.domain import (
     participant_view,
     refresh_participants,
 )
-from services.enrollment.service_layer.publishing import Keyed, erasure_keys, keyed, stage_many
 from services.shared.errors import DomainError
 from services.shared.outbox import forget_subjects
 from services.shared.unit_of_work import after_commit
