@@ -37,6 +37,7 @@ from services.enrollment.domain import (
     EnrollmentWindow,
     Goal,
     GroupSize,
+    HrisEventType,
     MatchingMode,
     MatchingObjective,
     MustHaves,
@@ -554,6 +555,18 @@ def employee_status_to_wire(status: EmployeeStatus) -> common_pb2.EmployeeStatus
 
 
 # --- HRIS worker records -----------------------------------------------------------------------------------
+
+# The message each HRIS event type travels in (its CloudEvents type comes from the registry).
+WORKER_MESSAGES: Final[Mapping[HrisEventType, type[Message]]] = {
+    HrisEventType.HIRED: events_pb2.WorkerHired,
+    HrisEventType.UPDATED: events_pb2.WorkerUpdated,
+    HrisEventType.TRANSFERRED: events_pb2.WorkerTransferred,
+    HrisEventType.LEAVE_STARTED: events_pb2.WorkerLeaveStarted,
+    HrisEventType.LEAVE_ENDED: events_pb2.WorkerLeaveEnded,
+    HrisEventType.TERMINATED: events_pb2.WorkerTerminated,
+    HrisEventType.REHIRED: events_pb2.WorkerRehired,
+    HrisEventType.ERASED: events_pb2.WorkerErased,
+}
 
 # WorkerRecord optional string fields -> SCIM attribute names the domain's mapper reads.
 _WORKER_TEXT_FIELDS: Final = (
