@@ -19,16 +19,15 @@ from typing import Final
 from mentoring.v1 import events_pb2
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.enrollment.adapters.translate import worker_change_to_scim
+from services.enrollment.adapters.translate import WORKER_MESSAGES, worker_change_to_scim
 from services.enrollment.domain import HrisEvent, hris_event_from_scim
 from services.enrollment.service_layer.commands import ApplyHrisEvents
 from services.shared.consumer import BatchHandler
 from services.shared.envelope import CloudEvent
 from services.shared.errors import DomainError, InvalidArgument
 from services.shared.messagebus import MessageBus
-from services.shared.topics import HRIS_WORKER_EVENTS, types_of_topic
+from services.shared.topics import HRIS_WORKER_EVENTS, ce_type_of, types_of_topic
 
-HRIS_TYPE_PREFIX: Final = "mentoring.hris.worker."
 SEQUENCE_EXTENSION: Final = "sequence"
 
 WorkerMessage = (
@@ -58,7 +57,7 @@ def _extension_sequence(event: CloudEvent) -> int | None:
 
 def hris_event_of(event: CloudEvent) -> HrisEvent:
     """Translate one consumed HRIS CloudEvent; InvalidArgument names the source field at fault."""
-    kind = event.type.removeprefix(HRIS_TYPE_PREFIX).removesuffix(".v1")
+    kind = _KIND_OF_TYPE.get(event.type)
     sequence = _extension_sequence(event)
     if isinstance(event.data, dict):
         record = dict(event.data)
@@ -99,3 +98,5 @@ def hris_batch_handler(bus: MessageBus) -> BatchHandler:
 
 
 HRIS_TYPES: Final = frozenset(event_type.ce_type for event_type in types_of_topic(HRIS_WORKER_EVENTS))
+# The HRIS event type each CloudEvents type announces (the data's own ``type`` must agree).
+_KIND_OF_TYPE: Final = {ce_type_of(message): kind.value for kind, message in WORKER_MESSAGES.items()}
