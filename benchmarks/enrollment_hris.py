@@ -57,11 +57,13 @@ from benchmarks.kafka_relay import plain_consumer, raw_consume
 from services.enrollment.bootstrap import MIGRATIONS
 from services.enrollment.config import EnrollmentSettings
 from services.enrollment.entrypoints.consumers import hris_batch_handler
+from services.enrollment.service_layer.handlers import handler_map
 from services.shared.consumer import ConsumerPipeline
 from services.shared.db import Database
 from services.shared.dlq import DlqPublisher, RawRecord
 from services.shared.envelope import decode, encode_binary, new_event
 from services.shared.kafka_admin import ensure_topics
+from services.shared.messagebus import MessageBus
 from services.shared.outbox import kafka_producer
 from services.shared.runtime import GC_THRESHOLDS
 from services.shared.timestamps import timestamp
@@ -437,7 +439,8 @@ async def profile_pipeline(bootstrap: str, topic: str, records: int, workdir: Pa
     await database.migrate(MIGRATIONS)
     dlq = DlqPublisher("bench-profile", bootstrap)
     await dlq.start()
-    pipeline = ConsumerPipeline("bench-profile", database, hris_batch_handler(), dlq)
+    bus = MessageBus(database, handler_map())
+    pipeline = ConsumerPipeline("bench-profile", database, hris_batch_handler(bus), dlq)
     stream = Stream(random.Random(7))
     employees = max(1, records // 2)
     hire_records = [RawRecord(topic, 0, 0, k, v, tuple(h)) for k, v, h in hires(stream, employees)]

@@ -1,7 +1,9 @@
-"""Wires the enrollment service: its store, HRIS consumer and gRPC servicer on the shared runtime."""
+"""Wires the enrollment service on the shared runtime: one message bus over the handler map, the gRPC
+servicer and the HRIS consumer in front of it, and the gauges' refresh as a background job."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import grpc
@@ -10,39 +12,26 @@ from mentoring.v1 import enrollment_pb2_grpc
 from services.enrollment.config import EnrollmentSettings
 from services.enrollment.entrypoints.consumers import hris_batch_handler
 from services.enrollment.entrypoints.grpc_servicer import EnrollmentServicer
-from services.enrollment.service_layer.gauges import GaugeRefresher
-from services.shared.config import ServiceSettings
+from services.enrollment.service_layer import gauges
+from services.enrollment.service_layer.handlers import handler_map
+from services.shared.messagebus import MessageBus
 from services.shared.runtime import ServiceRuntime, run
 from services.shared.topics import HRIS_WORKER_EVENTS
 
 MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "migrations"
 
 
-class EnrollmentRuntime(ServiceRuntime):
-    """The shared runtime plus the refresher of the directory and enrollment gauges."""
-
-    def __init__(self, settings: ServiceSettings, migrations: Path) -> None:
-        super().__init__(settings, migrations)
-        self.gauges = GaugeRefresher(self.database)
-
-    async def start(self) -> None:
-        await super().start()
-        self.gauges.start()
-
-    async def stop(self) -> None:
-        await self.gauges.stop()
-        await super().stop()
-
-
 def build(settings: EnrollmentSettings | None = None) -> ServiceRuntime:
-    runtime = EnrollmentRuntime(settings or EnrollmentSettings(), MIGRATIONS)
-    servicer = EnrollmentServicer(runtime.database, runtime.relay.wake)
+    runtime = ServiceRuntime(settings or EnrollmentSettings(), MIGRATIONS)
+    bus = MessageBus(runtime.database, handler_map(), runtime.relay.wake)
+    servicer = EnrollmentServicer(bus)
 
     def register(server: grpc.aio.Server) -> None:
         enrollment_pb2_grpc.add_EnrollmentServiceServicer_to_server(servicer, server)
 
     runtime.add_grpc_service(register, "mentoring.v1.EnrollmentService")
-    runtime.consume(HRIS_WORKER_EVENTS, hris_batch_handler(), bulk=True)
+    runtime.consume(HRIS_WORKER_EVENTS, hris_batch_handler(bus), bulk=True)
+    runtime.jobs.every("gauges", gauges.REFRESH_SECONDS, partial(gauges.refresh, runtime.database))
     return runtime
 
 

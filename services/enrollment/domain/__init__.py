@@ -3,26 +3,35 @@
 A handler loads the aggregates, calls one function here, and persists what it gets back (new state
 plus domain events for the outbox) in one transaction:
 
-- HRIS: ``hris_event_from_scim`` / ``hris_event_from_csv_row`` -> ``apply_hris_event`` ->
-  ``HrisApplyResult`` (employee, effects, events) -> ``apply_effects`` on the employee's enrollments,
-  and for ``RefreshReportsChains`` ``ReportsIndex.all_below`` + ``refresh_participants`` per report.
-- Programs: ``create_program``, ``update_program``, ``open_program``, ``close_program`` -> ``Change``.
-- Enrollments: ``enrol``, ``update_profile``, ``withdraw`` -> ``Change``.
+- HRIS: ``hris_event_from_scim`` / ``hris_event_from_csv_row`` (``hris_mapping``) -> ``apply_hris_event``
+  (``directory``, on the records of ``employees``) -> ``HrisApplyResult`` (employee, effects, events)
+  -> ``apply_effects`` on the employee's enrollments (``hris_effects``), and for
+  ``RefreshReportsChains`` ``ReportsIndex.all_below`` + ``refresh_participants`` per report.
+- Programs (``programs``): ``create_program``, ``update_program``, ``open_program``, ``close_program``
+  (``program_lifecycle``) -> ``Change``.
+- Enrollments (``enrollments``): ``enrol``, ``update_profile``, ``withdraw`` (``enrollment_lifecycle``)
+  -> ``Change``, after ``validate_profile`` (``profile_rules``) and ``eligibility_failures``
+  (``eligibility``); ``participant_view`` (``participants``) is what matching sees of one.
+
+Imports go one way: ``common``, ``profile``, ``hierarchy`` <- ``programs``, ``employees``,
+``enrollments`` <- ``participants`` <- ``events`` <- the rules and lifecycles.
 """
 
-from services.enrollment.domain.common import ABSENT, VERSION_ZERO, Absent, Carried, Version, normalise_tags
+from services.enrollment.domain.common import (
+    ABSENT,
+    MAX_GRADE,
+    VERSION_ZERO,
+    Absent,
+    Carried,
+    Version,
+    normalise_tags,
+)
 from services.enrollment.domain.directory import (
-    MATCHING_FIELDS,
     WITHDRAWN_ERASED,
     WITHDRAWN_TERMINATED,
     ApplyOutcome,
-    Employee,
-    EmployeeChanges,
-    EmployeeStatus,
     EraseParticipantData,
     HrisApplyResult,
-    HrisEvent,
-    HrisEventType,
     LifecycleEffect,
     PauseEnrollments,
     RefreshParticipant,
@@ -30,34 +39,31 @@ from services.enrollment.domain.directory import (
     ResumeEnrollments,
     WithdrawEnrollments,
     apply_hris_event,
+)
+from services.enrollment.domain.eligibility import RULES, eligibility_failures, has_measurable_goal
+from services.enrollment.domain.employees import (
+    MATCHING_FIELDS,
+    Employee,
+    EmployeeChanges,
+    EmployeeStatus,
+    HrisEvent,
+    HrisEventType,
     is_valid_timezone,
     manager_map,
 )
-from services.enrollment.domain.enrollments import (
-    MAX_NOMINATIONS,
-    RULES,
-    Enrollment,
-    EnrollmentBatch,
-    allowed_roles,
-    apply_effects,
-    check_nominees,
-    eligibility_failures,
+from services.enrollment.domain.enrollment_lifecycle import (
     enrol,
     erase_enrollment,
-    has_measurable_goal,
-    participant_view,
     pause_for_leave,
-    refresh_participants,
     resume_after_leave,
     update_profile,
-    validate_profile,
     withdraw,
 )
+from services.enrollment.domain.enrollments import Enrollment
 from services.enrollment.domain.events import (
     Change,
     DomainEvent,
     EmployeeErased,
-    Participant,
     ParticipantEnrolled,
     ParticipantPaused,
     ParticipantResumed,
@@ -77,12 +83,14 @@ from services.enrollment.domain.hierarchy import (
     management_chain,
     reports_below,
 )
+from services.enrollment.domain.hris_effects import EnrollmentBatch, apply_effects, refresh_participants
 from services.enrollment.domain.hris_mapping import (
     CSV_COLUMNS,
     SCIM_ENTERPRISE_EXTENSION,
     hris_event_from_csv_row,
     hris_event_from_scim,
 )
+from services.enrollment.domain.participants import Participant, participant_view
 from services.enrollment.domain.profile import (
     Availability,
     EnrollmentStatus,
@@ -93,6 +101,19 @@ from services.enrollment.domain.profile import (
     Profile,
     Role,
     TimeSlot,
+    WithdrawalCause,
+)
+from services.enrollment.domain.profile_rules import (
+    MAX_NOMINATIONS,
+    allowed_roles,
+    check_nominees,
+    validate_profile,
+)
+from services.enrollment.domain.program_lifecycle import (
+    close_program,
+    create_program,
+    open_program,
+    update_program,
 )
 from services.enrollment.domain.programs import (
     Cohort,
@@ -110,10 +131,6 @@ from services.enrollment.domain.programs import (
     ScoringWeights,
     SessionCadence,
     SpeedRounds,
-    close_program,
-    create_program,
-    open_program,
-    update_program,
     validate_spec,
 )
 
@@ -121,6 +138,7 @@ __all__ = [
     "ABSENT",
     "CSV_COLUMNS",
     "MATCHING_FIELDS",
+    "MAX_GRADE",
     "MAX_NOMINATIONS",
     "RULES",
     "SCIM_ENTERPRISE_EXTENSION",
@@ -186,6 +204,7 @@ __all__ = [
     "TimeSlot",
     "Version",
     "WithdrawEnrollments",
+    "WithdrawalCause",
     "allowed_roles",
     "apply_effects",
     "apply_hris_event",

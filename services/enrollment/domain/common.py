@@ -26,6 +26,9 @@ class Absent(enum.Enum):
 
 ABSENT: Final = Absent.ABSENT
 
+# Highest grade of an employee (HRIS) and of a program's grade rules.
+MAX_GRADE: Final = 99
+
 # ``Carried[str | None]``: either the new value (possibly None = cleared) or ABSENT = leave unchanged.
 Carried: TypeAlias = T | Absent
 

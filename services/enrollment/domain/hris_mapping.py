@@ -12,9 +12,15 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Final
 
-from services.enrollment.domain.common import ABSENT, Absent, clean_text, normalise_tags, require_text
-from services.enrollment.domain.directory import (
+from services.enrollment.domain.common import (
+    ABSENT,
     MAX_GRADE,
+    Absent,
+    clean_text,
+    normalise_tags,
+    require_text,
+)
+from services.enrollment.domain.employees import (
     EmployeeChanges,
     EmployeeStatus,
     HrisEvent,

@@ -23,6 +23,14 @@ class PauseReason(enum.Enum):
     LEAVE = "LEAVE"
 
 
+class WithdrawalCause(enum.Enum):
+    """Why an enrollment was withdrawn (published next to the free-text reason)."""
+
+    REQUESTED = "REQUESTED"  # the participant or HR withdrew it
+    TERMINATED = "TERMINATED"  # the employee left the organisation (HRIS)
+    ERASED = "ERASED"  # the employee's personal data was erased
+
+
 @dataclass(frozen=True)
 class Goal:
     """What the participant wants to achieve.

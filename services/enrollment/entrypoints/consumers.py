@@ -1,4 +1,8 @@
-"""HRIS worker events in (``hris.worker.events.v1``): CloudEvent -> HrisEvent -> the HRIS handler.
+"""HRIS worker events in (``hris.worker.events.v1``): CloudEvent -> HrisEvent -> one
+:class:`~services.enrollment.service_layer.commands.ApplyHrisEvents` per consumed batch.
+
+The topic is the service's high-volume one, so it keeps a batch handler (a batch costs a handful of
+round trips whatever its size, see ``service_layer/hris.py``) rather than a handler per event.
 
 Binary mode carries an ``events_pb2.Worker*`` message whose ``WorkerChange`` is turned into the SCIM-named
 record that structured JSON mode carries, so both go through the domain's one mapper
@@ -15,15 +19,15 @@ from typing import Final
 from mentoring.v1 import events_pb2
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.enrollment.adapters.translate import worker_change_to_scim
+from services.enrollment.adapters.translate import WORKER_MESSAGES, worker_change_to_scim
 from services.enrollment.domain import HrisEvent, hris_event_from_scim
-from services.enrollment.service_layer import hris
+from services.enrollment.service_layer.commands import ApplyHrisEvents
 from services.shared.consumer import BatchHandler
 from services.shared.envelope import CloudEvent
 from services.shared.errors import DomainError, InvalidArgument
-from services.shared.topics import HRIS_WORKER_EVENTS, types_of_topic
+from services.shared.messagebus import MessageBus
+from services.shared.topics import HRIS_WORKER_EVENTS, ce_type_of, types_of_topic
 
-HRIS_TYPE_PREFIX: Final = "mentoring.hris.worker."
 SEQUENCE_EXTENSION: Final = "sequence"
 
 WorkerMessage = (
@@ -53,7 +57,7 @@ def _extension_sequence(event: CloudEvent) -> int | None:
 
 def hris_event_of(event: CloudEvent) -> HrisEvent:
     """Translate one consumed HRIS CloudEvent; InvalidArgument names the source field at fault."""
-    kind = event.type.removeprefix(HRIS_TYPE_PREFIX).removesuffix(".v1")
+    kind = _KIND_OF_TYPE.get(event.type)
     sequence = _extension_sequence(event)
     if isinstance(event.data, dict):
         record = dict(event.data)
@@ -71,10 +75,9 @@ def hris_event_of(event: CloudEvent) -> HrisEvent:
     )
 
 
-def hris_batch_handler(cache: hris.DirectoryCache | None = None) -> BatchHandler:
+def hris_batch_handler(bus: MessageBus) -> BatchHandler:
     """The HRIS topic's handler: translates each event (a malformed one is rejected alone, naming the
-    field), then applies the batch through :class:`hris.HrisIngestion`."""
-    ingestion = hris.HrisIngestion(cache)
+    field), then applies the batch's events as one command in the batch's unit of work."""
 
     async def apply(session: AsyncSession, events: Sequence[CloudEvent]) -> list[DomainError | None]:
         slots: list[DomainError | None] = [None] * len(events)
@@ -84,9 +87,8 @@ def hris_batch_handler(cache: hris.DirectoryCache | None = None) -> BatchHandler
                 translated.append((position, hris_event_of(event)))
             except DomainError as error:
                 slots[position] = error
-        results = await ingestion.apply_batch(
-            session, [(hris_event, events[position].id) for position, hris_event in translated]
-        )
+        command = ApplyHrisEvents([(hris_event, events[position].id) for position, hris_event in translated])
+        results = await bus.apply(session, command)
         for (position, _), result in zip(translated, results, strict=True):
             if isinstance(result, DomainError):
                 slots[position] = result
@@ -96,3 +98,5 @@ def hris_batch_handler(cache: hris.DirectoryCache | None = None) -> BatchHandler
 
 
 HRIS_TYPES: Final = frozenset(event_type.ce_type for event_type in types_of_topic(HRIS_WORKER_EVENTS))
+# The HRIS event type each CloudEvents type announces (the data's own ``type`` must agree).
+_KIND_OF_TYPE: Final = {ce_type_of(message): kind.value for kind, message in WORKER_MESSAGES.items()}

@@ -41,6 +41,7 @@ from typing import Annotated, Final
 
 import typer
 
+from services.enrollment.adapters.translate import WORKER_MESSAGES
 from services.enrollment.config import EnrollmentSettings
 from services.enrollment.domain import (
     CSV_COLUMNS,
@@ -52,9 +53,9 @@ from services.enrollment.domain import (
 from services.shared.envelope import STRUCTURED_CONTENT_TYPE
 from services.shared.errors import InvalidArgument
 from services.shared.outbox import kafka_producer
-from services.shared.topics import HRIS_WORKER_EVENTS
+from services.shared.topics import HRIS_WORKER_EVENTS, ce_type_of, source_of
 
-SOURCE: Final = "csv-import"
+PRODUCER: Final = "csv-import"
 LIST_COLUMNS: Final = frozenset({"languages", "skills"})
 SEND_BATCH: Final = 2000
 
@@ -110,7 +111,7 @@ def events_from_csv(
                 current_status=known_status,
             )
             record = scim_record(row) | {"effectiveTime": as_of.isoformat(), "sequence": line}
-            ce_type = f"mentoring.hris.worker.{mapped.type.value.lower()}.v1"
+            ce_type = ce_type_of(WORKER_MESSAGES[mapped.type])
             # The consumer maps the record with this function: refuse here what it would dead-letter.
             hris_event_from_scim(record, event_id=event_id, tenant=tenant, event_type=mapped.type.value)
         except InvalidArgument as error:
@@ -119,7 +120,7 @@ def events_from_csv(
         document = {
             "specversion": "1.0",
             "id": event_id,
-            "source": SOURCE,
+            "source": source_of(PRODUCER),
             "type": ce_type,
             "time": as_of.isoformat(),
             "subject": mapped.employee_id,

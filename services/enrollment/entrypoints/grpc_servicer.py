@@ -1,8 +1,8 @@
-"""gRPC EnrollmentService: request -> command, handler inside one transaction, result -> response.
+"""gRPC EnrollmentService: request -> command, the message bus runs it, result -> response.
 
 Domain errors propagate to the shared interceptor, which maps them to statuses with details
-(INVALID_ARGUMENT + the field, FAILED_PRECONDITION + the rule, NOT_FOUND, ALREADY_EXISTS). After a
-command commits, the outbox relay is woken so that its events leave at once.
+(INVALID_ARGUMENT + the field, FAILED_PRECONDITION + the rule, NOT_FOUND, ALREADY_EXISTS). The bus runs
+each command in its own unit of work and wakes the outbox relay once a write commits.
 
 Tenancy: requests that carry a tenant use it; ``GetEmployeeContact`` has no tenant field, so it reads
 the ``tenant`` (or ``x-tenant``) call metadata, and without it the id must be known in one tenant only.
@@ -11,7 +11,6 @@ the ``tenant`` (or ``x-tenant``) call metadata, and without it the id must be kn
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from typing import Any
 
 import grpc
@@ -21,9 +20,9 @@ from typing_extensions import override
 
 from services.enrollment.adapters import translate
 from services.enrollment.domain import Role
-from services.enrollment.service_layer import commands, handlers
-from services.shared.db import Database
+from services.enrollment.service_layer import commands
 from services.shared.errors import InvalidArgument
+from services.shared.messagebus import MessageBus
 
 Context = grpc.aio.ServicerContext[Any, Any]
 TENANT_METADATA = ("tenant", "x-tenant")
@@ -48,9 +47,8 @@ def _role(number: int, field: str = "role") -> Role:
 
 
 class EnrollmentServicer(enrollment_pb2_grpc.EnrollmentServiceServicer):
-    def __init__(self, database: Database, wake_relay: Callable[[], None]) -> None:
-        self._database = database
-        self._wake_relay = wake_relay
+    def __init__(self, bus: MessageBus) -> None:
+        self._bus = bus
 
     # --- programs (HR program managers) ---
 
@@ -72,9 +70,7 @@ class EnrollmentServicer(enrollment_pb2_grpc.EnrollmentServiceServicer):
                 enrollment_pb2.CreateProgramRequest(tenant=tenant, program=request.program)
             ),
         )
-        async with self._database.transaction() as session:
-            program = await handlers.create_program(session, command)
-        self._wake_relay()
+        program = await self._bus.execute(command)
         return translate.program_to_wire(program)
 
     @override
@@ -83,20 +79,18 @@ class EnrollmentServicer(enrollment_pb2_grpc.EnrollmentServiceServicer):
     ) -> common_pb2.Program:
         command = commands.UpdateProgram(
             program_id=request.program_id,
-            program=request.program,
-            paths=translate.update_paths(request.program, request.update_mask),
+            edit=translate.program_edit(
+                request.program, translate.update_paths(request.program, request.update_mask)
+            ),
         )
-        async with self._database.transaction() as session:
-            program = await handlers.update_program(session, command)
-        self._wake_relay()
+        program = await self._bus.execute(command)
         return translate.program_to_wire(program)
 
     @override
     async def GetProgram(
         self, request: enrollment_pb2.GetProgramRequest, context: Context
     ) -> common_pb2.Program:
-        async with self._database.transaction() as session:
-            program = await handlers.get_program(session, request.program_id)
+        program = await self._bus.execute(commands.GetProgram(request.program_id))
         return translate.program_to_wire(program)
 
     @override
@@ -110,8 +104,7 @@ class EnrollmentServicer(enrollment_pb2_grpc.EnrollmentServiceServicer):
             page_size=request.page.page_size,
             page_token=request.page.page_token,
         )
-        async with self._database.transaction() as session:
-            page = await handlers.list_programs(session, query)
+        page = await self._bus.execute(query)
         return enrollment_pb2.ListProgramsResponse(
             programs=[translate.program_to_wire(program) for program in page.items],
             page=common_pb2.PageResponse(next_page_token=page.next_page_token, total_size=page.total_size),
@@ -122,9 +115,7 @@ class EnrollmentServicer(enrollment_pb2_grpc.EnrollmentServiceServicer):
         self, request: enrollment_pb2.CloseProgramRequest, context: Context
     ) -> common_pb2.Program:
         command = commands.CloseProgram(program_id=request.program_id, reason=request.reason)
-        async with self._database.transaction() as session:
-            program = await handlers.close_program(session, command)
-        self._wake_relay()
+        program = await self._bus.execute(command)
         return translate.program_to_wire(program)
 
     # --- enrollments (employees) ---
@@ -148,9 +139,7 @@ class EnrollmentServicer(enrollment_pb2_grpc.EnrollmentServiceServicer):
                 )
             ),
         )
-        async with self._database.transaction() as session:
-            enrollment = await handlers.enrol(session, command)
-        self._wake_relay()
+        enrollment = await self._bus.execute(command)
         return translate.enrollment_to_wire(enrollment)
 
     @override
@@ -160,9 +149,7 @@ class EnrollmentServicer(enrollment_pb2_grpc.EnrollmentServiceServicer):
         command = commands.UpdateEnrollment(
             enrollment_id=request.enrollment_id, profile=translate.profile_from_wire(request.profile)
         )
-        async with self._database.transaction() as session:
-            enrollment = await handlers.update_enrollment(session, command)
-        self._wake_relay()
+        enrollment = await self._bus.execute(command)
         return translate.enrollment_to_wire(enrollment)
 
     @override
@@ -170,17 +157,14 @@ class EnrollmentServicer(enrollment_pb2_grpc.EnrollmentServiceServicer):
         self, request: enrollment_pb2.WithdrawEnrollmentRequest, context: Context
     ) -> enrollment_pb2.Enrollment:
         command = commands.WithdrawEnrollment(enrollment_id=request.enrollment_id, reason=request.reason)
-        async with self._database.transaction() as session:
-            enrollment = await handlers.withdraw_enrollment(session, command)
-        self._wake_relay()
+        enrollment = await self._bus.execute(command)
         return translate.enrollment_to_wire(enrollment)
 
     @override
     async def GetEnrollment(
         self, request: enrollment_pb2.GetEnrollmentRequest, context: Context
     ) -> enrollment_pb2.Enrollment:
-        async with self._database.transaction() as session:
-            enrollment = await handlers.get_enrollment(session, request.enrollment_id)
+        enrollment = await self._bus.execute(commands.GetEnrollment(request.enrollment_id))
         return translate.enrollment_to_wire(enrollment)
 
     @override
@@ -194,8 +178,7 @@ class EnrollmentServicer(enrollment_pb2_grpc.EnrollmentServiceServicer):
             page_size=request.page.page_size,
             page_token=request.page.page_token,
         )
-        async with self._database.transaction() as session:
-            page = await handlers.list_participants(session, query)
+        page = await self._bus.execute(query)
         return enrollment_pb2.ListParticipantsResponse(
             participants=[translate.participant_to_wire(participant) for participant in page.items],
             page=common_pb2.PageResponse(next_page_token=page.next_page_token, total_size=page.total_size),
@@ -208,6 +191,5 @@ class EnrollmentServicer(enrollment_pb2_grpc.EnrollmentServiceServicer):
         self, request: enrollment_pb2.GetEmployeeContactRequest, context: Context
     ) -> enrollment_pb2.EmployeeContact:
         query = commands.LookUpContact(employee_id=request.employee_id, tenant=_tenant_from_metadata(context))
-        async with self._database.transaction() as session:
-            employee = await handlers.look_up_contact(session, query)
+        employee = await self._bus.execute(query)
         return translate.contact_to_wire(employee)

@@ -1,23 +1,40 @@
-"""What the gRPC entrypoint asks the handlers to do, already translated from the wire."""
+"""Every command and query the enrollment service accepts, already translated from the wire: the gRPC
+API's calls and the HRIS topic's batches. Each names the result its handler returns."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from mentoring.v1 import common_pb2
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from services.enrollment.domain import (
+    Employee,
+    Enrollment,
     EnrollmentStatus,
+    HrisApplyResult,
+    HrisEvent,
+    Participant,
     Profile,
+    Program,
     ProgramFormat,
+    ProgramPatch,
     ProgramSpec,
     ProgramStatus,
     Role,
 )
+from services.shared.errors import DomainError
+from services.shared.messagebus import Command, Query
+from services.shared.paging import Page
+
+# What an update asks of the stored program: the patch it makes to it and the status asked for, if any
+# (a masked update merges nested fields into the stored program, so it needs to see it).
+ProgramEdit = Callable[[Program], tuple[ProgramPatch, ProgramStatus | None]]
+
+
+# --- programs ------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class CreateProgram:
+class CreateProgram(Command[Program]):
     tenant: str
     spec: ProgramSpec
     draft: bool = False
@@ -26,22 +43,24 @@ class CreateProgram:
 
 
 @dataclass(frozen=True)
-class UpdateProgram:
-    """The masked fields of ``program`` (wire form: nested paths merge into the stored program)."""
-
+class UpdateProgram(Command[Program]):
     program_id: str
-    program: common_pb2.Program
-    paths: list[str] = field(default_factory=list)
+    edit: ProgramEdit
 
 
 @dataclass(frozen=True)
-class CloseProgram:
+class CloseProgram(Command[Program]):
     program_id: str
     reason: str = ""
 
 
 @dataclass(frozen=True)
-class ListPrograms:
+class GetProgram(Query[Program]):
+    program_id: str
+
+
+@dataclass(frozen=True)
+class ListPrograms(Query[Page[Program]]):
     tenant: str
     status: ProgramStatus | None = None
     program_format: ProgramFormat | None = None
@@ -49,8 +68,11 @@ class ListPrograms:
     page_token: str = ""
 
 
+# --- enrollments ---------------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
-class Enrol:
+class Enrol(Command[Enrollment]):
     program_id: str
     employee_id: str
     role: Role
@@ -60,19 +82,24 @@ class Enrol:
 
 
 @dataclass(frozen=True)
-class UpdateEnrollment:
+class UpdateEnrollment(Command[Enrollment]):
     enrollment_id: str
     profile: Profile
 
 
 @dataclass(frozen=True)
-class WithdrawEnrollment:
+class WithdrawEnrollment(Command[Enrollment]):
     enrollment_id: str
     reason: str = ""
 
 
 @dataclass(frozen=True)
-class ListParticipants:
+class GetEnrollment(Query[Enrollment]):
+    enrollment_id: str
+
+
+@dataclass(frozen=True)
+class ListParticipants(Query[Page[Participant]]):
     program_id: str
     role: Role | None = None
     status: EnrollmentStatus | None = None
@@ -80,7 +107,21 @@ class ListParticipants:
     page_token: str = ""
 
 
+# --- contacts ------------------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
-class LookUpContact:
+class LookUpContact(Query[Employee]):
     employee_id: str
     tenant: str = ""  # empty: the id must be known in exactly one tenant
+
+
+# --- HRIS worker events (hris.worker.events.v1) --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApplyHrisEvents(Command[list[HrisApplyResult | DomainError]]):
+    """A consumed batch of HRIS events with the id of the CloudEvent each came in (the causation id of
+    what it publishes), applied in order; one result or rejection per event."""
+
+    events: Sequence[tuple[HrisEvent, str | None]]

@@ -1,40 +1,41 @@
-"""Command and query handlers behind the gRPC API: programs, enrollments, participants, contacts.
+"""Command and query handlers: programs, enrollments, participants, contacts, and HRIS worker events.
 
 Each runs inside the unit of work it is given (one database transaction): load through the store,
 decide in the domain, persist, and stage the resulting events in the outbox in the same transaction,
 so a change and its events commit or vanish together. Creates are idempotent by ``request_id``: a
 retry returns the first result, a reused key with other content is refused.
+
+:func:`handler_map`, at the end, is every command the service reacts to and its handler.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Final
+from functools import partial
+from typing import Any, Final
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.enrollment import domain
 from services.enrollment.adapters import store
-from services.enrollment.adapters.translate import (
-    PROFILE_FIELDS,
-    PROGRAM_FIELDS,
-    program_patch,
-    request_field_names,
-)
+from services.enrollment.adapters.outbox import keyed, stage
+from services.enrollment.adapters.translate import PROFILE_FIELDS, PROGRAM_FIELDS, request_field_names
 from services.enrollment.domain import (
     Employee,
     Enrollment,
+    HrisApplyResult,
     Participant,
     Program,
     ProgramStatus,
     participant_view,
 )
 from services.enrollment.service_layer import commands
-from services.enrollment.service_layer.publishing import keyed, stage
-from services.shared.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from services.enrollment.service_layer.hris import DirectoryCache, HrisIngestion
+from services.shared.errors import AlreadyExists, DomainError, FailedPrecondition, InvalidArgument, NotFound
 from services.shared.ids import optional_id, require_id
+from services.shared.messagebus import Command, Handler
 from services.shared.paging import Page, decode_token, encode_token, page_size
 
 MAX_REASON_LENGTH: Final = 500
@@ -131,7 +132,7 @@ async def update_program(
     moment = _now(now)
     program = await _program(session, command.program_id)
     with request_field_names(PROGRAM_FIELDS, "program."):
-        patch, status = program_patch(program, command.program, command.paths)
+        patch, status = command.edit(program)
         has_enrollments = await store.has_live_enrollments(session, program.program_id)
         change = domain.update_program(program, patch, has_enrollments=has_enrollments, now=moment)
     current, events = change.state, list(change.events)
@@ -150,8 +151,8 @@ async def update_program(
     return current
 
 
-async def get_program(session: AsyncSession, program_id: str) -> Program:
-    return await _program(session, program_id)
+async def get_program(session: AsyncSession, query: commands.GetProgram) -> Program:
+    return await _program(session, query.program_id)
 
 
 async def close_program(
@@ -276,8 +277,8 @@ async def withdraw_enrollment(
     return withdrawn
 
 
-async def get_enrollment(session: AsyncSession, enrollment_id: str) -> Enrollment:
-    return await _enrollment(session, enrollment_id)
+async def get_enrollment(session: AsyncSession, query: commands.GetEnrollment) -> Enrollment:
+    return await _enrollment(session, query.enrollment_id)
 
 
 async def list_participants(session: AsyncSession, query: commands.ListParticipants) -> Page[Participant]:
@@ -342,3 +343,34 @@ async def look_up_contact(session: AsyncSession, query: commands.LookUpContact) 
     if employee is None:
         raise NotFound("employee", employee_id)
     return employee
+
+
+# --- HRIS worker events --------------------------------------------------------------------------------
+
+
+async def apply_hris_events(
+    ingestion: HrisIngestion, session: AsyncSession, command: commands.ApplyHrisEvents
+) -> list[HrisApplyResult | DomainError]:
+    return await ingestion.apply_batch(session, command.events)
+
+
+# --- the service's one map -----------------------------------------------------------------------------
+
+
+def handler_map(cache: DirectoryCache | None = None) -> dict[type[Command[Any]], Handler]:
+    """Every command and query of the service and its handler. ``cache``: the HRIS consumer's directory
+    cache, kept between batches (a fresh one by default)."""
+    return {
+        commands.CreateProgram: create_program,
+        commands.UpdateProgram: update_program,
+        commands.CloseProgram: close_program,
+        commands.GetProgram: get_program,
+        commands.ListPrograms: list_programs,
+        commands.Enrol: enrol,
+        commands.UpdateEnrollment: update_enrollment,
+        commands.WithdrawEnrollment: withdraw_enrollment,
+        commands.GetEnrollment: get_enrollment,
+        commands.ListParticipants: list_participants,
+        commands.LookUpContact: look_up_contact,
+        commands.ApplyHrisEvents: partial(apply_hris_events, HrisIngestion(cache)),
+    }

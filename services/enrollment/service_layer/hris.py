@@ -21,12 +21,14 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.enrollment import metrics
 from services.enrollment.adapters import store
+from services.enrollment.adapters.outbox import Keyed, erasure_keys, keyed, stage_many
 from services.enrollment.domain import (
     Employee,
     EmployeeErased,
@@ -44,9 +46,9 @@ from services.enrollment.domain import (
     participant_view,
     refresh_participants,
 )
-from services.enrollment.service_layer.publishing import Keyed, erasure_keys, keyed, stage_many
 from services.shared.errors import DomainError
 from services.shared.outbox import forget_subjects
+from services.shared.unit_of_work import after_commit
 
 EmployeeKey = tuple[str, str]  # (tenant, employee id)
 
@@ -109,6 +111,9 @@ class _Batch:
     # Per tenant, who had a live enrollment when the batch began (read once, when a manager moves).
     live_enrolled: dict[str, set[str]] = field(default_factory=dict)
     erased: set[EmployeeKey] = field(default_factory=set)
+    # Counted once the batch commits: participants republished, by cause; erased people's rows deleted.
+    refreshes: Counter[str] = field(default_factory=Counter)
+    erased_outbox_rows: int = 0
 
 
 class HrisIngestion:
@@ -143,8 +148,7 @@ class HrisIngestion:
             if result.changed:
                 await self._apply_result(session, batch, tree, result, causation_id, moment)
         await self._write(session, batch)
-        for (event_type, outcome), count in outcomes.items():
-            metrics.HRIS_EVENTS.labels(event_type, outcome).inc(count)
+        after_commit(session, partial(_count, outcomes, batch))
         return results
 
     async def _read(self, session: AsyncSession, events: Sequence[tuple[HrisEvent, str | None]]) -> _Batch:
@@ -226,7 +230,7 @@ class HrisIngestion:
             }
             staged.extend(keyed(changes.events))
             refreshed = sum(isinstance(staged_event, ParticipantUpdated) for staged_event in changes.events)
-            metrics.PARTICIPANT_REFRESHES.labels("self").inc(refreshed)
+            batch.refreshes["self"] += refreshed
         for domain_event in result.events:
             if isinstance(domain_event, EmployeeErased):
                 staged.extend(erasure_keys(domain_event, enrollments))
@@ -262,7 +266,7 @@ class HrisIngestion:
                 now=now,
             )
             staged.extend(keyed(changes.events))
-        metrics.PARTICIPANT_REFRESHES.labels("reports").inc(len(staged))
+        batch.refreshes["reports"] += len(staged)
         return staged
 
     async def _write(self, session: AsyncSession, batch: _Batch) -> None:
@@ -294,7 +298,16 @@ class HrisIngestion:
             subjects.setdefault(tenant, set()).update(e.enrollment_id for e in enrollments)
         for tenant, enrollment_ids in subjects.items():
             deleted = await forget_subjects(session, tenant, enrollment_ids)
-            metrics.ERASED_OUTBOX_ROWS.inc(deleted)
+            batch.erased_outbox_rows += deleted
+
+
+def _count(outcomes: Counter[tuple[str, str]], batch: _Batch) -> None:
+    for (event_type, outcome), count in outcomes.items():
+        metrics.HRIS_EVENTS.labels(event_type, outcome).inc(count)
+    for cause, count in batch.refreshes.items():
+        metrics.PARTICIPANT_REFRESHES.labels(cause).inc(count)
+    if batch.erased:
+        metrics.ERASED_OUTBOX_ROWS.inc(batch.erased_outbox_rows)
 
 
 async def apply(

@@ -15,7 +15,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import select, update
 
 from services.enrollment.adapters import store
-from services.enrollment.adapters.translate import program_to_wire
+from services.enrollment.adapters.translate import program_edit, program_to_wire
 from services.enrollment.domain import (
     ApplyOutcome,
     Cohort,
@@ -186,7 +186,7 @@ async def test_update_with_a_nested_mask_changes_only_that_part_and_opens_a_draf
     async with database.transaction() as session:
         updated = await handlers.update_program(
             session,
-            commands.UpdateProgram(draft.program_id, wire, ["eligibility.min_grade", "status"]),
+            commands.UpdateProgram(draft.program_id, program_edit(wire, ["eligibility.min_grade", "status"])),
             now=NOW,
         )
     assert updated.status is ProgramStatus.OPEN
@@ -343,13 +343,17 @@ async def test_leave_return_termination_and_erasure_through_the_store(
     for _, key, message in paused:
         assert message.participant.status == common_pb2.ENROLLMENT_STATUS_PAUSED
         assert message.participant.grade == 6 and message.participant.program_id == key
+        assert message.cause == common_pb2.PAUSE_CAUSE_LEAVE
 
     mark = await outbox_mark(database)
     await feed(database, "return", {"employeeNumber": "E1", "type": "LEAVE_ENDED"}, clock)
     assert [ce_type for ce_type, _, _ in (await outbox(database))[mark:]] == [RESUMED, RESUMED]
 
+    mark = await outbox_mark(database)
     async with database.transaction() as session:
         await handlers.withdraw_enrollment(session, commands.WithdrawEnrollment(mentoring), now=NOW)
+    (requested,) = (await outbox(database))[mark:]
+    assert requested[2].cause == common_pb2.WITHDRAWAL_CAUSE_REQUESTED
 
     mark = await outbox_mark(database)
     await feed(database, "erase", {"employeeNumber": "E1", "type": "ERASED"}, clock)
@@ -361,6 +365,7 @@ async def test_leave_return_termination_and_erasure_through_the_store(
     assert set(order[1:3]) == {(ERASED, first), (ERASED, second)}
     assert order[3:] == [(UPDATED, first)]
     assert erased[0][2].reason == "erased"
+    assert erased[0][2].cause == common_pb2.WITHDRAWAL_CAUSE_ERASED
     assert list(erased[3][2].participant.management_chain_ids) == ["E1"]
     async with database.transaction() as session:
         tombstone = await store.get_employee(session, TENANT, "E1")
@@ -375,6 +380,7 @@ async def test_leave_return_termination_and_erasure_through_the_store(
     await feed(database, "fire", {"employeeNumber": "E2", "type": "TERMINATED"}, clock)
     fired = (await outbox(database))[mark:]
     assert [(ce_type, message.reason) for ce_type, _, message in fired] == [(WITHDRAWN, "terminated")]
+    assert [message.cause for _, _, message in fired] == [common_pb2.WITHDRAWAL_CAUSE_TERMINATED]
 
 
 async def test_erasure_of_someone_never_enrolled_is_keyed_by_employee(
