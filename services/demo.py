@@ -41,7 +41,7 @@ from services.enrollment.domain import management_chain
 from services.matching.config import MatchingSettings
 from services.notification.config import NotificationSettings
 from services.session.config import SessionSettings
-from services.shared.envelope import encode_binary, new_event
+from services.shared.envelope import encode_binary, published_event
 from services.shared.outbox import kafka_producer
 from services.shared.timestamps import timestamp
 from services.shared.topics import HRIS_WORKER_EVENTS
@@ -179,13 +179,7 @@ async def stream_hires(bootstrap: str, topic: str, people: list[Person]) -> None
             message = events_pb2.WorkerHired(
                 change=events_pb2.WorkerChange(worker=record, effective_time=now, sequence=sequence)
             )
-            event = new_event(
-                "mentoring.hris.worker.hired.v1",
-                "demo-hris",
-                message,
-                subject=person.employee_id,
-                tenant=TENANT,
-            )
+            event = published_event("demo", message, subject=person.employee_id, tenant=TENANT)
             headers, value = encode_binary(event)
             await producer.send(topic, value, key=f"{TENANT}:{person.employee_id}".encode(), headers=headers)
         await producer.flush()
