@@ -103,7 +103,7 @@ class ServiceRuntime:
     def consume(
         self,
         topic: str,
-        handlers: Mapping[type[Message], EventHandler] | Mapping[str, EventHandler] | BatchHandler,
+        handlers: Mapping[type[Message], EventHandler] | BatchHandler,
         *,
         bulk: bool = False,
     ) -> ConsumerPipeline:
@@ -118,10 +118,7 @@ class ServiceRuntime:
         handler = (
             handlers
             if isinstance(handlers, BatchHandler)
-            else {
-                message if isinstance(message, str) else ce_type_of(message): handle
-                for message, handle in handlers.items()
-            }
+            else {ce_type_of(message): handle for message, handle in handlers.items()}
         )
         check_consumer(self.name, topic, handler.types if isinstance(handler, BatchHandler) else handler)
         self._consumed_topics.append(topic)

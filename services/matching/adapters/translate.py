@@ -113,16 +113,15 @@ ROLES_TO_WIRE: Final = _inverse(ROLES)
 
 # ---- in: programs, participants, causes ----------------------------------------------------------
 
-# A withdrawal's cause, read from its free-text reason until every producer sets
-# ParticipantWithdrawn.cause.
-WITHDRAWAL_CAUSES: Final = {
-    "terminated": EndCause.EMPLOYEE_TERMINATED,
-    "erased": EndCause.EMPLOYEE_ERASED,
+WITHDRAWAL_CAUSES: Final[Mapping[int, EndCause]] = {
+    common_pb2.WITHDRAWAL_CAUSE_TERMINATED: EndCause.EMPLOYEE_TERMINATED,
+    common_pb2.WITHDRAWAL_CAUSE_ERASED: EndCause.EMPLOYEE_ERASED,
 }
 
 
-def withdrawal_cause(reason: str) -> EndCause:
-    return WITHDRAWAL_CAUSES.get(reason.strip().lower(), EndCause.PARTICIPANT_WITHDRAWN)
+def withdrawal_cause(cause: common_pb2.WithdrawalCause.ValueType) -> EndCause:
+    """Why the matches of a withdrawn enrolment end: its cause, never its free-text reason."""
+    return WITHDRAWAL_CAUSES.get(cause, EndCause.PARTICIPANT_WITHDRAWN)
 
 
 def program_from_wire(program: common_pb2.Program) -> Program:

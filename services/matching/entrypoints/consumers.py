@@ -50,7 +50,7 @@ def _resumed(event: CloudEvent) -> commands.ResumeParticipant:
 def _withdrawn(event: CloudEvent) -> commands.WithdrawParticipant:
     message = event.payload(events_pb2.ParticipantWithdrawn)
     return commands.WithdrawParticipant(
-        participant_from_wire(message.participant), withdrawal_cause(message.reason), event.time
+        participant_from_wire(message.participant), withdrawal_cause(message.cause), event.time
     )
 
 

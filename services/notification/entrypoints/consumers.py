@@ -100,8 +100,9 @@ def session_scheduled(event: CloudEvent) -> NotifySessionEvent:
 
 def session_cancelled(event: CloudEvent) -> NotifySessionEvent:
     cancelled = event.payload(events_pb2.SessionCancelled)
-    # Only the platform's own reason code is passed on: a reason typed by a person stays out of texts.
-    code = MATCH_ENDED_CANCELLATION if cancelled.reason == MATCH_ENDED_CANCELLATION else ""
+    # Only the cause is passed on: a reason typed by a person stays out of texts.
+    ended = cancelled.cause == common_pb2.CANCELLATION_CAUSE_MATCH_ENDED
+    code = MATCH_ENDED_CANCELLATION if ended else ""
     facts = Facts(starts_at=instant(cancelled.session.starts_at), cancellation_code=code)
     return NotifySessionEvent(
         event.id, Template.SESSION_CANCELLED, cancelled.session.match_id, facts, event.tenant

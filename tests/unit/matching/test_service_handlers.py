@@ -558,7 +558,10 @@ async def test_a_termination_ends_matches_and_frees_capacity(db: Database) -> No
         await pools.participant_withdrawn(
             session,
             WithdrawParticipant(
-                participant_from_wire(withdrawn), withdrawal_cause("terminated"), now(), now()
+                participant_from_wire(withdrawn),
+                withdrawal_cause(common_pb2.WITHDRAWAL_CAUSE_TERMINATED),
+                now(),
+                now(),
             ),
             policy=POLICY,
         )

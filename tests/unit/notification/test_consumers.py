@@ -44,9 +44,12 @@ def translated(topic: str, event: CloudEvent) -> object:
     return translators()[topic][message](event)
 
 
-def cancelled(reason: str) -> CloudEvent:
+def cancelled(
+    reason: str, cause: common_pb2.CancellationCause.ValueType = common_pb2.CANCELLATION_CAUSE_REQUESTED
+) -> CloudEvent:
     session = events_pb2.Session(session_id="s-1", match_id="m-1", starts_at=timestamp(STARTS))
-    return published_event("session", events_pb2.SessionCancelled(session=session, reason=reason))
+    message = events_pb2.SessionCancelled(session=session, reason=reason, cause=cause)
+    return published_event("session", message)
 
 
 def test_the_registry_lists_every_event_consumed() -> None:
@@ -74,8 +77,13 @@ def test_a_match_event_becomes_a_command_with_the_acting_side() -> None:
 
 
 def test_only_the_platforms_cancellation_code_is_passed_on() -> None:
-    for reason, code in ((MATCH_ENDED_CANCELLATION, MATCH_ENDED_CANCELLATION), ("I am ill", "")):
-        event = cancelled(reason)
+    for reason, cause, code in (
+        (MATCH_ENDED_CANCELLATION, common_pb2.CANCELLATION_CAUSE_MATCH_ENDED, MATCH_ENDED_CANCELLATION),
+        ("I am ill", common_pb2.CANCELLATION_CAUSE_REQUESTED, ""),
+        # The cause decides, never the text: a member who types the code is still a member cancelling.
+        (MATCH_ENDED_CANCELLATION, common_pb2.CANCELLATION_CAUSE_REQUESTED, ""),
+    ):
+        event = cancelled(reason, cause)
         assert translated(SESSION_EVENTS, event) == NotifySessionEvent(
             event.id,
             Template.SESSION_CANCELLED,
