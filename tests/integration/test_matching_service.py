@@ -350,7 +350,11 @@ async def test_hris_effects_end_matches_and_late_enrolments_get_proposals_withou
         await publish(
             kafka_bootstrap,
             namespace,
-            [events_pb2.ParticipantWithdrawn(participant=gone, reason="terminated")],
+            [
+                events_pb2.ParticipantWithdrawn(
+                    participant=gone, reason="terminated", cause=common_pb2.WITHDRAWAL_CAUSE_TERMINATED
+                )
+            ],
         )
         seen = await wait_for_events(
             kafka_bootstrap,

@@ -9,7 +9,9 @@ from services.session.domain.model import CancellationCause, Feedback, GoalProgr
 
 
 @dataclass(frozen=True, slots=True)
-class SessionScheduled:
+class _AboutSession:
+    """An event about one session: keyed by its match, its subject the session."""
+
     tenant: str
     session: Session
 
@@ -23,32 +25,18 @@ class SessionScheduled:
 
 
 @dataclass(frozen=True, slots=True)
-class SessionCompleted:
-    tenant: str
-    session: Session
-
-    @property
-    def match_id(self) -> str:
-        return self.session.match_id
-
-    @property
-    def subject(self) -> str:
-        return self.session.session_id
+class SessionScheduled(_AboutSession):
+    pass
 
 
 @dataclass(frozen=True, slots=True)
-class SessionCancelled:
-    tenant: str
-    session: Session
+class SessionCompleted(_AboutSession):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SessionCancelled(_AboutSession):
     cause: CancellationCause
-
-    @property
-    def match_id(self) -> str:
-        return self.session.match_id
-
-    @property
-    def subject(self) -> str:
-        return self.session.session_id
 
 
 @dataclass(frozen=True, slots=True)
