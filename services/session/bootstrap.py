@@ -11,7 +11,7 @@ from mentoring.v1 import session_pb2_grpc
 from services.session.config import SessionSettings
 from services.session.entrypoints.consumers import translators
 from services.session.entrypoints.grpc_servicer import SessionServicer
-from services.session.service_layer.handlers import HANDLERS
+from services.session.service_layer.handlers import handler_map
 from services.shared.messagebus import MessageBus
 from services.shared.runtime import ServiceRuntime, run
 
@@ -20,7 +20,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "migrations"
 
 def build(settings: SessionSettings | None = None) -> ServiceRuntime:
     runtime = ServiceRuntime(settings or SessionSettings(), MIGRATIONS)
-    bus = MessageBus(runtime.database, HANDLERS, runtime.relay.wake)
+    bus = MessageBus(runtime.database, handler_map(), runtime.relay.wake)
     servicer = SessionServicer(bus)
 
     def register(server: grpc.aio.Server) -> None:

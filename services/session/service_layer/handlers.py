@@ -298,19 +298,20 @@ def _parse_instant(text: str) -> datetime:
         raise InvalidArgument("page.page_token", "is not a token this service issued") from exc
 
 
-# Every command and event the session service reacts to, and what handles it.
-HANDLERS: Final[dict[type[Command[Any]], Handler]] = {
-    # matching.events.v1: MatchActivated, MatchEnded (entrypoints/consumers.py)
-    commands.ActivateRelationship: activate_relationship,
-    commands.EndRelationship: end_relationship,
-    # mentoring.v1.SessionService (entrypoints/grpc_servicer.py)
-    commands.ScheduleSession: schedule_session,
-    commands.CompleteSession: complete_session,
-    commands.CancelSession: cancel_session,
-    commands.ListSessions: list_sessions,
-    commands.ExportCalendar: export_calendar,
-    commands.SetGoal: set_goal,
-    commands.RecordGoalProgress: record_goal_progress,
-    commands.ListGoals: list_goals,
-    commands.SubmitFeedback: submit_feedback,
-}
+def handler_map() -> dict[type[Command[Any]], Handler]:
+    """Every command and event the session service reacts to, and its handler."""
+    return {
+        # matching.events.v1: MatchActivated, MatchEnded (entrypoints/consumers.py)
+        commands.ActivateRelationship: activate_relationship,
+        commands.EndRelationship: end_relationship,
+        # mentoring.v1.SessionService (entrypoints/grpc_servicer.py)
+        commands.ScheduleSession: schedule_session,
+        commands.CompleteSession: complete_session,
+        commands.CancelSession: cancel_session,
+        commands.ListSessions: list_sessions,
+        commands.ExportCalendar: export_calendar,
+        commands.SetGoal: set_goal,
+        commands.RecordGoalProgress: record_goal_progress,
+        commands.ListGoals: list_goals,
+        commands.SubmitFeedback: submit_feedback,
+    }

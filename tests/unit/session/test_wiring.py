@@ -17,7 +17,7 @@ from sqlalchemy import select
 from services.session.bootstrap import MIGRATIONS
 from services.session.entrypoints.consumers import translators
 from services.session.service_layer import commands
-from services.session.service_layer.handlers import HANDLERS
+from services.session.service_layer.handlers import handler_map
 from services.shared.db import Database
 from services.shared.envelope import published_event
 from services.shared.messagebus import Command, MessageBus, Query
@@ -81,7 +81,7 @@ def counted(name: str, **labels: str) -> float:
 
 def test_every_command_has_its_handler_and_reads_are_queries() -> None:
     classes = command_classes()
-    assert set(HANDLERS) == set(classes)
+    assert set(handler_map()) == set(classes)
     reads = {cls for cls in classes if cls.__name__.startswith(("List", "Export"))}
     assert reads == {commands.ListSessions, commands.ListGoals, commands.ExportCalendar}
     assert all(issubclass(cls, Query) == (cls in reads) for cls in classes)
@@ -113,7 +113,7 @@ def test_matching_events_become_commands() -> None:
 
 async def test_cancellations_carry_their_cause_and_the_registry_type_and_source(database: Database) -> None:
     wakes = Wakes()
-    bus = MessageBus(database, HANDLERS, wakes)
+    bus = MessageBus(database, handler_map(), wakes)
     of_topic = bus.event_handlers(translators()[MATCHING_EVENTS])
     async with database.transaction() as uow:
         await of_topic[events_pb2.MatchActivated](
@@ -145,7 +145,7 @@ async def test_cancellations_carry_their_cause_and_the_registry_type_and_source(
 
 
 async def test_counters_move_only_when_the_unit_of_work_commits(database: Database) -> None:
-    bus = MessageBus(database, HANDLERS)
+    bus = MessageBus(database, handler_map())
     await bus.execute(commands.ActivateRelationship("m-1", "prog-1", "E-1", ("E-2",)))
     scheduled = counted("mentoring_sessions_scheduled_total")
     activated = counted("mentoring_session_relationships_total", change="activated")
