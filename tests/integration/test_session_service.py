@@ -4,6 +4,7 @@ dead-lettered while the consumer goes on."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -92,7 +93,8 @@ async def test_sessions_goals_feedback_and_calendar_through_the_real_service(
 
         with service.channel() as channel:
             stub = session_pb2_grpc.SessionServiceStub(channel)
-            first_start = in_days(2)
+            # Soon, so that it has started when it is completed: only a started session can be.
+            first_start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=4)
             schedule = session_pb2.ScheduleSessionRequest(
                 match_id="m-A",
                 starts_at=at(first_start),
@@ -141,6 +143,12 @@ async def test_sessions_goals_feedback_and_calendar_through_the_real_service(
                 )
             )
 
+            not_started = session_pb2.CompleteSessionRequest(session_id=second.session_id)
+            assert rpc_error(lambda: stub.CompleteSession(not_started)) == (
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "session_not_started",
+            )
+            await asyncio.sleep(max(0.0, (first_start - datetime.now(UTC)).total_seconds()) + 0.2)
             done = stub.CompleteSession(
                 session_pb2.CompleteSessionRequest(session_id=first.session_id, notes="ok")
             )

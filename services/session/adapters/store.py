@@ -212,13 +212,15 @@ async def get_session_by_request(session: AsyncSession, request_id: str) -> Sess
     return _session_of(row) if row is not None else None
 
 
-async def sessions_overlapping(
-    session: AsyncSession, match_id: str, starts_at: datetime, ends_at: datetime
+async def sessions_of_people_overlapping(
+    session: AsyncSession, employee_ids: Sequence[str], starts_at: datetime, ends_at: datetime
 ) -> list[Session]:
-    """Scheduled sessions of the match whose interval meets ``[starts_at, ends_at)``."""
+    """Scheduled sessions, in any match, of any of ``employee_ids`` whose interval meets
+    ``[starts_at, ends_at)``: a person is in one session at a time, across all their relationships."""
+    of_people = select(participants.c.match_id).where(participants.c.employee_id.in_(list(employee_ids)))
     rows = await session.execute(
         select(sessions).where(
-            sessions.c.match_id == match_id,
+            sessions.c.match_id.in_(of_people),
             sessions.c.status == SessionStatus.SCHEDULED.value,
             sessions.c.starts_at < ends_at,
             sessions.c.ends_at > starts_at,

@@ -157,8 +157,14 @@ class Session:
         """Half-open intervals: a session ending at 10:00 does not overlap one starting at 10:00."""
         return self.starts_at < ends_at and starts_at < self.ends_at
 
-    def complete(self, notes: str) -> Session:
+    def complete(self, notes: str, now: datetime) -> Session:
+        """Record the session as held: only once it has started."""
         self._require_scheduled("complete")
+        if require_aware(now, "now") < self.starts_at:
+            raise FailedPrecondition(
+                "session_not_started",
+                f"session {self.session_id} starts at {self.starts_at.isoformat()}: not completed before",
+            )
         return replace(
             self,
             status=SessionStatus.COMPLETED,
@@ -225,10 +231,11 @@ def validate_session_request(
 def plan_session(
     relationship: Relationship, request: SessionRequest, session_id: str, planned: Sequence[Session]
 ) -> Session:
-    """A new SCHEDULED session, if the relationship is active and no planned session overlaps it.
+    """A new SCHEDULED session, if the relationship is active and nobody in it is booked at that time.
 
-    ``planned`` are the relationship's sessions near the requested slot; only SCHEDULED ones block
-    (a cancelled slot is free again, a completed one cannot be in the future).
+    ``planned`` are the sessions near the requested slot of every person in the relationship, in this
+    relationship and in their others; only SCHEDULED ones block (a cancelled slot is free again, a
+    completed one cannot be in the future).
     """
     relationship.require_active()
     candidate = Session(
@@ -240,12 +247,18 @@ def plan_session(
         request_id=request.request_id,
     )
     for other in planned:
-        if other.status is SessionStatus.SCHEDULED and other.overlaps(candidate.starts_at, candidate.ends_at):
+        if other.status is not SessionStatus.SCHEDULED or not other.overlaps(
+            candidate.starts_at, candidate.ends_at
+        ):
+            continue
+        if other.match_id == relationship.match_id:
             raise FailedPrecondition(
                 "session_overlap",
                 f"the match already has session {other.session_id} from {other.starts_at.isoformat()} "
                 f"to {other.ends_at.isoformat()}",
             )
+        # Another relationship's session: which one, and whose, is that relationship's business.
+        raise FailedPrecondition("participant_busy", "someone in this match has another session at that time")
     return candidate
 
 

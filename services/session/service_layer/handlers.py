@@ -142,9 +142,9 @@ async def schedule_session(
         moment,
     )
     relationship = await _relationship(uow, request.match_id)
-    nearby = await store.sessions_overlapping(
+    nearby = await store.sessions_of_people_overlapping(
         uow,
-        request.match_id,
+        relationship.participants,
         request.starts_at,
         request.starts_at + timedelta(minutes=request.duration_minutes),
     )
@@ -160,8 +160,9 @@ async def complete_session(
     uow: AsyncSession, command: commands.CompleteSession, now: datetime | None = None
 ) -> Session:
     session = await _session(uow, command.session_id)
-    done = session.complete(command.notes)
-    await store.update_session(uow, done, _now(now))
+    moment = _now(now)
+    done = session.complete(command.notes, moment)
+    await store.update_session(uow, done, moment)
     relationship = await _relationship(uow, done.match_id)
     await publish(uow, [events.SessionCompleted(relationship.tenant, done)])
     after_commit(uow, metrics.SESSIONS_COMPLETED.inc)

@@ -73,6 +73,46 @@ async def test_overlap_is_found_in_the_store_and_nothing_is_staged(database: Dat
     assert await staged_types(database) == ["mentoring.session.session.scheduled.v1"]
 
 
+async def test_nobody_is_in_two_sessions_at_once_across_their_relationships(database: Database) -> None:
+    await schedule(database, 1, minutes=60)
+    async with database.transaction() as uow:
+        # E-1 mentors in m-1 and m-2; E-5 has nothing to do with m-1.
+        await handlers.activate_relationship(
+            uow, commands.ActivateRelationship("m-2", "prog-2", "E-1", ("E-3",), tenant="acme"), NOW
+        )
+        await handlers.activate_relationship(
+            uow, commands.ActivateRelationship("m-3", "prog-2", "E-5", ("E-6",), tenant="acme"), NOW
+        )
+
+    async def schedule_in(match_id: str, hours_after: float) -> str:
+        starts_at = NOW + timedelta(days=1, hours=hours_after)
+        async with database.transaction() as uow:
+            planned = await handlers.schedule_session(
+                uow, commands.ScheduleSession(match_id, starts_at, 60, "", ""), NOW
+            )
+        return planned.session_id
+
+    with pytest.raises(FailedPrecondition) as raised:
+        await schedule_in("m-2", 0.5)
+    assert raised.value.rule == "participant_busy"
+    assert "m-1" not in raised.value.message and "E-" not in raised.value.message
+    assert await schedule_in("m-2", 1.0), "back to back is not at once"
+    assert await schedule_in("m-3", 0.5), "other people are free at that time"
+
+
+async def test_only_a_started_session_can_be_completed(database: Database) -> None:
+    session_id = await schedule(database, 8)
+    with pytest.raises(FailedPrecondition) as raised:
+        async with database.transaction() as uow:
+            await handlers.complete_session(uow, commands.CompleteSession(session_id, "done"), NOW)
+    assert raised.value.rule == "session_not_started"
+    async with database.transaction() as uow:
+        done = await handlers.complete_session(
+            uow, commands.CompleteSession(session_id, "done"), NOW + timedelta(days=8, minutes=5)
+        )
+    assert done.notes == "done"
+
+
 async def test_ending_cancels_future_sessions_and_a_stale_activation_cannot_reopen(
     database: Database,
 ) -> None:

@@ -162,7 +162,7 @@ def test_a_cancelled_session_does_not_block_its_slot() -> None:
 
 
 def test_scheduled_to_completed_keeps_notes_and_bumps_the_revision() -> None:
-    done = session(NOW).complete("  went well ")
+    done = session(NOW).complete("  went well ", NOW)
     assert (done.status, done.notes, done.revision) == (SessionStatus.COMPLETED, "went well", 1)
 
 
@@ -179,7 +179,8 @@ def test_scheduled_to_cancelled_keeps_the_reason() -> None:
 @pytest.mark.parametrize("action", ["complete", "cancel"])
 def test_final_states_accept_no_transition(final: SessionStatus, action: str) -> None:
     with pytest.raises(FailedPrecondition) as raised:
-        getattr(session(NOW, status=final), action)("")
+        final_session = session(NOW, status=final)
+        final_session.complete("", NOW) if action == "complete" else final_session.cancel("")
     assert raised.value.rule == "session_not_scheduled"
 
 
@@ -229,7 +230,7 @@ def test_progress_on_an_ended_relationship_is_refused() -> None:
 
 
 def completed() -> Session:
-    return session(NOW - timedelta(days=1)).complete("")
+    return session(NOW - timedelta(days=1)).complete("", NOW)
 
 
 @pytest.mark.parametrize(("author", "role"), [("E-MENTOR", Role.MENTOR), ("E-MENTEE-2", Role.MENTEE)])
