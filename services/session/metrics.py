@@ -28,3 +28,6 @@ FEEDBACK = Counter(
     ["by", "rating"],
 )
 CALENDAR_EXPORTS = Counter("mentoring_session_calendar_exports_total", "iCalendar exports served.")
+ERASURES = Counter(
+    "mentoring_session_erasures_total", "Erased people removed from the relationships they were in."
+)

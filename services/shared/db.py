@@ -14,7 +14,17 @@ from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, CursorResult, DateTime, Dialect, MetaData, Result, TypeDecorator, event
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    DateTime,
+    Dialect,
+    MetaData,
+    Result,
+    TypeDecorator,
+    event,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from services.shared.cancellation import guard_engine
@@ -44,6 +54,13 @@ class UtcDateTime(TypeDecorator[datetime]):
 def rows_affected(result: Result[Any]) -> int:
     """How many rows an UPDATE or DELETE touched (the session types it as a plain Result)."""
     return int(cast(CursorResult[Any], result).rowcount)
+
+
+async def overwrite_freed_space(session: AsyncSession) -> None:
+    """Before an erasure writes: have SQLite zero the space that old row versions leave in its pages
+    (PostgreSQL keeps dead tuples until VACUUM)."""
+    if session.bind.dialect.name == "sqlite":
+        await session.execute(text("PRAGMA secure_delete = ON"))
 
 
 # Execution option of read-only sessions (see Database.read_sessions).

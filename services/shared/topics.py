@@ -60,7 +60,7 @@ TOPICS: dict[str, Topic] = {
     topic.name: topic
     for topic in (
         Topic(HRIS_WORKER_EVENTS, "tenant:worker", ("hris-adapter", "csv-import", "demo"), ("enrollment",)),
-        Topic(ENROLLMENT_EVENTS, "program_id", ("enrollment",), ("matching", "notification")),
+        Topic(ENROLLMENT_EVENTS, "program_id", ("enrollment",), ("matching", "session", "notification")),
         Topic(MATCHING_EVENTS, "match_id", ("matching",), ("session", "notification")),
         Topic(SESSION_EVENTS, "match_id", ("session",), ("notification",)),
         Topic(NOTIFICATION_EVENTS, "recipient_id", ("notification",), ()),

@@ -41,6 +41,7 @@ from services.session.domain.model import (
     Session,
     SessionStatus,
 )
+from services.session.domain.programs import Delivery
 from services.shared.db import UtcDateTime, rows_affected
 
 metadata = MetaData()
@@ -83,6 +84,9 @@ sessions = Table(
     Column("request_id", String(128), nullable=True, unique=True),
     Column("revision", Integer, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("delivery", String(16), nullable=False, server_default=""),
+    Column("location", Text, nullable=False, server_default=""),
+    Column("meeting_link", Text, nullable=False, server_default=""),
     ForeignKeyConstraint(["match_id"], ["relationships.match_id"]),
     Index("ix_sessions_match_start", "match_id", "starts_at"),
 )
@@ -199,6 +203,9 @@ def _session_of(row: Row[Any]) -> Session:
         cancel_reason=row.cancel_reason,
         request_id=row.request_id or "",
         revision=row.revision,
+        delivery=Delivery(row.delivery),
+        location=row.location,
+        meeting_link=row.meeting_link,
     )
 
 
@@ -257,6 +264,9 @@ async def insert_session(session: AsyncSession, planned: Session, now: datetime)
             request_id=planned.request_id or None,
             revision=planned.revision,
             updated_at=now,
+            delivery=planned.delivery.value,
+            location=planned.location,
+            meeting_link=planned.meeting_link,
         )
     )
 
@@ -267,6 +277,7 @@ async def update_session(session: AsyncSession, changed: Session, now: datetime)
         .where(sessions.c.session_id == changed.session_id)
         .values(
             status=changed.status.value,
+            agenda=changed.agenda,
             notes=changed.notes,
             cancel_reason=changed.cancel_reason,
             revision=changed.revision,

@@ -17,9 +17,17 @@ from services.session.domain.model import (
     Role,
     Session,
 )
-from services.shared.timestamps import timestamp
+from services.session.domain.programs import Delivery, ProgramTerms
+from services.shared.timestamps import instant, timestamp
 
 ROLE_TO_WIRE: Final = {Role.MENTOR: common_pb2.ROLE_MENTOR, Role.MENTEE: common_pb2.ROLE_MENTEE}
+DELIVERY_TO_WIRE: Final = {
+    Delivery.UNSPECIFIED: common_pb2.DELIVERY_UNSPECIFIED,
+    Delivery.IN_PERSON: common_pb2.DELIVERY_IN_PERSON,
+    Delivery.REMOTE: common_pb2.DELIVERY_REMOTE,
+    Delivery.HYBRID: common_pb2.DELIVERY_HYBRID,
+}
+DELIVERY_FROM_WIRE: Final = {wire: delivery for delivery, wire in DELIVERY_TO_WIRE.items()}
 CAUSE_TO_WIRE: Final = {
     CancellationCause.REQUESTED: common_pb2.CANCELLATION_CAUSE_REQUESTED,
     CancellationCause.MATCH_ENDED: common_pb2.CANCELLATION_CAUSE_MATCH_ENDED,
@@ -37,6 +45,27 @@ def session_to_wire(session: Session) -> events_pb2.Session:
         duration_minutes=session.duration_minutes,
         status=session.status.value,
         agenda=session.agenda,
+        delivery=DELIVERY_TO_WIRE[session.delivery],
+        location=session.location,
+        meeting_link=session.meeting_link,
+    )
+
+
+# ---- wire -> domain ----
+
+
+def delivery_from_wire(delivery: common_pb2.Delivery.ValueType) -> Delivery:
+    return DELIVERY_FROM_WIRE.get(delivery, Delivery.UNSPECIFIED)
+
+
+def program_terms_from_wire(program: common_pb2.Program) -> ProgramTerms:
+    cohort = program.cohort
+    return ProgramTerms(
+        program_id=program.program_id,
+        tenant=program.tenant,
+        cohort_start=instant(cohort.start) if cohort.HasField("start") else None,
+        cohort_end=instant(cohort.end) if cohort.HasField("end") else None,
+        delivery=delivery_from_wire(program.delivery),
     )
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
+from services.session.domain.programs import Delivery, ProgramTerms
 from services.shared.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from services.shared.ids import optional_id, require_id
 
@@ -49,6 +50,12 @@ class SessionStatus(enum.StrEnum):
     SCHEDULED = "scheduled"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
+
+
+MAX_LOCATION_LENGTH: Final = 200
+MAX_MEETING_LINK_LENGTH: Final = 500
+# An employee id no longer known: what stays of an erased person in the relationships they were in.
+ERASED_ID: Final = "erased"
 
 
 class CancellationCause(enum.StrEnum):
@@ -148,6 +155,9 @@ class Session:
     request_id: str = ""
     # Bumped on every change: the iCalendar SEQUENCE, so calendar clients apply updates in order.
     revision: int = 0
+    delivery: Delivery = Delivery.UNSPECIFIED
+    location: str = ""
+    meeting_link: str = ""
 
     @property
     def ends_at(self) -> datetime:
@@ -197,6 +207,9 @@ class SessionRequest:
     duration_minutes: int
     agenda: str
     request_id: str
+    delivery: Delivery = Delivery.UNSPECIFIED
+    location: str = ""
+    meeting_link: str = ""
 
 
 def validate_session_request(
@@ -206,6 +219,9 @@ def validate_session_request(
     agenda: str,
     request_id: str,
     now: datetime,
+    delivery: Delivery = Delivery.UNSPECIFIED,
+    location: str = "",
+    meeting_link: str = "",
 ) -> SessionRequest:
     now = require_aware(now, "now")
     match = require_id(match_id, "match_id")
@@ -219,19 +235,40 @@ def validate_session_request(
             "duration_minutes", f"must be between {MIN_DURATION_MINUTES} and {MAX_DURATION_MINUTES}"
         )
     request = optional_id(request_id, "request_id")
+    link = clean_text(meeting_link, "meeting_link", MAX_MEETING_LINK_LENGTH)
+    if link and not link.startswith("https://"):
+        raise InvalidArgument("meeting_link", "must be an https:// link")
     return SessionRequest(
         match_id=match,
         starts_at=start,
         duration_minutes=duration_minutes,
         agenda=clean_text(agenda, "agenda", MAX_AGENDA_LENGTH),
         request_id=request,
+        delivery=delivery,
+        location=clean_text(location, "location", MAX_LOCATION_LENGTH),
+        meeting_link=link,
     )
 
 
+def _delivery_of(request: SessionRequest, program: ProgramTerms | None) -> Delivery:
+    """The session's delivery: as asked, else the program's; in person needs a place to meet."""
+    delivery = request.delivery or (program.delivery if program is not None else Delivery.UNSPECIFIED)
+    if delivery is Delivery.IN_PERSON and not request.location:
+        raise InvalidArgument("location", "is required for a session in person")
+    if delivery is Delivery.IN_PERSON and request.meeting_link:
+        raise InvalidArgument("meeting_link", "a session in person has no meeting link")
+    return delivery
+
+
 def plan_session(
-    relationship: Relationship, request: SessionRequest, session_id: str, planned: Sequence[Session]
+    relationship: Relationship,
+    request: SessionRequest,
+    session_id: str,
+    planned: Sequence[Session],
+    program: ProgramTerms | None = None,
 ) -> Session:
-    """A new SCHEDULED session, if the relationship is active and nobody in it is booked at that time.
+    """A new SCHEDULED session, if the relationship is active, the session lies within the program's
+    cohort (when the program is known) and nobody in it is booked at that time.
 
     ``planned`` are the sessions near the requested slot of every person in the relationship, in this
     relationship and in their others; only SCHEDULED ones block (a cancelled slot is free again, a
@@ -245,7 +282,12 @@ def plan_session(
         duration_minutes=request.duration_minutes,
         agenda=request.agenda,
         request_id=request.request_id,
+        delivery=_delivery_of(request, program),
+        location=request.location,
+        meeting_link=request.meeting_link,
     )
+    if program is not None:
+        program.require_within(candidate.starts_at, candidate.ends_at)
     for other in planned:
         if other.status is not SessionStatus.SCHEDULED or not other.overlaps(
             candidate.starts_at, candidate.ends_at

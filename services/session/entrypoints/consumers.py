@@ -1,16 +1,17 @@
-"""Consumers of matching events: each event is translated into a command, which the message bus applies
-in the consumer batch's unit of work (the shared pipeline adds the idempotent inbox and dead-letters what
-a handler refuses)."""
+"""Consumers of matching and enrollment events: each event is translated into a command, which the
+message bus applies in the consumer batch's unit of work (the shared pipeline adds the idempotent inbox
+and dead-letters what a handler refuses)."""
 
 from __future__ import annotations
 
 from google.protobuf.message import Message
 from mentoring.v1 import events_pb2
 
+from services.session.adapters.translate import program_terms_from_wire
 from services.session.service_layer import commands
 from services.shared.envelope import CloudEvent
 from services.shared.messagebus import Translator
-from services.shared.topics import MATCHING_EVENTS
+from services.shared.topics import ENROLLMENT_EVENTS, MATCHING_EVENTS
 
 
 def activate_relationship(event: CloudEvent) -> commands.ActivateRelationship:
@@ -37,11 +38,28 @@ def end_relationship(event: CloudEvent) -> commands.EndRelationship:
     )
 
 
+def remember_created_program(event: CloudEvent) -> commands.RememberProgram:
+    return commands.RememberProgram(program_terms_from_wire(event.payload(events_pb2.ProgramCreated).program))
+
+
+def remember_updated_program(event: CloudEvent) -> commands.RememberProgram:
+    return commands.RememberProgram(program_terms_from_wire(event.payload(events_pb2.ProgramUpdated).program))
+
+
+def erase_employee(event: CloudEvent) -> commands.EraseEmployee:
+    return commands.EraseEmployee(event.payload(events_pb2.EmployeeErased).employee_id, tenant=event.tenant)
+
+
 def translators() -> dict[str, dict[type[Message], Translator]]:
     """Per topic, the events the service consumes and the command each becomes."""
     return {
         MATCHING_EVENTS: {
             events_pb2.MatchActivated: activate_relationship,
             events_pb2.MatchEnded: end_relationship,
+        },
+        ENROLLMENT_EVENTS: {
+            events_pb2.ProgramCreated: remember_created_program,
+            events_pb2.ProgramUpdated: remember_updated_program,
+            events_pb2.EmployeeErased: erase_employee,
         },
     }

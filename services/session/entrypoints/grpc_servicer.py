@@ -34,6 +34,9 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
             duration_minutes=request.duration_minutes,
             agenda=request.agenda,
             request_id=request.request_id,
+            delivery=translate.delivery_from_wire(request.delivery),
+            location=request.location,
+            meeting_link=request.meeting_link,
         )
         return translate.session_to_wire(await self._bus.execute(command))
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.session.domain.model import Feedback, Goal, GoalProgress, Session
+from services.session.domain.programs import Delivery, ProgramTerms
 from services.shared.messagebus import Command, Query
 from services.shared.paging import Page
 
@@ -37,6 +38,24 @@ class EndRelationship(Command[list[Session]]):
     tenant: str = ""
 
 
+# ---- from enrollment events ----
+
+
+@dataclass(frozen=True, slots=True)
+class RememberProgram(Command[None]):
+    """A program was created or changed (ProgramCreated, ProgramUpdated): its cohort and delivery."""
+
+    program: ProgramTerms
+
+
+@dataclass(frozen=True, slots=True)
+class EraseEmployee(Command[int]):
+    """A person's data was erased (EmployeeErased): returns how many relationships they were in."""
+
+    employee_id: str
+    tenant: str = ""
+
+
 # ---- sessions ----
 
 
@@ -47,6 +66,9 @@ class ScheduleSession(Command[Session]):
     duration_minutes: int
     agenda: str = ""
     request_id: str = ""
+    delivery: Delivery = Delivery.UNSPECIFIED
+    location: str = ""
+    meeting_link: str = ""
 
 
 @dataclass(frozen=True, slots=True)

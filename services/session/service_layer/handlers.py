@@ -15,7 +15,7 @@ from typing import Any, Final
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.session import metrics
-from services.session.adapters import store
+from services.session.adapters import erasure_store, program_store, store
 from services.session.adapters.publishing import publish
 from services.session.domain import events, model
 from services.session.domain.calendar import render_icalendar
@@ -32,6 +32,7 @@ from services.shared.errors import InvalidArgument, NotFound
 from services.shared.ids import require_id
 from services.shared.logging import get_logger
 from services.shared.messagebus import Command, Handler
+from services.shared.outbox import forget_subjects
 from services.shared.paging import Page, decode_token, encode_token, page_size
 from services.shared.unit_of_work import after_commit
 
@@ -119,6 +120,27 @@ async def end_relationship(
     return cancelled
 
 
+# ---- from enrollment events ----
+
+
+async def remember_program(
+    uow: AsyncSession, command: commands.RememberProgram, now: datetime | None = None
+) -> None:
+    await program_store.save_program(uow, command.program, _now(now))
+
+
+async def erase_employee(uow: AsyncSession, command: commands.EraseEmployee) -> int:
+    """Nothing readable about the person stays in their relationships (see ``erasure_store``), nor in
+    the outbox rows about those relationships' sessions and goals."""
+    erased = await erasure_store.erase_employee(uow, require_id(command.employee_id, "employee_id"))
+    for tenant, subjects in erased.subjects_by_tenant.items():
+        await forget_subjects(uow, tenant, subjects)
+    count = len(erased.match_ids)
+    after_commit(uow, metrics.ERASURES.inc)
+    log.info("employee_erased", relationships=count)
+    return count
+
+
 # ---- sessions ----
 
 
@@ -140,15 +162,19 @@ async def schedule_session(
         command.agenda,
         command.request_id,
         moment,
+        command.delivery,
+        command.location,
+        command.meeting_link,
     )
     relationship = await _relationship(uow, request.match_id)
+    program = await program_store.get_program(uow, relationship.program_id)
     nearby = await store.sessions_of_people_overlapping(
         uow,
         relationship.participants,
         request.starts_at,
         request.starts_at + timedelta(minutes=request.duration_minutes),
     )
-    planned = model.plan_session(relationship, request, str(uuid.uuid4()), nearby)
+    planned = model.plan_session(relationship, request, str(uuid.uuid4()), nearby, program)
     await store.insert_session(uow, planned, moment)
     await publish(uow, [events.SessionScheduled(relationship.tenant, planned)])
     after_commit(uow, metrics.SESSIONS_SCHEDULED.inc)
@@ -305,6 +331,9 @@ def handler_map() -> dict[type[Command[Any]], Handler]:
         # matching.events.v1: MatchActivated, MatchEnded (entrypoints/consumers.py)
         commands.ActivateRelationship: activate_relationship,
         commands.EndRelationship: end_relationship,
+        # enrollment.events.v1: ProgramCreated, ProgramUpdated, EmployeeErased
+        commands.RememberProgram: remember_program,
+        commands.EraseEmployee: erase_employee,
         # mentoring.v1.SessionService (entrypoints/grpc_servicer.py)
         commands.ScheduleSession: schedule_session,
         commands.CompleteSession: complete_session,

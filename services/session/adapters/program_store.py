@@ -1,0 +1,51 @@
+"""What the session service keeps of programs (from enrollment events): cohort dates and delivery."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, String, Table, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.session.adapters.store import metadata
+from services.session.domain.programs import Delivery, ProgramTerms
+from services.shared.db import UtcDateTime, rows_affected
+
+programs = Table(
+    "programs",
+    metadata,
+    Column("program_id", String(128), primary_key=True),
+    Column("tenant", String(128), nullable=False),
+    Column("cohort_start", UtcDateTime, nullable=True),
+    Column("cohort_end", UtcDateTime, nullable=True),
+    Column("delivery", String(16), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+
+async def save_program(session: AsyncSession, program: ProgramTerms, now: datetime) -> None:
+    values = {
+        "tenant": program.tenant,
+        "cohort_start": program.cohort_start,
+        "cohort_end": program.cohort_end,
+        "delivery": program.delivery.value,
+        "updated_at": now,
+    }
+    updated = await session.execute(
+        programs.update().where(programs.c.program_id == program.program_id).values(**values)
+    )
+    if rows_affected(updated) == 0:
+        await session.execute(programs.insert().values(program_id=program.program_id, **values))
+
+
+async def get_program(session: AsyncSession, program_id: str) -> ProgramTerms | None:
+    row = (await session.execute(select(programs).where(programs.c.program_id == program_id))).first()
+    if row is None:
+        return None
+    return ProgramTerms(
+        program_id=row.program_id,
+        tenant=row.tenant,
+        cohort_start=row.cohort_start,
+        cohort_end=row.cohort_end,
+        delivery=Delivery(row.delivery),
+    )
