@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.shared.db import Database
 from services.shared.dlq import DlqPublisher, RawRecord
 from services.shared.envelope import CloudEvent, EnvelopeError, decode
-from services.shared.errors import DomainError, FailedPrecondition, InvalidArgument
+from services.shared.errors import DomainError, FailedPrecondition, InvalidArgument, NotYetKnown
 from services.shared.inbox import applied_ids, record_applied
 from services.shared.logging import get_logger
 from services.shared.metrics import CONSUMER_EVENTS_BY_TYPE, CONSUMER_MESSAGES, EVENT_PROCESSING_SECONDS
@@ -38,6 +38,8 @@ EventHandler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
 AfterCommit = Callable[[], None]
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, ConnectionError, TimeoutError)
+# Retried with back-off like a transient error; dead-lettered under its own reason once retries run out.
+RETRIED_ERRORS: tuple[type[BaseException], ...] = (*TRANSIENT_ERRORS, NotYetKnown)
 
 # Past this many failing records in one batch, the rest of it takes the savepoint path instead of one
 # more rollback and retry per failure.
@@ -184,7 +186,7 @@ class ConsumerPipeline:
         while True:
             try:
                 await self._apply(items)
-            except TRANSIENT_ERRORS as exc:
+            except RETRIED_ERRORS as exc:
                 attempt += 1
                 CONSUMER_MESSAGES.labels(self._service, items[0].record.topic, "retried").inc(len(items))
                 if attempt > self._max_retries:
@@ -193,7 +195,12 @@ class ConsumerPipeline:
                         for item in items:
                             await self._apply_with_retries([item])
                         return
-                    items[0].outcome, items[0].failure = Outcome.DLQ, ("retries_exhausted", repr(exc))
+                    items[0].outcome = Outcome.DLQ
+                    items[0].failure = (
+                        (_reason_of(exc), exc.message)
+                        if isinstance(exc, DomainError)
+                        else ("retries_exhausted", repr(exc))
+                    )
                     return
                 await asyncio.sleep(self._retry_base_seconds * 2 ** (attempt - 1))
                 continue
@@ -209,7 +216,7 @@ class ConsumerPipeline:
             try:
                 outcomes = await self._apply_together(items, failures)
             except RecordFailed as failed:
-                if isinstance(failed.cause, TRANSIENT_ERRORS):
+                if isinstance(failed.cause, RETRIED_ERRORS):
                     raise failed.cause from failed
                 failures[failed.position] = self._failure(items[failed.position], failed.cause)
                 continue
@@ -280,10 +287,10 @@ class ConsumerPipeline:
                 rejected = (await self._handler.apply(session, [_event_of(item)]))[0]
                 if rejected is not None:
                     return self._failure(item, rejected)
-        except TRANSIENT_ERRORS:
+        except RETRIED_ERRORS:
             raise
         except RecordFailed as failed:
-            if isinstance(failed.cause, TRANSIENT_ERRORS):
+            if isinstance(failed.cause, RETRIED_ERRORS):
                 raise failed.cause from failed
             return self._failure(item, failed.cause)
         except Exception as exc:  # noqa: BLE001 -- a handler bug must not lose the record

@@ -47,3 +47,9 @@ class FailedPrecondition(DomainError):
     def __init__(self, rule: str, message: str) -> None:
         super().__init__(f"{rule}: {message}")
         self.rule = rule
+
+
+class NotYetKnown(FailedPrecondition):
+    """A consumed event refers to something another topic's event introduces, which may not have arrived
+    yet (topics are not ordered with each other): the consumer retries it a bounded number of times
+    before it dead-letters it under ``rule``."""

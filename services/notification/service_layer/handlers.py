@@ -40,7 +40,7 @@ from services.notification.service_layer.commands import (
     UpdatePreferences,
 )
 from services.notification.service_layer.email_dispatch import EmailSending
-from services.shared.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.shared.errors import InvalidArgument, NotFound, NotYetKnown
 from services.shared.ids import require_id
 from services.shared.messagebus import Handlers
 from services.shared.paging import decode_token, encode_token, page_size
@@ -152,12 +152,11 @@ async def notify_match_event(
 async def notify_session_event(
     uow: AsyncSession, command: NotifySessionEvent, *, policy: Policy, now: datetime | None = None
 ) -> Plan:
-    """Notify every participant of a match known from matching events."""
+    """Notify every participant of a match known from matching events. A session event may overtake
+    the matching event that introduces its match (another topic): it is retried for a while first."""
     known = await store.match_of(uow, require_id(command.match_id, "match_id"))
     if known is None:
-        raise FailedPrecondition(
-            "match_unknown", f"no matching event has introduced match {command.match_id}"
-        )
+        raise NotYetKnown("match_unknown", f"no matching event has introduced match {command.match_id}")
     program_id, participants = known
     trigger = Trigger(command.event_id, command.template, participants, command.facts, command.tenant)
     return await notify(uow, trigger, program_id, policy, now)

@@ -18,7 +18,7 @@ from services.shared.consumer import BatchHandler, ConsumerPipeline, Outcome
 from services.shared.db import Database
 from services.shared.dlq import RawRecord
 from services.shared.envelope import CloudEvent, encode_binary, new_event
-from services.shared.errors import DomainError, InvalidArgument
+from services.shared.errors import DomainError, InvalidArgument, NotYetKnown
 from services.shared.inbox import inbox_table
 
 TYPE = "mentoring.enrollment.program.closed.v1"
@@ -172,3 +172,40 @@ async def test_a_known_type_on_the_wrong_topic_is_dead_lettered_not_ignored(data
     ]
     assert await applied_programs(database) == []
     assert await inbox_size(database) == 0
+
+
+async def test_an_event_that_overtook_what_it_refers_to_is_retried_then_applied(database: Database) -> None:
+    """Topics are not ordered with each other: an event about something that another topic's event
+    introduces waits for it (bounded retries) instead of being dead-lettered at once."""
+    introduced: set[str] = set()
+    attempts: list[str] = []
+
+    async def needs_introduction(session: AsyncSession, event: CloudEvent) -> None:
+        assert isinstance(event.data, events_pb2.ProgramClosed)
+        attempts.append(event.data.program_id)
+        if event.data.program_id not in introduced:
+            if len(attempts) == 3:
+                introduced.add("late")  # the other topic's event arrives meanwhile
+            raise NotYetKnown("program_unknown", "not introduced yet")
+        await session.execute(effects.insert().values(program_id=event.data.program_id))
+
+    dlq = RecordingDlq()
+    pipeline = ConsumerPipeline(
+        "svc",
+        database,
+        {TYPE: needs_introduction},
+        dlq,  # type: ignore[arg-type]
+        max_retries=4,
+        retry_base_seconds=0.01,
+    )
+
+    assert await pipeline.process_batch([record("late", 0)]) == [Outcome.APPLIED]
+    assert await applied_programs(database) == ["late"]
+    assert dlq.records == []
+
+    attempts.clear()
+    assert await pipeline.process_batch([record("never", 1)]) == [Outcome.DLQ]
+    assert len(attempts) == 5, "the first try and four retries, then it goes"
+    assert [(reason, error) for _, reason, error in dlq.records] == [
+        ("failed_precondition:program_unknown", "program_unknown: not introduced yet")
+    ]
