@@ -115,6 +115,7 @@ goal_progress = Table(
     Column("progress", Float, nullable=False),
     Column("note", Text, nullable=False),
     Column("recorded_at", UtcDateTime, nullable=False),
+    Column("recorded_by", String(128), nullable=False, server_default=""),
     ForeignKeyConstraint(["match_id", "goal_id"], ["goals.match_id", "goals.goal_id"]),
     Index("ix_goal_progress_goal", "match_id", "goal_id", "id"),
 )
@@ -376,6 +377,7 @@ async def insert_progress(session: AsyncSession, progress: GoalProgress) -> None
             progress=progress.progress,
             note=progress.note,
             recorded_at=progress.recorded_at,
+            recorded_by=progress.recorded_by,
         )
     )
 
@@ -406,16 +408,18 @@ async def latest_progress(
     rows = await session.execute(
         select(goal_progress).where(goal_progress.c.id.in_(newest)).order_by(goal_progress.c.goal_id)
     )
-    return [
-        GoalProgress(
-            goal_id=row.goal_id,
-            match_id=row.match_id,
-            progress=row.progress,
-            note=row.note,
-            recorded_at=row.recorded_at,
-        )
-        for row in rows
-    ]
+    return [progress_of(row) for row in rows]
+
+
+def progress_of(row: Row[Any]) -> GoalProgress:
+    return GoalProgress(
+        goal_id=row.goal_id,
+        match_id=row.match_id,
+        progress=row.progress,
+        note=row.note,
+        recorded_at=row.recorded_at,
+        recorded_by=row.recorded_by,
+    )
 
 
 # ---- feedback ----

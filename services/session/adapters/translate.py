@@ -58,6 +58,18 @@ def delivery_from_wire(delivery: common_pb2.Delivery.ValueType) -> Delivery:
     return DELIVERY_FROM_WIRE.get(delivery, Delivery.UNSPECIFIED)
 
 
+def goal_from_wire(goal: common_pb2.Goal, match_id: str = "") -> Goal:
+    return Goal(
+        goal_id=goal.goal_id,
+        match_id=match_id,
+        what=goal.what,
+        metric=goal.metric,
+        target=goal.target,
+        due=instant(goal.due) if goal.HasField("due") else None,
+        skill_tags=tuple(goal.skill_tags),
+    )
+
+
 def program_terms_from_wire(program: common_pb2.Program) -> ProgramTerms:
     cohort = program.cohort
     return ProgramTerms(
@@ -89,6 +101,7 @@ def progress_to_wire(progress: GoalProgress) -> session_pb2.GoalProgress:
         progress=progress.progress,
         note=progress.note,
         recorded_at=timestamp(progress.recorded_at),
+        recorded_by=progress.recorded_by,
     )
 
 

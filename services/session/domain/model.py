@@ -356,22 +356,42 @@ class GoalProgress:
     progress: float
     note: str
     recorded_at: datetime
+    recorded_by: str = ""
 
 
 def record_progress(
-    relationship: Relationship, goal: Goal, progress: float, note: str, now: datetime
+    relationship: Relationship, goal: Goal, progress: float, note: str, now: datetime, by: str = ""
 ) -> GoalProgress:
+    """A check-in: the progress made, by a member of the relationship (``by``, when said)."""
     if not math.isfinite(progress) or not 0.0 <= progress <= 1.0:
         raise InvalidArgument("progress", "must be between 0 and 1")
     cleaned_note = clean_text(note, "note", MAX_NOTES_LENGTH)
+    author = optional_id(by, "employee_id")
     relationship.require_active()
+    if author and relationship.role_of(author) is None:
+        raise FailedPrecondition("not_a_participant", "only a member of the relationship checks in")
     return GoalProgress(
         goal_id=goal.goal_id,
         match_id=goal.match_id,
         progress=progress,
         note=cleaned_note,
         recorded_at=require_aware(now, "now"),
+        recorded_by=author,
     )
+
+
+def carried_goals(match_id: str, declared: Sequence[tuple[str, Sequence[Goal]]]) -> list[Goal]:
+    """The goals the mentees declared at enrolment, as the relationship's own: ``declared`` holds each
+    mentee's goals in the mentees' order. In a group, a goal id two mentees both use is told apart by
+    the mentee's position (``g1~2``)."""
+    carried: list[Goal] = []
+    taken: set[str] = set()
+    for position, (_mentee, goals) in enumerate(declared, start=1):
+        for goal in goals:
+            goal_id = goal.goal_id if goal.goal_id not in taken else f"{goal.goal_id}~{position}"
+            taken.add(goal_id)
+            carried.append(replace(goal, goal_id=goal_id, match_id=match_id))
+    return carried
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,9 +5,9 @@ and dead-letters what a handler refuses)."""
 from __future__ import annotations
 
 from google.protobuf.message import Message
-from mentoring.v1 import events_pb2
+from mentoring.v1 import common_pb2, events_pb2
 
-from services.session.adapters.translate import program_terms_from_wire
+from services.session.adapters.translate import goal_from_wire, program_terms_from_wire
 from services.session.service_layer import commands
 from services.shared.envelope import CloudEvent
 from services.shared.messagebus import Translator
@@ -46,6 +46,28 @@ def remember_updated_program(event: CloudEvent) -> commands.RememberProgram:
     return commands.RememberProgram(program_terms_from_wire(event.payload(events_pb2.ProgramUpdated).program))
 
 
+# Roles whose enrolment goals a relationship carries: mentees, and peers (each is the other's mentee).
+GOAL_HOLDERS = (common_pb2.ROLE_MENTEE, common_pb2.ROLE_PEER)
+
+
+def _enrolment_goals(participant: common_pb2.Participant) -> commands.RememberEnrolmentGoals | None:
+    if participant.role not in GOAL_HOLDERS:
+        return None
+    return commands.RememberEnrolmentGoals(
+        program_id=participant.program_id,
+        employee_id=participant.employee_id,
+        goals=tuple(goal_from_wire(goal) for goal in participant.profile.goals),
+    )
+
+
+def remember_enrolled_goals(event: CloudEvent) -> commands.RememberEnrolmentGoals | None:
+    return _enrolment_goals(event.payload(events_pb2.ParticipantEnrolled).participant)
+
+
+def remember_updated_goals(event: CloudEvent) -> commands.RememberEnrolmentGoals | None:
+    return _enrolment_goals(event.payload(events_pb2.ParticipantUpdated).participant)
+
+
 def erase_employee(event: CloudEvent) -> commands.EraseEmployee:
     return commands.EraseEmployee(event.payload(events_pb2.EmployeeErased).employee_id, tenant=event.tenant)
 
@@ -60,6 +82,8 @@ def translators() -> dict[str, dict[type[Message], Translator]]:
         ENROLLMENT_EVENTS: {
             events_pb2.ProgramCreated: remember_created_program,
             events_pb2.ProgramUpdated: remember_updated_program,
+            events_pb2.ParticipantEnrolled: remember_enrolled_goals,
+            events_pb2.ParticipantUpdated: remember_updated_goals,
             events_pb2.EmployeeErased: erase_employee,
         },
     }

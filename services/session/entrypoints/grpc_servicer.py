@@ -89,7 +89,11 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
         self, request: session_pb2.RecordGoalProgressRequest, context: Context
     ) -> session_pb2.GoalProgress:
         command = commands.RecordGoalProgress(
-            match_id=request.match_id, goal_id=request.goal_id, progress=request.progress, note=request.note
+            match_id=request.match_id,
+            goal_id=request.goal_id,
+            progress=request.progress,
+            note=request.note,
+            employee_id=request.employee_id,
         )
         return translate.progress_to_wire(await self._bus.execute(command))
 
@@ -105,6 +109,7 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
             goals=[translate.goal_to_wire(goal) for goal in page.goals],
             progress=[translate.progress_to_wire(progress) for progress in page.progress],
             page=translate.page_to_wire(page.next_page_token, page.total_size),
+            check_ins=[translate.progress_to_wire(check_in) for check_in in page.check_ins],
         )
 
     @override

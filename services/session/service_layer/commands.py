@@ -4,7 +4,7 @@ read-only one; each names what its handler returns."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.session.domain.model import Feedback, Goal, GoalProgress, Session
@@ -46,6 +46,16 @@ class RememberProgram(Command[None]):
     """A program was created or changed (ProgramCreated, ProgramUpdated): its cohort and delivery."""
 
     program: ProgramTerms
+
+
+@dataclass(frozen=True, slots=True)
+class RememberEnrolmentGoals(Command[None]):
+    """A mentee enrolled or changed their enrolment (ParticipantEnrolled, ParticipantUpdated): the goals
+    they declared, carried into their relationship when it starts."""
+
+    program_id: str
+    employee_id: str
+    goals: tuple[Goal, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,16 +129,19 @@ class RecordGoalProgress(Command[GoalProgress]):
     goal_id: str
     progress: float
     note: str = ""
+    employee_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class GoalsPage:
-    """One page of a match's goals, with the newest progress of each goal on it that has some."""
+    """One page of a match's goals, with the newest progress of each goal on it that has some, and
+    every check-in of those goals, oldest first."""
 
     goals: list[Goal]
     progress: list[GoalProgress]
     next_page_token: str
     total_size: int
+    check_ins: list[GoalProgress] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

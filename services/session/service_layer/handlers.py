@@ -15,7 +15,7 @@ from typing import Any, Final
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.session import metrics
-from services.session.adapters import erasure_store, program_store, store
+from services.session.adapters import erasure_store, goal_store, program_store, store
 from services.session.adapters.publishing import publish
 from services.session.domain import events, model
 from services.session.domain.calendar import render_icalendar
@@ -66,7 +66,8 @@ async def _session(uow: AsyncSession, session_id: str) -> Session:
 async def activate_relationship(
     uow: AsyncSession, command: commands.ActivateRelationship, now: datetime | None = None
 ) -> bool:
-    """Open (or refresh the participants of) a relationship; False if it had ended: ENDED is final."""
+    """Open (or refresh the participants of) a relationship; False if it had ended: ENDED is final. A
+    new relationship starts with the goals its mentees declared at enrolment."""
     activated = Relationship.activated(
         command.match_id, command.program_id, command.mentor_id, command.mentee_ids, command.tenant
     )
@@ -75,7 +76,15 @@ async def activate_relationship(
         after_commit(uow, metrics.RELATIONSHIPS.labels("stale").inc)
         log.info("stale_activation_ignored", match_id=activated.match_id)
         return False
-    await store.save_relationship(uow, activated, _now(now))
+    moment = _now(now)
+    await store.save_relationship(uow, activated, moment)
+    if existing is None:
+        declared = [
+            (mentee, await goal_store.enrolment_goals_of(uow, activated.program_id, mentee))
+            for mentee in activated.mentee_ids
+        ]
+        for goal in model.carried_goals(activated.match_id, declared):
+            await store.save_goal(uow, goal, moment)
     after_commit(uow, metrics.RELATIONSHIPS.labels("activated").inc)
     return True
 
@@ -129,10 +138,20 @@ async def remember_program(
     await program_store.save_program(uow, command.program, _now(now))
 
 
+async def remember_enrolment_goals(
+    uow: AsyncSession, command: commands.RememberEnrolmentGoals, now: datetime | None = None
+) -> None:
+    await goal_store.save_enrolment_goals(
+        uow, command.program_id, command.employee_id, command.goals, _now(now)
+    )
+
+
 async def erase_employee(uow: AsyncSession, command: commands.EraseEmployee) -> int:
     """Nothing readable about the person stays in their relationships (see ``erasure_store``), nor in
     the outbox rows about those relationships' sessions and goals."""
-    erased = await erasure_store.erase_employee(uow, require_id(command.employee_id, "employee_id"))
+    employee_id = require_id(command.employee_id, "employee_id")
+    await goal_store.forget_enrolment_goals(uow, employee_id)
+    erased = await erasure_store.erase_employee(uow, employee_id)
     for tenant, subjects in erased.subjects_by_tenant.items():
         await forget_subjects(uow, tenant, subjects)
     count = len(erased.match_ids)
@@ -273,7 +292,9 @@ async def record_goal_progress(
     goal = await store.get_goal(uow, match_id, goal_id)
     if goal is None:
         raise NotFound("goal", goal_id)
-    progress = model.record_progress(relationship, goal, command.progress, command.note, _now(now))
+    progress = model.record_progress(
+        relationship, goal, command.progress, command.note, _now(now), command.employee_id
+    )
     await store.insert_progress(uow, progress)
     await publish(uow, [events.GoalProgressRecorded(relationship.tenant, progress)])
     after_commit(uow, metrics.GOAL_PROGRESS.inc)
@@ -290,8 +311,14 @@ async def list_goals(uow: AsyncSession, command: commands.ListGoals) -> commands
     if len(goals) > limit:
         goals = goals[:limit]
         next_token = encode_token("goals", [goals[-1].goal_id])
-    progress = await store.latest_progress(uow, match_id, [goal.goal_id for goal in goals])
-    return commands.GoalsPage(goals=goals, progress=progress, next_page_token=next_token, total_size=total)
+    goal_ids = [goal.goal_id for goal in goals]
+    return commands.GoalsPage(
+        goals=goals,
+        progress=await store.latest_progress(uow, match_id, goal_ids),
+        next_page_token=next_token,
+        total_size=total,
+        check_ins=await goal_store.check_ins(uow, match_id, goal_ids),
+    )
 
 
 # ---- feedback ----
@@ -331,8 +358,10 @@ def handler_map() -> dict[type[Command[Any]], Handler]:
         # matching.events.v1: MatchActivated, MatchEnded (entrypoints/consumers.py)
         commands.ActivateRelationship: activate_relationship,
         commands.EndRelationship: end_relationship,
-        # enrollment.events.v1: ProgramCreated, ProgramUpdated, EmployeeErased
+        # enrollment.events.v1: ProgramCreated, ProgramUpdated, ParticipantEnrolled, ParticipantUpdated,
+        # EmployeeErased
         commands.RememberProgram: remember_program,
+        commands.RememberEnrolmentGoals: remember_enrolment_goals,
         commands.EraseEmployee: erase_employee,
         # mentoring.v1.SessionService (entrypoints/grpc_servicer.py)
         commands.ScheduleSession: schedule_session,
