@@ -20,8 +20,10 @@ from typing_extensions import override
 
 from services.enrollment.adapters import translate
 from services.enrollment.domain import Role
+from services.enrollment.entrypoints.grpc_limits import LIMITS
 from services.enrollment.service_layer import commands
 from services.shared.errors import InvalidArgument
+from services.shared.field_limits import bounded
 from services.shared.messagebus import MessageBus
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -46,6 +48,7 @@ def _role(number: int, field: str = "role") -> Role:
     return found
 
 
+@bounded(LIMITS)
 class EnrollmentServicer(enrollment_pb2_grpc.EnrollmentServiceServicer):
     def __init__(self, bus: MessageBus) -> None:
         self._bus = bus
