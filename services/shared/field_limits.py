@@ -53,6 +53,9 @@ TOKEN: Final = Limit("token", 1024)
 LIMITS: Final = (ID, NAME, SHORT_TEXT, LONG_TEXT, DOCUMENT, TOKEN)
 
 MAX_ITEMS: Final = 500
+NUL: Final = "\x00"
+STRING: Final = FieldDescriptor.TYPE_STRING
+MESSAGE: Final = FieldDescriptor.TYPE_MESSAGE
 
 # The messages of common.proto (and the well-known types) that requests carry, by full field name.
 COMMON_BOUNDS: Final[Mapping[str, Limit]] = {
@@ -98,6 +101,17 @@ def string_fields(message: Descriptor) -> Iterator[FieldDescriptor]:
                 pending.append(field.message_type)
 
 
+def _all_fields(message: Descriptor) -> Iterator[FieldDescriptor]:
+    seen: set[str] = set()
+    pending = [message]
+    while pending:
+        descriptor = pending.pop()
+        if descriptor.full_name not in seen:
+            seen.add(descriptor.full_name)
+            yield from descriptor.fields
+            pending.extend(f.message_type for f in descriptor.fields if f.type == MESSAGE)
+
+
 class RequestLimits:
     """The limits of one gRPC service's requests, and the required ids of each method."""
 
@@ -121,6 +135,12 @@ class RequestLimits:
         )
         if unbounded:
             raise ValueError(f"{service.full_name}: no limit for {', '.join(unbounded)}")
+        # What the check needs of each field, read once (descriptor attributes are slow to read).
+        self._plan: dict[FieldDescriptor, tuple[int, bool, str, Limit | None]] = {
+            field: (field.type, field.is_repeated, field.name, self.bounds.get(field.full_name))
+            for method in service.methods
+            for field in _all_fields(method.input_type)
+        }
         for method_name, fields in self._required.items():
             if method_name not in methods:
                 raise ValueError(f"{service.full_name} has no method {method_name}")
@@ -146,26 +166,36 @@ class RequestLimits:
             raise InvalidArgument(field, message, more)
 
     def _violations(self, message: Message, prefix: str) -> Iterator[tuple[str, str]]:
+        # The common case (nothing wrong) costs a length per string and one join per repeated field;
+        # paths are only spelt out for a field at fault.
         for field, value in message.ListFields():
-            path = prefix + field.name
-            if field.is_repeated:
-                if len(value) > MAX_ITEMS:
-                    yield path, f"must hold at most {MAX_ITEMS} items"
-                    continue
-                items = [(f"{path}[{index}]", item) for index, item in enumerate(value)]
-            else:
-                items = [(path, value)]
-            for item_path, item in items:
-                if field.type == FieldDescriptor.TYPE_STRING:
-                    yield from self._text_violations(field, item_path, item)
-                elif field.type == FieldDescriptor.TYPE_MESSAGE:
-                    yield from self._violations(item, item_path + ".")
+            kind, repeated, name, limit = self._plan[field]
+            if kind == STRING:
+                assert limit is not None
+                if not repeated:
+                    if len(value) > limit.max_length or NUL in value:
+                        yield from self._text_violations(limit, prefix + name, value)
+                elif len(value) > MAX_ITEMS:
+                    yield prefix + name, f"must hold at most {MAX_ITEMS} items"
+                elif max(map(len, value)) > limit.max_length or NUL in "".join(value):
+                    for index, item in enumerate(value):
+                        yield from self._text_violations(limit, f"{prefix}{name}[{index}]", item)
+            elif kind == MESSAGE:
+                if not repeated:
+                    yield from self._violations(value, f"{prefix}{name}.")
+                elif len(value) > MAX_ITEMS:
+                    yield prefix + name, f"must hold at most {MAX_ITEMS} items"
+                else:
+                    for index, item in enumerate(value):
+                        yield from self._violations(item, f"{prefix}{name}[{index}].")
+            elif repeated and len(value) > MAX_ITEMS:
+                yield prefix + name, f"must hold at most {MAX_ITEMS} items"
 
-    def _text_violations(self, field: FieldDescriptor, path: str, value: str) -> Iterator[tuple[str, str]]:
-        limit = self.limit_of(field)
+    @staticmethod
+    def _text_violations(limit: Limit, path: str, value: str) -> Iterator[tuple[str, str]]:
         if len(value) > limit.max_length:
             yield path, f"must be at most {limit.max_length} characters (the {limit.name} limit)"
-        elif "\x00" in value:
+        elif NUL in value:
             yield path, "must not contain NUL characters"
 
 

@@ -317,3 +317,15 @@ async def test_an_empty_required_id_is_invalid_argument(
     error = await _refusal(running.targets[service], method, request)
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, (error.code(), error.details())
     assert field in _violations(error), (field, error.details())
+
+
+async def test_an_over_long_tenant_in_call_metadata_is_invalid_argument(running: Running) -> None:
+    method = _method("mentoring.v1.EnrollmentService", "GetEmployeeContact")
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await _call(running.targets["mentoring.v1.EnrollmentService"], method)(
+            enrollment_pb2.GetEmployeeContactRequest(employee_id="E1"),
+            metadata=(("tenant", "t" * 1000),),
+            timeout=30,
+        )
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT, raised.value.details()
+    assert "tenant" in _violations(raised.value)

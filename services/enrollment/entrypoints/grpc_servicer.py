@@ -24,6 +24,7 @@ from services.enrollment.entrypoints.grpc_limits import LIMITS
 from services.enrollment.service_layer import commands
 from services.shared.errors import InvalidArgument
 from services.shared.field_limits import bounded
+from services.shared.ids import optional_id
 from services.shared.messagebus import MessageBus
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -38,7 +39,9 @@ def fingerprint(message: Message) -> str:
 def _tenant_from_metadata(context: Context) -> str:
     for key, value in context.invocation_metadata() or ():
         if key.lower() in TENANT_METADATA:
-            return value if isinstance(value, str) else value.decode()
+            return optional_id(
+                value if isinstance(value, str) else value.decode(errors="replace"), key.lower()
+            )
     return ""
 
 
