@@ -1,5 +1,9 @@
 """gRPC server factory: health, reflection, one interceptor for metrics, logging and error mapping,
-message size limits, and a graceful shutdown that reports NOT_SERVING before it stops."""
+message size limits, and a graceful shutdown that reports NOT_SERVING before it stops.
+
+Request bytes that do not decode as the method's request message are refused with INVALID_ARGUMENT
+(field ``request``), never UNKNOWN naming the parser's exception; a status echoes at most a short prefix
+of what the caller sent (see ``services.shared.errors.shown``)."""
 
 from __future__ import annotations
 
@@ -9,13 +13,21 @@ from typing import Any
 
 import grpc
 from google.protobuf import any_pb2
+from google.protobuf.message import DecodeError
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
-from services.shared.errors import AlreadyExists, DomainError, FailedPrecondition, InvalidArgument, NotFound
+from services.shared.errors import (
+    AlreadyExists,
+    DomainError,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    shown,
+)
 from services.shared.logging import get_logger
 from services.shared.metrics import GRPC_HANDLED, GRPC_HANDLING_SECONDS, GRPC_STARTED
 
@@ -23,26 +35,61 @@ log = get_logger(__name__)
 
 Registrar = Callable[[grpc.aio.Server], None]
 
+# The longest status message or detail description sent; what is longer is cut with an ellipsis (a
+# backstop: messages name fields and rules, and echo callers' values only through ``shown``).
+MAX_STATUS_TEXT = 512
+
+
+class _Malformed:
+    """What request bytes that do not decode as the method's message become: the handler refuses it."""
+
+    __slots__ = ()
+
+
+MALFORMED = _Malformed()
+
+
+def tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    """``deserializer`` returning :data:`MALFORMED` instead of raising, so the call gets INVALID_ARGUMENT.
+
+    grpc.aio calls the request deserializer before any handler runs and answers UNKNOWN with the
+    exception's class and text when it raises; this keeps that from the caller.
+    """
+    if deserializer is None:
+        return None
+
+    def deserialize(raw: bytes) -> Any:
+        try:
+            return deserializer(raw)
+        except (DecodeError, ValueError):  # not the message, bad UTF-8, nested too deep
+            return MALFORMED
+
+    return deserialize
+
 
 def status_of(error: DomainError) -> status_pb2.Status:
     """The rich gRPC status of a domain error: the code, and the field or rule at fault as details."""
     detail = any_pb2.Any()
     if isinstance(error, InvalidArgument):
         code = code_pb2.INVALID_ARGUMENT
-        detail.Pack(
-            error_details_pb2.BadRequest(
-                field_violations=[
-                    error_details_pb2.BadRequest.FieldViolation(field=error.field, description=error.message)
-                ]
-            )
-        )
+        violations = [
+            error_details_pb2.BadRequest.FieldViolation(field=error.field, description=error.message)
+        ]
+        violations += [
+            error_details_pb2.BadRequest.FieldViolation(field=field, description=f"{field}: {text}")
+            for field, text in error.more
+        ]
+        for violation in violations:
+            violation.field = shown(violation.field, MAX_STATUS_TEXT)
+            violation.description = shown(violation.description, MAX_STATUS_TEXT)
+        detail.Pack(error_details_pb2.BadRequest(field_violations=violations))
     elif isinstance(error, FailedPrecondition):
         code = code_pb2.FAILED_PRECONDITION
         detail.Pack(
             error_details_pb2.PreconditionFailure(
                 violations=[
                     error_details_pb2.PreconditionFailure.Violation(
-                        type="rule", subject=error.rule, description=error.message
+                        type="rule", subject=error.rule, description=shown(error.message, MAX_STATUS_TEXT)
                     )
                 ]
             )
@@ -51,13 +98,15 @@ def status_of(error: DomainError) -> status_pb2.Status:
         code = code_pb2.NOT_FOUND if isinstance(error, NotFound) else code_pb2.ALREADY_EXISTS
         detail.Pack(
             error_details_pb2.ResourceInfo(
-                resource_type=error.entity, resource_name=error.entity_id, description=error.message
+                resource_type=error.entity,
+                resource_name=shown(error.entity_id),
+                description=shown(error.message, MAX_STATUS_TEXT),
             )
         )
     else:
         code = code_pb2.FAILED_PRECONDITION
         detail.Pack(error_details_pb2.ErrorInfo(reason=type(error).__name__))
-    return status_pb2.Status(code=code, message=error.message, details=[detail])
+    return status_pb2.Status(code=code, message=shown(error.message, MAX_STATUS_TEXT), details=[detail])
 
 
 class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
@@ -79,6 +128,8 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type
             started = time.perf_counter()
             code = grpc.StatusCode.OK
             try:
+                if request is MALFORMED:
+                    raise InvalidArgument("request", f"is not a valid {method_name} request message")
                 return await inner(request, context)  # type: ignore[arg-type]
             except DomainError as error:
                 status = rpc_status.to_status(status_of(error))
@@ -102,7 +153,7 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type
 
         return grpc.unary_unary_rpc_method_handler(
             observed,
-            request_deserializer=handler.request_deserializer,
+            request_deserializer=tolerant(handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )
 

@@ -20,8 +20,11 @@ from typing_extensions import override
 
 from services.enrollment.adapters import translate
 from services.enrollment.domain import Role
+from services.enrollment.entrypoints.grpc_limits import LIMITS
 from services.enrollment.service_layer import commands
 from services.shared.errors import InvalidArgument
+from services.shared.field_limits import bounded
+from services.shared.ids import optional_id
 from services.shared.messagebus import MessageBus
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -36,7 +39,9 @@ def fingerprint(message: Message) -> str:
 def _tenant_from_metadata(context: Context) -> str:
     for key, value in context.invocation_metadata() or ():
         if key.lower() in TENANT_METADATA:
-            return value if isinstance(value, str) else value.decode()
+            return optional_id(
+                value if isinstance(value, str) else value.decode(errors="replace"), key.lower()
+            )
     return ""
 
 
@@ -46,6 +51,7 @@ def _role(number: int, field: str = "role") -> Role:
     return found
 
 
+@bounded(LIMITS)
 class EnrollmentServicer(enrollment_pb2_grpc.EnrollmentServiceServicer):
     def __init__(self, bus: MessageBus) -> None:
         self._bus = bus

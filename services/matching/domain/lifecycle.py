@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
-from services.shared.errors import FailedPrecondition
+from services.shared.errors import FailedPrecondition, InvalidArgument, shown
 
 MAX_REASON_LENGTH: Final = 500
 
@@ -160,8 +160,12 @@ class MatchRecord:
             return None
 
 
-def clean_reason(reason: str) -> str:
-    return " ".join(reason.split())[:MAX_REASON_LENGTH]
+def clean_reason(reason: str, field: str = "reason", max_length: int = MAX_REASON_LENGTH) -> str:
+    """The reason with runs of white space collapsed; longer than ``max_length`` is refused, never cut."""
+    text = " ".join(reason.split())
+    if len(text) > max_length:
+        raise InvalidArgument(field, f"must be at most {max_length} characters")
+    return text
 
 
 def _side(match: MatchRecord, employee_id: str) -> Side:
@@ -169,7 +173,7 @@ def _side(match: MatchRecord, employee_id: str) -> Side:
     if side is None:
         raise FailedPrecondition(
             "not_a_participant",
-            f"employee {employee_id or '(none)'} is not the mentor or a mentee of the match",
+            f"employee {shown(employee_id) or '(none)'} is not the mentor or a mentee of the match",
         )
     return side
 

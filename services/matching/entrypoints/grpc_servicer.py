@@ -16,12 +16,15 @@ from mentoring.v1 import common_pb2, matching_pb2, matching_pb2_grpc
 from typing_extensions import override
 
 from services.matching.adapters import translate
+from services.matching.entrypoints.grpc_limits import LIMITS
 from services.matching.service_layer import commands
+from services.shared.field_limits import bounded
 from services.shared.messagebus import MessageBus
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
+@bounded(LIMITS)
 class MatchingServicer(matching_pb2_grpc.MatchingServiceServicer):
     def __init__(self, bus: MessageBus) -> None:
         self._bus = bus

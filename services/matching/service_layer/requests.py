@@ -172,7 +172,7 @@ async def create_manual_match(
         raise FailedPrecondition(
             hard[0], f"hard rule(s) {', '.join(hard)} forbid this match; hard rules are never overridden"
         )
-    override_reason = clean_reason(command.override_reason)
+    override_reason = clean_reason(command.override_reason, "override_reason")
     if soft and not override_reason:
         metrics.MANUAL_MATCHES.labels("refused_soft").inc()
         raise FailedPrecondition(
@@ -233,6 +233,7 @@ async def request_nominated_mentor(
     program_id = _required(command.program_id, "program_id")
     mentee_id = _required(command.mentee_enrollment_id, "mentee_enrollment_id")
     mentor_employee = _required(command.mentor_employee_id, "mentor_employee_id")
+    note = clean_reason(command.message, "message", MAX_NOTE_LENGTH)
     await pool_store.lock_program(session, program_id)
     view = await load_view(session, program_id, policy, extra_employees=(mentor_employee,))
     require_open(view.program)
@@ -297,7 +298,7 @@ async def request_nominated_mentor(
         skill_area=skill_area,
     )
     record.members[0].accepted = True  # the mentee asked
-    record.note = " ".join(command.message.split())[:MAX_NOTE_LENGTH]
+    record.note = note
     await store_proposals(session, view, [record], now)
     await refresh_pending(session)
     after_commit(session, lambda: metrics.NOMINATION_REQUESTS.labels("proposed").inc())
@@ -313,6 +314,7 @@ async def introduce(session: AsyncSession, command: IntroduceColleague) -> Intro
     introducer = _required(command.introducer_employee_id, "introducer_employee_id")
     mentee = _required(command.mentee_employee_id, "mentee_employee_id")
     mentor = _required(command.mentor_employee_id, "mentor_employee_id")
+    note = clean_reason(command.note, "note", MAX_NOTE_LENGTH)
     program_id = command.program_id.strip()
     if mentee == mentor:
         raise InvalidArgument("mentor_employee_id", "must differ from the mentee")
@@ -324,6 +326,5 @@ async def introduce(session: AsyncSession, command: IntroduceColleague) -> Intro
     if existing is not None:
         return existing
     row = Introduction(new_id(), introducer, mentee, mentor, program_id)
-    note = " ".join(command.note.split())[:MAX_NOTE_LENGTH]
     await introduction_store.save_introduction(session, row, note, command.now)
     return row

@@ -11,6 +11,7 @@ from mentoring.v1 import notification_pb2, notification_pb2_grpc
 from typing_extensions import override
 
 from services.notification.adapters import translate
+from services.notification.entrypoints.grpc_limits import LIMITS
 from services.notification.service_layer.commands import (
     GetDeliveryStatus,
     GetPreferences,
@@ -18,11 +19,13 @@ from services.notification.service_layer.commands import (
     MarkRead,
     UpdatePreferences,
 )
+from services.shared.field_limits import bounded
 from services.shared.messagebus import MessageBus
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
+@bounded(LIMITS)
 class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
     def __init__(self, bus: MessageBus) -> None:
         self._bus = bus

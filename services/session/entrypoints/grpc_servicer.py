@@ -13,13 +13,16 @@ from mentoring.v1 import common_pb2, events_pb2, session_pb2, session_pb2_grpc
 from typing_extensions import override
 
 from services.session.adapters import translate
+from services.session.entrypoints.grpc_limits import LIMITS
 from services.session.service_layer import commands
+from services.shared.field_limits import bounded
 from services.shared.messagebus import MessageBus
 from services.shared.timestamps import instant
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
+@bounded(LIMITS)
 class SessionServicer(session_pb2_grpc.SessionServiceServicer):
     def __init__(self, bus: MessageBus) -> None:
         self._bus = bus

@@ -28,7 +28,7 @@ from services.enrollment.domain import (
     SessionCadence,
     SpeedRounds,
 )
-from services.shared.errors import InvalidArgument
+from services.shared.errors import InvalidArgument, shown
 from services.shared.timestamps import instant, timestamp
 
 # The proto has no length for a speed round; rounds of this many minutes are assumed.
@@ -196,9 +196,9 @@ def update_paths(message: common_pb2.Program, mask: field_mask_pb2.FieldMask) ->
         raise InvalidArgument("update_mask", "names no field to change")
     for path in paths:
         if not field_mask_pb2.FieldMask(paths=[path]).IsValidForDescriptor(common_pb2.Program.DESCRIPTOR):
-            raise InvalidArgument("update_mask", f"{path!r} is not a field of Program")
+            raise InvalidArgument("update_mask", f"{shown(path)!r} is not a field of Program")
         if path.split(".")[0] in SERVER_FIELDS:
-            raise InvalidArgument("update_mask", f"{path!r} is set by the server")
+            raise InvalidArgument("update_mask", f"{shown(path)!r} is set by the server")
     return paths
 
 

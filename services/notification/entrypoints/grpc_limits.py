@@ -1,0 +1,31 @@
+"""The limits of the NotificatioService's requests: each string field's limit and each method's
+required ids (see ``services.shared.field_limits``); the servicer checks them before anything else."""
+
+from __future__ import annotations
+
+from mentoring.v1 import notification_pb2
+
+from services.shared.field_limits import ID, LONG_TEXT, NAME, RequestLimits
+
+# Every string of every request, with its limit (services.shared.field_limits). Required ids: empty is
+# INVALID_ARGUMENT before anything is looked up.
+LIMITS = RequestLimits(
+    notification_pb2.DESCRIPTOR.services_by_name["NotificationService"],
+    {
+        "mentoring.v1.ListInboxRequest.recipient_id": ID,
+        "mentoring.v1.MarkReadRequest.notification_id": ID,
+        "mentoring.v1.MarkReadRequest.recipient_id": ID,
+        "mentoring.v1.GetPreferencesRequest.recipient_id": ID,
+        "mentoring.v1.NotificationPreferences.recipient_id": ID,
+        "mentoring.v1.NotificationPreferences.webhook_url": LONG_TEXT,
+        "mentoring.v1.NotificationPreferences.muted_templates": NAME,
+        "mentoring.v1.GetDeliveryStatusRequest.notification_id": ID,
+    },
+    required={
+        "ListInbox": ("recipient_id",),
+        "MarkRead": ("notification_id", "recipient_id"),
+        "GetPreferences": ("recipient_id",),
+        "UpdatePreferences": ("recipient_id",),
+        "GetDeliveryStatus": ("notification_id",),
+    },
+)
