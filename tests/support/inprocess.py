@@ -36,7 +36,7 @@ from services.notification.service_layer.handlers import Policy as NotificationP
 from services.notification.service_layer.handlers import handler_map as notification_handlers
 from services.session import bootstrap as session_bootstrap
 from services.session.entrypoints.grpc_servicer import SessionServicer
-from services.session.service_layer.handlers import HANDLERS as SESSION_HANDLERS
+from services.session.service_layer.handlers import handler_map as session_handlers
 from services.shared.db import Database
 from services.shared.grpc_server import GrpcServer
 from services.shared.messagebus import MessageBus
@@ -85,7 +85,7 @@ async def four_services(data_dir: Path) -> AsyncIterator[Running]:
         matching_pb2_grpc.add_MatchingServiceServicer_to_server(servicer, server)
 
     def session(server: grpc.aio.Server, database: Database) -> None:
-        servicer = SessionServicer(MessageBus(database, SESSION_HANDLERS))
+        servicer = SessionServicer(MessageBus(database, session_handlers()))
         session_pb2_grpc.add_SessionServiceServicer_to_server(servicer, server)
 
     async with _serve(data_dir, "enrollment", enrollment_bootstrap.MIGRATIONS, enrollment) as (

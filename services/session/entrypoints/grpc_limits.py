@@ -1,11 +1,11 @@
-"""The limits of the SessioService's requests: each string field's limit and each method's
+"""The limits of the SessionService's requests: each string field's limit and each method's
 required ids (see ``services.shared.field_limits``); the servicer checks them before anything else."""
 
 from __future__ import annotations
 
 from mentoring.v1 import session_pb2
 
-from services.shared.field_limits import DOCUMENT, ID, LONG_TEXT, SHORT_TEXT, RequestLimits
+from services.shared.field_limits import DOCUMENT, ID, LONG_TEXT, NAME, SHORT_TEXT, RequestLimits
 
 # Every string of every request, with its limit (services.shared.field_limits); Goal fields are in
 # COMMON_BOUNDS. Required ids: empty is INVALID_ARGUMENT before anything is looked up (ListSessions and
@@ -16,6 +16,8 @@ LIMITS = RequestLimits(
         "mentoring.v1.ScheduleSessionRequest.match_id": ID,
         "mentoring.v1.ScheduleSessionRequest.agenda": LONG_TEXT,
         "mentoring.v1.ScheduleSessionRequest.request_id": ID,
+        "mentoring.v1.ScheduleSessionRequest.location": NAME,
+        "mentoring.v1.ScheduleSessionRequest.meeting_link": LONG_TEXT,
         "mentoring.v1.CompleteSessionRequest.session_id": ID,
         "mentoring.v1.CompleteSessionRequest.notes": DOCUMENT,
         "mentoring.v1.CancelSessionRequest.session_id": ID,
@@ -26,6 +28,7 @@ LIMITS = RequestLimits(
         "mentoring.v1.RecordGoalProgressRequest.match_id": ID,
         "mentoring.v1.RecordGoalProgressRequest.goal_id": ID,
         "mentoring.v1.RecordGoalProgressRequest.note": DOCUMENT,
+        "mentoring.v1.RecordGoalProgressRequest.employee_id": ID,
         "mentoring.v1.ListGoalsRequest.match_id": ID,
         "mentoring.v1.SubmitFeedbackRequest.match_id": ID,
         "mentoring.v1.SubmitFeedbackRequest.session_id": ID,
