@@ -1,7 +1,8 @@
 """`python -m services.platform_cli`: run the whole platform locally, and its demo organisation.
 
 `run` starts the four services as child processes on their default ports (Kafka must be up: `make run`
-starts it), prints where each listens, optionally plays the demo, and stops everything on Ctrl-C.
+starts it), prints where each listens, optionally plays the demo, starts again any service that dies
+(with back-off, the others go on), and stops everything on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -56,44 +57,111 @@ def _wait_serving(target: str, process: subprocess.Popen[bytes], timeout: float 
     raise typer.Exit(code=1)
 
 
+# A service that dies is started again after 1, 2, 4 ... seconds, at most this long; one that stayed up
+# this long starts its count again.
+MAX_RESTART_DELAY_SECONDS = 30.0
+STABLE_AFTER_SECONDS = 60.0
+
+
+class Supervisor:
+    """The four services as child processes: a service that dies is reported and started again with
+    back-off; the others keep running."""
+
+    def __init__(self, log_dir: Path, env: dict[str, str]) -> None:
+        self._log_dir = log_dir
+        self._env = env
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._started_at: dict[str, float] = {}
+        self._restarts: dict[str, int] = {}
+        self._due: dict[str, float] = {}
+
+    def log_path(self, service: str) -> Path:
+        return self._log_dir / f"{service}.log"
+
+    def start(self, service: str) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", f"services.{service}"],
+            env=self._env,
+            cwd=REPO_ROOT,
+            stdout=self.log_path(service).open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        self.processes[service] = process
+        self._started_at[service] = time.monotonic()
+        return process
+
+    def watch(self) -> None:
+        """One round: report and schedule the restart of every service that died; restart those due."""
+        now = time.monotonic()
+        for service, process in self.processes.items():
+            code = process.poll()
+            if code is None or service in self._due:
+                if code is None and now - self._started_at[service] > STABLE_AFTER_SECONDS:
+                    self._restarts[service] = 0
+                continue
+            restarts = self._restarts.get(service, 0)
+            delay = min(2.0**restarts, MAX_RESTART_DELAY_SECONDS)
+            self._restarts[service] = restarts + 1
+            self._due[service] = now + delay
+            console.print(
+                f"[red]{service} exited (code {code}); starting it again in {delay:.0f} s "
+                f"(restart {restarts + 1}); see {self.log_path(service)}[/red]"
+            )
+        for service, due in list(self._due.items()):
+            if now >= due:
+                del self._due[service]
+                self.start(service)
+                console.print(f"{service} started again (pid {self.processes[service].pid})")
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for service, process in self.processes.items():
+            try:
+                code = process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                code = process.wait()
+            console.print(f"{service} stopped (exit {code})")
+
+
+def _interrupt(_signal: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 @app.command()
 def run(demo: bool = typer.Option(False, help="Play the demo organisation once everything is up.")) -> None:
-    """Start the four services; Ctrl-C stops them all."""
+    """Start the four services and keep them running; Ctrl-C stops them all."""
     log_dir = Path(os.environ.get("MENTORING_DATA_DIR", REPO_ROOT / ".var" / "data")) / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    processes: dict[str, subprocess.Popen[bytes]] = {}
     enrollment = _settings("enrollment")
     # The notification service looks contacts up in the enrollment service for the e-mail channel.
     platform_env = {
         "MENTORING_NOTIFICATION_ENROLLMENT_GRPC_TARGET": f"{enrollment.grpc_host}:{enrollment.grpc_port}",
         **os.environ,
     }
+    supervisor = Supervisor(log_dir, platform_env)
+    signal.signal(signal.SIGTERM, _interrupt)  # a SIGTERM stops the platform the way Ctrl-C does
     table = Table(title="Mentoring platform")
     for column in ("service", "gRPC", "metrics", "log"):
         table.add_column(column)
     try:
         for service in SERVICES:
             settings = _settings(service)
-            log_path = log_dir / f"{service}.log"
-            processes[service] = subprocess.Popen(
-                [sys.executable, "-m", f"services.{service}"],
-                env=platform_env,
-                cwd=REPO_ROOT,
-                stdout=log_path.open("ab"),
-                stderr=subprocess.STDOUT,
-            )
+            supervisor.start(service)
             table.add_row(
                 service,
                 f"{settings.grpc_host}:{settings.grpc_port}",
                 f"http://{settings.metrics_host}:{settings.metrics_port}/metrics",
-                str(log_path),
+                str(supervisor.log_path(service)),
             )
-        for service, process in processes.items():
+        for service, process in supervisor.processes.items():
             settings = _settings(service)
             try:
                 _wait_serving(f"{settings.grpc_host}:{settings.grpc_port}", process)
             except typer.Exit:
-                console.print(f"[red]{service} did not come up; see {log_dir / (service + '.log')}[/red]")
+                console.print(f"[red]{service} did not come up; see {supervisor.log_path(service)}[/red]")
                 raise
         console.print(table)
         console.print("All four services are SERVING. Kafka: " + _settings("enrollment").kafka_bootstrap)
@@ -102,23 +170,13 @@ def run(demo: bool = typer.Option(False, help="Play the demo organisation once e
 
             play()
         console.print("Press Ctrl-C to stop.")
-        while all(process.poll() is None for process in processes.values()):
+        while True:
+            supervisor.watch()
             time.sleep(0.5)
-        stopped = [name for name, process in processes.items() if process.poll() is not None]
-        console.print(f"[red]{', '.join(stopped)} stopped unexpectedly; stopping the rest[/red]")
     except KeyboardInterrupt:
         console.print("Stopping...")
     finally:
-        for process in processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for service, process in processes.items():
-            try:
-                code = process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                code = process.wait()
-            console.print(f"{service} stopped (exit {code})")
+        supervisor.stop()
 
 
 @app.command()
