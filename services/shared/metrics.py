@@ -64,6 +64,28 @@ JOB_RUNS = Counter(
 )
 
 
+# Outcomes of a consumed record and the dead-letter reasons the shared pipeline itself gives (handlers add
+# invalid_argument:<field> and failed_precondition:<rule>, which appear when they first happen).
+CONSUMER_OUTCOMES = ("applied", "duplicate", "ignored", "dlq", "retried")
+PIPELINE_DLQ_REASONS = (
+    "malformed",
+    "unknown_type",
+    "wrong_topic",
+    "too_large",
+    "retries_exhausted",
+    "handler_error",
+)
+
+
+def initialise_consumer_counters(service: str, topic: str) -> None:
+    """Every known outcome and reason of ``topic`` at 0 from the start: a series that appears only with
+    its first increment is invisible to ``increase()``, so the first dead letter would alert no one."""
+    for outcome in CONSUMER_OUTCOMES:
+        CONSUMER_MESSAGES.labels(service, topic, outcome)
+    for reason in PIPELINE_DLQ_REASONS:
+        DLQ_MESSAGES.labels(service, topic, reason)
+
+
 def start_metrics_server(host: str, port: int) -> int:
     """Serve ``/metrics`` on a background thread; returns the bound port (``port=0`` picks a free one)."""
     server, _thread = start_http_server(port, addr=host)

@@ -30,7 +30,7 @@ from services.shared.grpc_server import GrpcServer, Registrar
 from services.shared.jobs import Jobs
 from services.shared.kafka_admin import ensure_topics
 from services.shared.logging import configure_logging, get_logger
-from services.shared.metrics import CONSUMER_LAG, start_metrics_server
+from services.shared.metrics import CONSUMER_LAG, initialise_consumer_counters, start_metrics_server
 from services.shared.outbox import OutboxRelay
 from services.shared.retention import MessagingRetention, check_inbox_retention, hours
 from services.shared.topics import ce_type_of, check_consumer
@@ -122,6 +122,7 @@ class ServiceRuntime:
         )
         check_consumer(self.name, topic, handler.types if isinstance(handler, BatchHandler) else handler)
         self._consumed_topics.append(topic)
+        initialise_consumer_counters(self.name, self.namespace + topic)
         pipeline = ConsumerPipeline(
             self.name,
             self.database,
