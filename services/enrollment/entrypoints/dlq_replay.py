@@ -24,12 +24,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from services.enrollment.config import EnrollmentSettings
 from services.enrollment.service_layer.erasure import DeadLetterKeys
@@ -40,6 +41,7 @@ from services.shared.personal_keys import Unreadable
 from services.shared.topics import HRIS_WORKER_EVENTS, dlq_name
 
 Headers = tuple[tuple[str, bytes], ...]
+ASSIGNMENT_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,16 +63,23 @@ class Opened:
 
 async def read_all(bootstrap: str, topic: str) -> list[Letter]:
     """Every record of ``topic`` up to its end offsets as they are now (no consumer group)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        group_id=None,
+        auto_offset_reset="earliest",
+    )
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        if not partitions:
-            await consumer.force_metadata_update()
-            partitions = [
-                TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
-            ]
-        consumer.assign(partitions)
+        if topic not in await consumer.topics():
+            return []
+        deadline = time.monotonic() + ASSIGNMENT_SECONDS
+        while not consumer.assignment():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no partition of {topic} assigned in {ASSIGNMENT_SECONDS} s")
+            await asyncio.sleep(0.1)
+        partitions = sorted(consumer.assignment())
         ends = await consumer.end_offsets(partitions)
         await consumer.seek_to_beginning(*partitions)
         letters: list[Letter] = []
