@@ -73,8 +73,9 @@ def files_holding(data_dir: Path, *markers: bytes) -> list[tuple[str, bytes]]:
     return found
 
 
-def replay(data_dir: Path, namespace: str, bootstrap: str) -> tuple[list[dict[str, Any]], str]:
-    """The replay tool, as an operator runs it next to the service."""
+def replay(data_dir: Path, namespace: str, bootstrap: str, *options: str) -> tuple[list[dict[str, Any]], str]:
+    """The replay tool, as an operator runs it next to the service: the letters it printed, and all of
+    its output."""
     done = subprocess.run(
         [
             sys.executable,
@@ -84,6 +85,7 @@ def replay(data_dir: Path, namespace: str, bootstrap: str) -> tuple[list[dict[st
             bootstrap,
             "--person",
             f"{TENANT}:{WHO}",
+            *options,
         ],
         cwd=REPO_ROOT,
         env={**os.environ, "MENTORING_DATA_DIR": str(data_dir), "MENTORING_TOPIC_NAMESPACE": namespace},
@@ -93,7 +95,8 @@ def replay(data_dir: Path, namespace: str, bootstrap: str) -> tuple[list[dict[st
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    return [json.loads(line) for line in done.stdout.splitlines() if line.strip()], done.stdout
+    printed = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    return printed, done.stdout + done.stderr
 
 
 async def erase(service: ServiceProcess, bootstrap: str, hris_topic: str) -> None:
@@ -165,13 +168,22 @@ async def test_a_dead_letter_about_the_person_is_readable_by_the_replay_tool_unt
         assert before[0]["value"].encode() == bad[1], "the replay tool opens it while the key exists"
         assert before[0]["headers"]["dlq_reason"] == "invalid_argument:grade"
 
+        # Re-published as it was: still not applicable, so dead-lettered (and sealed) once more.
+        _, summary = replay(data_dir, namespace, kafka_bootstrap, "--republish")
+        assert "republished: 1" in summary
+        dead = await read_topic(kafka_bootstrap, hris_topic + ".dlq", expected=2)
+        assert len(dead) == 2 and dead[1].key == letter.key
+        assert [marker for marker in markers if marker in (dead[1].value or b"")] == []
+
         await erase(service, kafka_bootstrap, hris_topic)
 
         after, printed = replay(data_dir, namespace, kafka_bootstrap)
-        assert len(after) == 1 and after[0]["readable"] is False, "nobody can open it any more"
+        assert [item["readable"] for item in after] == [False, False], "nobody can open them any more"
         assert after[0]["offset"] == letter.offset and "value" not in after[0]
         assert [marker for marker in markers if marker.decode() in printed] == []
-        (still,) = await read_topic(kafka_bootstrap, hris_topic + ".dlq", expected=1)
-        assert still.value == letter.value, "the record is still on the topic, unreadable"
+        still = await read_topic(kafka_bootstrap, hris_topic + ".dlq", expected=2)
+        assert still[0].value == letter.value, "the record is still on the topic, unreadable"
+        _, summary = replay(data_dir, namespace, kafka_bootstrap, "--republish")
+        assert "unreadable: 2" in summary and "republished" not in summary
     finally:
         service.stop()
