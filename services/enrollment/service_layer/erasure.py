@@ -66,6 +66,8 @@ class ErasureFollowUp:
         self._pending.set()
 
     async def run(self) -> None:
+        # Once at start too: a crash between an erasure's commit and its checkpoint left the log as it was.
+        self._pending.set()
         while True:
             await self._pending.wait()
             self._pending.clear()
