@@ -10,6 +10,7 @@ real SQLite files:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -24,9 +25,15 @@ import grpc
 import pytest
 from mentoring.v1 import common_pb2, enrollment_pb2, enrollment_pb2_grpc
 
+from services.enrollment.bootstrap import MIGRATIONS
+from services.enrollment.service_layer.erasure import DeadLetterKeys
+from services.shared.db import Database
 from tests.support.kafka import REPO_ROOT, produce_raw, read_topic
+from tests.support.postgres import PostgresServer
 from tests.support.processes import ServiceProcess
 from tests.support.waiting import wait_for
+from tests.unit.enrollment.test_handlers import TENANT as UNIT_TENANT
+from tests.unit.enrollment.test_handlers import Clock, feed, hire
 
 pytestmark = pytest.mark.integration
 
@@ -187,3 +194,25 @@ async def test_a_dead_letter_about_the_person_is_readable_by_the_replay_tool_unt
         assert "unreadable: 2" in summary and "republished" not in summary
     finally:
         service.stop()
+
+
+async def test_dead_letter_keys_are_made_once_and_shredded_by_the_erasure_on_postgres(
+    postgres_server: PostgresServer,
+) -> None:
+    database = Database(await postgres_server.create_database("enrollment"))
+    try:
+        await database.migrate(MIGRATIONS)
+        keys = DeadLetterKeys(database)
+        clock = Clock()
+        await hire(database, clock, "E1")
+        made = await asyncio.gather(*(keys.key_for_sealing(UNIT_TENANT, "E1") for _ in range(8)))
+        assert len(set(made)) == 1, "concurrent first uses keep one key"
+        assert await keys.key_for_opening(UNIT_TENANT, "E1") == made[0]
+
+        await feed(database, "erase-E1", {"employeeNumber": "E1", "type": "ERASED"}, clock)
+
+        assert await keys.key_for_opening(UNIT_TENANT, "E1") is None
+        assert await keys.key_for_sealing(UNIT_TENANT, "E1") != made[0]
+        assert await keys.key_for_opening(UNIT_TENANT, "E1") is None, "none made for the erased"
+    finally:
+        await database.dispose()
