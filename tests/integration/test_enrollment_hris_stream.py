@@ -29,6 +29,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from mentoring.v1 import common_pb2, enrollment_pb2, enrollment_pb2_grpc, events_pb2
 
+from services.shared.dlq import open_letter
 from services.shared.envelope import decode, encode_binary, new_event
 from services.shared.timestamps import timestamp
 from tests.support.kafka import REPO_ROOT, read_topic
@@ -538,11 +539,20 @@ async def test_scripted_organisation_streams_through_a_service_killed_mid_stream
             assert directory[who][3] == title
     assert all(directory[m][6] == "E0000" for m in late)
 
-    # 9. The DLQ: each bad record once, with its reason and its original bytes; nothing else.
+    # 9. The DLQ: each bad record once, with its reason and its original bytes; nothing else. The
+    # bytes are sealed under the key of the person the record is about (crypto-shredding): opened here
+    # with that key, from the service's own file.
     reasons = {dict(record.headers)["dlq_reason"].decode(): record for record in dead}
     assert set(reasons) == set(bad_records) and len(dead) == len(bad_records)
     for reason, record in reasons.items():
-        assert record.value == bad_records[reason][1]
+        tenant, _, worker = dict(record.headers)["dlq_sealed_for"].decode().partition(":")
+        assert f"{tenant}:{worker}".encode() == bad_records[reason][0]
+        ((key,),) = rows(
+            database, "SELECT key FROM personal_keys WHERE tenant = ? AND subject = ?", tenant, worker
+        )
+        opened, _ = open_letter(record.value, tuple(record.headers), key)
+        assert record.value != opened
+        assert opened == bad_records[reason][1]
         assert dict(record.headers)["dlq_service"] == b"enrollment"
 
     # 10. The published events: every outbox row on the topic, none applied twice, no personal data.

@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 
 from services.shared.db import UtcDateTime
+from services.shared.personal_keys import personal_keys
 
 # Keeps IN lists well under every database's limit on bound parameters.
 IN_CHUNK: Final = 500
@@ -109,6 +110,9 @@ enrollments = Table(
         postgresql_where=text("status != 'WITHDRAWN'"),
     ),
 )
+
+# Per-person keys (crypto-shredding of the HRIS dead letters): declared once, in services/shared.
+personal_keys.to_metadata(metadata)
 
 
 class ConcurrentUpdate(Exception):

@@ -11,6 +11,7 @@ retry returns the first result, a reused key with other content is refused.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Final
@@ -357,9 +358,13 @@ async def apply_hris_events(
 # --- the service's one map -----------------------------------------------------------------------------
 
 
-def handler_map(cache: DirectoryCache | None = None) -> dict[type[Command[Any]], Handler]:
+def handler_map(
+    cache: DirectoryCache | None = None, on_erased: Callable[[], None] | None = None
+) -> dict[type[Command[Any]], Handler]:
     """Every command and query of the service and its handler. ``cache``: the HRIS consumer's directory
-    cache, kept between batches (a fresh one by default)."""
+    cache, kept between batches (a fresh one by default); ``on_erased``: called once a batch that erased
+    someone has committed."""
+    ingestion = HrisIngestion(cache) if on_erased is None else HrisIngestion(cache, on_erased)
     return {
         commands.CreateProgram: create_program,
         commands.UpdateProgram: update_program,
@@ -372,5 +377,5 @@ def handler_map(cache: DirectoryCache | None = None) -> dict[type[Command[Any]],
         commands.GetEnrollment: get_enrollment,
         commands.ListParticipants: list_participants,
         commands.LookUpContact: look_up_contact,
-        commands.ApplyHrisEvents: partial(apply_hris_events, HrisIngestion(cache)),
+        commands.ApplyHrisEvents: partial(apply_hris_events, ingestion),
     }

@@ -18,7 +18,7 @@ that names the field and contributes nothing to the batch's writes; a stale even
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -48,6 +48,7 @@ from services.enrollment.domain import (
 )
 from services.shared.errors import DomainError
 from services.shared.outbox import forget_subjects
+from services.shared.personal_keys import shred
 from services.shared.unit_of_work import after_commit
 
 EmployeeKey = tuple[str, str]  # (tenant, employee id)
@@ -114,11 +115,18 @@ class _Batch:
     # Counted once the batch commits: participants republished, by cause; erased people's rows deleted.
     refreshes: Counter[str] = field(default_factory=Counter)
     erased_outbox_rows: int = 0
+    shredded_keys: int = 0
+
+
+def _nothing() -> None:
+    return None
 
 
 class HrisIngestion:
-    def __init__(self, cache: DirectoryCache | None = None) -> None:
+    def __init__(self, cache: DirectoryCache | None = None, on_erased: Callable[[], None] = _nothing) -> None:
+        """``on_erased``: called once a batch that erased someone has committed (the WAL checkpoint)."""
         self._cache = cache if cache is not None else DirectoryCache()
+        self._on_erased = on_erased
 
     async def apply_batch(
         self,
@@ -149,6 +157,8 @@ class HrisIngestion:
                 await self._apply_result(session, batch, tree, result, causation_id, moment)
         await self._write(session, batch)
         after_commit(session, partial(_count, outcomes, batch))
+        if batch.erased:
+            after_commit(session, self._on_erased)
         return results
 
     async def _read(self, session: AsyncSession, events: Sequence[tuple[HrisEvent, str | None]]) -> _Batch:
@@ -285,6 +295,7 @@ class HrisIngestion:
         )
         await store.update_enrollments(session, list(batch.changed_enrollments.values()))
         await self._forget_events_about_erased(session, batch)
+        await self._shred_keys_of_erased(session, batch)
         await stage_many(session, batch.staged)
         self._cache.keep(changed)
 
@@ -300,6 +311,16 @@ class HrisIngestion:
             deleted = await forget_subjects(session, tenant, enrollment_ids)
             batch.erased_outbox_rows += deleted
 
+    @staticmethod
+    async def _shred_keys_of_erased(session: AsyncSession, batch: _Batch) -> None:
+        """Their keys go, in the erasure's transaction: every dead letter sealed under one of them (the
+        HRIS records about them that could not be applied, still on the DLQ topic) becomes unreadable."""
+        by_tenant: dict[str, set[str]] = {}
+        for tenant, employee_id in batch.erased:
+            by_tenant.setdefault(tenant, set()).add(employee_id)
+        for tenant, employee_ids in by_tenant.items():
+            batch.shredded_keys += await shred(session, tenant, employee_ids)
+
 
 def _count(outcomes: Counter[tuple[str, str]], batch: _Batch) -> None:
     for (event_type, outcome), count in outcomes.items():
@@ -308,6 +329,7 @@ def _count(outcomes: Counter[tuple[str, str]], batch: _Batch) -> None:
         metrics.PARTICIPANT_REFRESHES.labels(cause).inc(count)
     if batch.erased:
         metrics.ERASED_OUTBOX_ROWS.inc(batch.erased_outbox_rows)
+        metrics.PERSONAL_KEYS_SHREDDED.inc(batch.shredded_keys)
 
 
 async def apply(

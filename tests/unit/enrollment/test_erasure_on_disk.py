@@ -1,13 +1,17 @@
 """After an erasure, the person's data is gone from the SQLite file itself, not only from query results:
 the directory row, the enrollment's profile and the published events that carried it (SQLite
-``secure_delete`` zeroes what they leave behind)."""
+``secure_delete`` zeroes what they leave behind); and, while the database is still open, from the
+write-ahead log too (the erasure's follow-up checkpoints and truncates it)."""
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
 
+from services.enrollment.adapters.erasure_store import zero_freed_space
+from services.enrollment.bootstrap import MIGRATIONS
 from services.enrollment.domain import Goal, Profile, Role
+from services.enrollment.service_layer.erasure import ErasureFollowUp
 from services.shared.db import Database
 from tests.unit.enrollment.test_handlers import Clock, create_program, enrol, feed, hire, mark_all_published
 
@@ -43,3 +47,38 @@ async def test_the_erased_persons_data_is_not_left_in_the_file(database: Databas
     after = file_contents(path)
     assert [marker for marker in MARKERS if marker in after] == []
     assert b"n29@example.com" in after  # the neighbours are still there
+
+
+def files_holding(directory: Path, markers: tuple[bytes, ...]) -> list[tuple[str, bytes]]:
+    """The markers found in each of the database's files, read as bytes as they are (nothing
+    checkpointed for the test)."""
+    found = []
+    for name in ("enrollment.db", "enrollment.db-wal", "enrollment.db-shm"):
+        path = directory / name
+        contents = path.read_bytes() if path.exists() else b""
+        found.extend((name, marker) for marker in markers if marker in contents)
+    return found
+
+
+async def test_nor_in_the_write_ahead_log_while_the_database_is_open(tmp_path: Path) -> None:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'enrollment.db'}")
+    zero_freed_space(database)  # as the service's bootstrap does
+    await database.migrate(MIGRATIONS)
+    try:
+        clock = Clock()
+        for index in range(30):
+            await hire(database, clock, f"N{index}")
+        await hire(database, clock, "E1", email="erased.person.marker@example.com", title="ErasedTitleMarker")
+        program_id = await create_program(database)
+        goal = Goal("ErasedGoalMarker: lead a design review", "reviews led", "2")
+        await enrol(database, program_id, "E1", Role.MENTEE, Profile(goals=(goal,)))
+        await mark_all_published(database)
+        await feed(database, "erase", {"employeeNumber": "E1", "type": "ERASED"}, clock)
+        assert {name for name, _ in files_holding(tmp_path, MARKERS)} == {"enrollment.db-wal"}
+
+        assert await ErasureFollowUp(database, forget_wait_seconds=1.0).follow_up()
+
+        assert files_holding(tmp_path, MARKERS) == []
+        assert files_holding(tmp_path, (b"n29@example.com",)) == [("enrollment.db", b"n29@example.com")]
+    finally:
+        await database.dispose()
