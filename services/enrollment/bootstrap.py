@@ -10,13 +10,13 @@ from pathlib import Path
 import grpc
 from mentoring.v1 import enrollment_pb2_grpc
 
-from services.enrollment.adapters.erasure_store import zero_freed_space
 from services.enrollment.config import EnrollmentSettings
 from services.enrollment.entrypoints.consumers import hris_batch_handler
 from services.enrollment.entrypoints.grpc_servicer import EnrollmentServicer
 from services.enrollment.service_layer import gauges
-from services.enrollment.service_layer.erasure import DeadLetterKeys, ErasureFollowUp
+from services.enrollment.service_layer.erasure import DeadLetterKeys
 from services.enrollment.service_layer.handlers import handler_map
+from services.shared.erasure import ErasureFollowUp
 from services.shared.messagebus import MessageBus
 from services.shared.runtime import ServiceRuntime, run
 from services.shared.topics import HRIS_WORKER_EVENTS
@@ -26,8 +26,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "migrations"
 
 def build(settings: EnrollmentSettings | None = None) -> ServiceRuntime:
     runtime = ServiceRuntime(settings or EnrollmentSettings(), MIGRATIONS)
-    zero_freed_space(runtime.database)
-    follow_up = ErasureFollowUp(runtime.database)
+    follow_up = ErasureFollowUp(runtime.name, runtime.database)
     bus = MessageBus(runtime.database, handler_map(on_erased=follow_up.erased), runtime.relay.wake)
     servicer = EnrollmentServicer(bus)
 

@@ -41,15 +41,7 @@ ERASED_OUTBOX_ROWS = Counter(
     "mentoring_enrollment_erased_outbox_rows_total",
     "Published outbox rows deleted because the person they were about was erased.",
 )
-ERASURE_CHECKPOINTS = Counter(
-    "mentoring_enrollment_erasure_checkpoints_total",
-    "SQLite write-ahead log checkpoints (TRUNCATE) after erasures, by outcome: done (the log is empty), "
-    "busy (a reader or writer kept frames in it: retried).",
-    ["outcome"],
-)
 PERSONAL_KEYS_SHREDDED = Counter(
     "mentoring_enrollment_personal_keys_shredded_total",
     "Per-person keys deleted by erasures (their sealed dead letters became unreadable).",
 )
-for _outcome in ("done", "busy"):
-    ERASURE_CHECKPOINTS.labels(_outcome)

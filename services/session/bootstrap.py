@@ -1,5 +1,5 @@
 """Wires the session service on the shared runtime: one message bus over its handler map, the gRPC
-servicer and the consumers of matching events in front of it."""
+servicer and the consumers of matching and enrollment events in front of it, and the erasure follow-up."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from services.session.config import SessionSettings
 from services.session.entrypoints.consumers import translators
 from services.session.entrypoints.grpc_servicer import SessionServicer
 from services.session.service_layer.handlers import handler_map
+from services.shared.erasure import ErasureFollowUp
 from services.shared.messagebus import MessageBus
 from services.shared.runtime import ServiceRuntime, run
 
@@ -20,7 +21,8 @@ MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "migrations"
 
 def build(settings: SessionSettings | None = None) -> ServiceRuntime:
     runtime = ServiceRuntime(settings or SessionSettings(), MIGRATIONS)
-    bus = MessageBus(runtime.database, handler_map(), runtime.relay.wake)
+    follow_up = ErasureFollowUp(runtime.name, runtime.database)
+    bus = MessageBus(runtime.database, handler_map(on_erased=follow_up.erased), runtime.relay.wake)
     servicer = SessionServicer(bus)
 
     def register(server: grpc.aio.Server) -> None:
@@ -29,6 +31,7 @@ def build(settings: SessionSettings | None = None) -> ServiceRuntime:
     runtime.add_grpc_service(register, "mentoring.v1.SessionService")
     for topic, of_topic in translators().items():
         runtime.consume(topic, bus.event_handlers(of_topic))
+    runtime.jobs.forever("erasure_follow_up", follow_up.run)
     return runtime
 
 

@@ -23,7 +23,6 @@ from sqlalchemy import (
     Result,
     TypeDecorator,
     event,
-    text,
 )
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -54,13 +53,6 @@ class UtcDateTime(TypeDecorator[datetime]):
 def rows_affected(result: Result[Any]) -> int:
     """How many rows an UPDATE or DELETE touched (the session types it as a plain Result)."""
     return int(cast(CursorResult[Any], result).rowcount)
-
-
-async def overwrite_freed_space(session: AsyncSession) -> None:
-    """Before an erasure writes: have SQLite zero the space that old row versions leave in its pages
-    (PostgreSQL keeps dead tuples until VACUUM)."""
-    if session.bind.dialect.name == "sqlite":
-        await session.execute(text("PRAGMA secure_delete = ON"))
 
 
 # Execution option of read-only sessions (see Database.read_sessions).
@@ -138,6 +130,9 @@ def _make_sqlite_transactional(engine: AsyncEngine) -> None:
         # 64 MiB of page cache (the default is 2 MiB): a directory of 100,000 employees stays in memory.
         cursor.execute("PRAGMA cache_size=-65536")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # What a delete or update frees is zeroed, not left readable in free pages: an erasure must not
+        # leave a person's data behind (per connection, so on every connection of the pool).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

@@ -57,6 +57,12 @@ MESSAGING_ROWS_PRUNED = Counter(
     ["service", "table"],
 )
 
+ERASURE_CHECKPOINTS = Counter(
+    "mentoring_erasure_checkpoints_total",
+    "SQLite write-ahead log checkpoints (TRUNCATE) after erasures, by outcome: done (the log is empty), "
+    "busy (a reader or writer kept frames in it: retried).",
+    ["service", "outcome"],
+)
 JOB_RUNS = Counter(
     "mentoring_job_runs_total",
     "Runs of a background job (expiry sweep, gauges, e-mail worker...), by outcome: ok or failed.",

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, Final
 
-from sqlalchemy import Row, bindparam, func, select, text
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.enrollment.adapters.serialization import versions_from_json, versions_to_json
@@ -179,12 +179,6 @@ async def chains_of(
     wanted = sorted(set(employee_ids))
     lookup = await manager_lookup(session, tenant, wanted)
     return {employee_id: management_chain(lookup, employee_id) for employee_id in wanted}
-
-
-async def overwrite_freed_space(session: AsyncSession) -> None:
-    """After an erasure: have SQLite zero the space that old row versions leave in its pages."""
-    if session.bind.dialect.name == "sqlite":
-        await session.execute(text("PRAGMA secure_delete = ON"))
 
 
 async def directory_counts(session: AsyncSession) -> dict[str, int]:

@@ -280,9 +280,6 @@ class HrisIngestion:
         return staged
 
     async def _write(self, session: AsyncSession, batch: _Batch) -> None:
-        if batch.erased:
-            # First, so that the space the batch frees is zeroed as it is freed.
-            await store.overwrite_freed_space(session)
         changed = [batch.employees[key] for key in batch.changed_employees]
         await store.save_employees(
             session,

@@ -28,7 +28,6 @@ from services.session.adapters.store import (
     sessions,
 )
 from services.session.domain.model import ERASED_ID, Role
-from services.shared.db import overwrite_freed_space
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +49,6 @@ async def erase_employee(session: AsyncSession, employee_id: str) -> Erased:
     match_ids = tuple(sorted({row.match_id for row in rows}))
     if not match_ids:
         return Erased((), {})
-    await overwrite_freed_space(session)
     tenant_of = {row.match_id: row.tenant for row in rows}
     subjects: dict[str, set[str]] = {}
     of_matches = sessions.c.match_id.in_(match_ids)

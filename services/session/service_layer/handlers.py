@@ -9,7 +9,9 @@ that transaction commits: a consumer batch may be rolled back and applied again.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,6 +42,10 @@ MAX_EXPORTED_SESSIONS: Final = 1000
 MAX_END_REASON: Final = 64
 
 log = get_logger(__name__)
+
+
+def _nothing() -> None:
+    return None
 
 
 def _now(now: datetime | None) -> datetime:
@@ -146,9 +152,12 @@ async def remember_enrolment_goals(
     )
 
 
-async def erase_employee(uow: AsyncSession, command: commands.EraseEmployee) -> int:
+async def erase_employee(
+    uow: AsyncSession, command: commands.EraseEmployee, *, on_erased: Callable[[], None] = _nothing
+) -> int:
     """Nothing readable about the person stays in their relationships (see ``erasure_store``), nor in
-    the outbox rows about those relationships' sessions and goals."""
+    the outbox rows about those relationships' sessions and goals; ``on_erased`` runs once that has
+    committed (the write-ahead log is then emptied: ``services.shared.erasure``)."""
     employee_id = require_id(command.employee_id, "employee_id")
     await goal_store.forget_enrolment_goals(uow, employee_id)
     erased = await erasure_store.erase_employee(uow, employee_id)
@@ -156,6 +165,7 @@ async def erase_employee(uow: AsyncSession, command: commands.EraseEmployee) -> 
         await forget_subjects(uow, tenant, subjects)
     count = len(erased.match_ids)
     after_commit(uow, metrics.ERASURES.inc)
+    after_commit(uow, on_erased)
     log.info("employee_erased", relationships=count)
     return count
 
@@ -352,8 +362,9 @@ def _parse_instant(text: str) -> datetime:
         raise InvalidArgument("page.page_token", "is not a token this service issued") from exc
 
 
-def handler_map() -> dict[type[Command[Any]], Handler]:
-    """Every command and event the session service reacts to, and its handler."""
+def handler_map(on_erased: Callable[[], None] = _nothing) -> dict[type[Command[Any]], Handler]:
+    """Every command and event the session service reacts to, and its handler; ``on_erased`` runs once
+    an erasure has committed."""
     return {
         # matching.events.v1: MatchActivated, MatchEnded (entrypoints/consumers.py)
         commands.ActivateRelationship: activate_relationship,
@@ -362,7 +373,7 @@ def handler_map() -> dict[type[Command[Any]], Handler]:
         # EmployeeErased
         commands.RememberProgram: remember_program,
         commands.RememberEnrolmentGoals: remember_enrolment_goals,
-        commands.EraseEmployee: erase_employee,
+        commands.EraseEmployee: partial(erase_employee, on_erased=on_erased),
         # mentoring.v1.SessionService (entrypoints/grpc_servicer.py)
         commands.ScheduleSession: schedule_session,
         commands.CompleteSession: complete_session,

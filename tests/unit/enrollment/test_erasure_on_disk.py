@@ -8,11 +8,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from services.enrollment.adapters.erasure_store import zero_freed_space
 from services.enrollment.bootstrap import MIGRATIONS
 from services.enrollment.domain import Goal, Profile, Role
-from services.enrollment.service_layer.erasure import ErasureFollowUp
 from services.shared.db import Database
+from services.shared.erasure import ErasureFollowUp
 from tests.unit.enrollment.test_handlers import Clock, create_program, enrol, feed, hire, mark_all_published
 
 MARKERS = (b"erased.person.marker@", b"ErasedTitleMarker", b"ErasedGoalMarker")
@@ -62,7 +61,6 @@ def files_holding(directory: Path, markers: tuple[bytes, ...]) -> list[tuple[str
 
 async def test_nor_in_the_write_ahead_log_while_the_database_is_open(tmp_path: Path) -> None:
     database = Database(f"sqlite+aiosqlite:///{tmp_path / 'enrollment.db'}")
-    zero_freed_space(database)  # as the service's bootstrap does
     await database.migrate(MIGRATIONS)
     try:
         clock = Clock()
@@ -76,7 +74,7 @@ async def test_nor_in_the_write_ahead_log_while_the_database_is_open(tmp_path: P
         await feed(database, "erase", {"employeeNumber": "E1", "type": "ERASED"}, clock)
         assert {name for name, _ in files_holding(tmp_path, MARKERS)} == {"enrollment.db-wal"}
 
-        assert await ErasureFollowUp(database, forget_wait_seconds=1.0).follow_up()
+        assert await ErasureFollowUp("enrollment", database, forget_wait_seconds=1.0).follow_up()
 
         assert files_holding(tmp_path, MARKERS) == []
         assert files_holding(tmp_path, (b"n29@example.com",)) == [("enrollment.db", b"n29@example.com")]

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from services.enrollment.adapters.erasure_store import zero_freed_space
 from services.enrollment.bootstrap import MIGRATIONS
 from services.enrollment.domain import HrisEvent, hris_event_from_scim
-from services.enrollment.service_layer.erasure import DeadLetterKeys, ErasureFollowUp
+from services.enrollment.service_layer.erasure import DeadLetterKeys
 from services.enrollment.service_layer.hris import HrisIngestion
 from services.shared.db import Database
+from services.shared.erasure import ErasureFollowUp
 from tests.unit.enrollment.test_handlers import TENANT, Clock, feed, hire
 
 EMAIL = b"wal.erased.marker@example.com"
@@ -24,7 +24,6 @@ EMAIL = b"wal.erased.marker@example.com"
 async def service_database(tmp_path: Path) -> AsyncIterator[Database]:
     """Set up as the service's bootstrap does it."""
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'enrollment.db'}")
-    zero_freed_space(db)
     await db.migrate(MIGRATIONS)
     yield db
     await db.dispose()
@@ -64,7 +63,7 @@ async def test_the_follow_up_empties_the_wal_while_the_database_is_open(
     await hire(service_database, clock, "E1", email=EMAIL.decode())
     key = await DeadLetterKeys(service_database).key_for_sealing(TENANT, "E1")
     erased: list[bool] = []
-    follow_up = ErasureFollowUp(service_database, forget_wait_seconds=1.0)
+    follow_up = ErasureFollowUp("enrollment", service_database, forget_wait_seconds=1.0)
 
     await feed(service_database, "erase-E1", {"employeeNumber": "E1", "type": "ERASED"}, clock)
     # Without the follow-up, the log still holds the row as it was before the tombstone.

@@ -12,7 +12,7 @@ from typing import TypeVar, cast
 
 import pytest
 from mentoring.v1 import common_pb2, events_pb2
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from services.session.adapters.store import feedback, goal_progress, goals, participants, sessions
 from services.session.bootstrap import MIGRATIONS
@@ -22,6 +22,7 @@ from services.session.entrypoints.consumers import translators
 from services.session.service_layer import commands, handlers
 from services.shared.db import Database
 from services.shared.envelope import published_event
+from services.shared.erasure import ErasureFollowUp
 from services.shared.errors import FailedPrecondition, InvalidArgument
 from services.shared.messagebus import Command
 from services.shared.outbox import outbox_table
@@ -110,7 +111,9 @@ async def test_a_session_records_its_delivery_and_in_person_needs_a_place(databa
     assert raised.value.field == "meeting_link"
 
 
-async def test_an_erased_person_leaves_nothing_readable_in_their_relationships(database: Database) -> None:
+async def test_an_erased_person_leaves_nothing_readable_in_their_relationships(
+    database: Database, tmp_path: Path
+) -> None:
     await open_relationship(database, Delivery.REMOTE)
     planned = await run(database, schedule(COHORT_START + timedelta(hours=10)))
     assert isinstance(planned, Session)
@@ -138,3 +141,18 @@ async def test_an_erased_person_leaves_nothing_readable_in_their_relationships(d
             await uow.execute(select(outbox_table.c.id).where(outbox_table.c.forget_after_publish.is_(False)))
         ).all()
         assert about_them == [], "every outbox row about the relationship's sessions and goals is forgotten"
+    assert await ErasureFollowUp("session", database, forget_wait_seconds=0.1).follow_up() is False, (
+        "the rows about them not yet published are still waiting for the relay"
+    )
+    async with database.transaction() as uow:  # what the relay does once the broker has them
+        await uow.execute(delete(outbox_table).where(outbox_table.c.forget_after_publish))
+    assert await ErasureFollowUp("session", database, forget_wait_seconds=0.1).follow_up()
+    files = b"".join(path.read_bytes() for path in tmp_path.glob("session.db*"))
+    for said in (
+        b"Talked about leaving",
+        b"Shy in meetings",
+        b"Open and kind",
+        b"was candid",
+        b"Become a team",
+    ):
+        assert said not in files, said
