@@ -18,8 +18,9 @@ and retries everywhere.
 
 Every change of a match's seats goes through ``take`` (insert) or ``adjust`` (update): a match that is
 declined, expires, ends or loses a group member gives its seats back in the same transaction. Speed
-programs hold no seats (a rotation of short meetings, not a relationship), nor do matches without a
-mentor employee id (erased).
+and peer programs hold no seats (a rotation of short meetings; two peers, neither of them a mentor), nor
+do matches without a mentor employee id (erased). Seats are taken in employee-id order, so two runs
+storing at once on PostgreSQL wait for each other's rows instead of deadlocking.
 """
 
 from __future__ import annotations
@@ -34,12 +35,12 @@ from services.matching.adapters.tables import LIVE_STATUSES, match_members, matc
 from services.matching.domain.lifecycle import MatchRecord
 from services.shared.db import rows_affected
 
-SPEED = "speed"
+SEATLESS_FORMATS = ("speed", "peer")
 
 
 def seats_of(record: MatchRecord) -> int:
     """Seats the match holds of its mentor's cap across programs."""
-    if record.format == SPEED or not record.mentor_employee_id or not record.live:
+    if record.format in SEATLESS_FORMATS or not record.mentor_employee_id or not record.live:
         return 0
     return len(record.mentees)
 
@@ -92,7 +93,12 @@ async def stored_seats(session: AsyncSession, match_id: str) -> int:
             )
         )
     ).first()
-    if row is None or row.status not in LIVE_STATUSES or row.format == SPEED or not row.mentor_employee_id:
+    if (
+        row is None
+        or row.status not in LIVE_STATUSES
+        or row.format in SEATLESS_FORMATS
+        or not row.mentor_employee_id
+    ):
         return 0
     current = await session.execute(
         select(func.count())

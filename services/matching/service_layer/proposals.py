@@ -138,19 +138,21 @@ async def take_seats(
     """Take each proposal's seats of its mentor's cap across programs, in the caller's transaction (see
     ``seat_store``): the proposals whose seats were taken, and those that lost them to a concurrent
     writer (or never had them: the caller's view was stale)."""
-    kept: list[MatchRecord] = []
     lost: list[MatchRecord] = []
     caps = dict(view.caps)
-    missing = {r.mentor_employee_id for r in records if r.mentor_employee_id not in caps}
+    missing = {
+        r.mentor_employee_id for r in records if seat_store.seats_of(r) and r.mentor_employee_id not in caps
+    }
     if missing:
         caps.update(await pool_store.person_caps(session, view.program.tenant, missing))
-    for record in records:
+    # In employee-id order: concurrent writers lock the same rows in the same order (no deadlock).
+    for record in sorted(records, key=lambda r: r.mentor_employee_id):
         seats = seat_store.seats_of(record)
         cap = caps.get(record.mentor_employee_id)
-        if await seat_store.take(session, record.tenant, record.mentor_employee_id, seats, cap):
-            kept.append(record)
-        else:
+        if not await seat_store.take(session, record.tenant, record.mentor_employee_id, seats, cap):
             lost.append(record)
+    gone = {record.match_id for record in lost}
+    kept = [record for record in records if record.match_id not in gone]
     if lost:
         count = len(lost)
         after_commit(session, lambda: metrics.SEATS_LOST.inc(count))

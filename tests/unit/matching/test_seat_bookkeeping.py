@@ -1,6 +1,6 @@
 """Property test of the seat bookkeeping (``seat_store`` through ``proposals.take_seats`` and
 ``match_store.update_match``), on a real SQLite database: for any sequence of proposals (one-on-one,
-group, speed), declines by either side, expiries, activations and ends, group members leaving, the
+group, speed, peer), declines by either side, expiries, activations and ends, group members leaving, the
 per-person load row always equals an independent count over the stored matches, never exceeds the
 person's cap, and a proposal is refused exactly when its seats do not fit."""
 
@@ -38,7 +38,7 @@ propose = st.tuples(
     st.just("propose"),
     st.sampled_from(MENTORS),
     st.sampled_from(PROGRAMS),
-    st.sampled_from(("one_on_one", "one_on_one", "group", "speed")),
+    st.sampled_from(("one_on_one", "one_on_one", "group", "speed", "peer")),
     st.integers(1, 3),
 )
 answer = st.tuples(
@@ -88,7 +88,7 @@ async def counted(session: Any, tenant: str, mentor: str) -> int:
             matches.c.tenant == tenant,
             matches.c.mentor_employee_id == mentor,
             matches.c.status.in_(("proposed", "active")),
-            matches.c.format != "speed",
+            matches.c.format.not_in(("speed", "peer")),
             match_members.c.left_at.is_(None),
         )
     )

@@ -25,7 +25,7 @@ def upgrade() -> None:
         "SELECT m.tenant, m.mentor_employee_id, count(*) FROM matches m "
         "JOIN match_members mm ON mm.match_id = m.match_id "
         "WHERE m.status IN ('proposed', 'active') AND mm.left_at IS NULL "
-        "AND m.format <> 'speed' AND m.mentor_employee_id <> '' "
+        "AND m.format NOT IN ('speed', 'peer') AND m.mentor_employee_id <> '' "
         "GROUP BY m.tenant, m.mentor_employee_id"
     )
     op.create_table(
