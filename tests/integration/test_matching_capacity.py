@@ -274,8 +274,10 @@ async def test_two_instances_on_postgres_never_exceed_a_cap(
     first = ServiceProcess("matching", dirs[0], namespace, kafka_bootstrap, on_postgres)
     second = ServiceProcess("matching", dirs[1], namespace, kafka_bootstrap, on_postgres)
     try:
-        # Started side by side: both join the topic's consumer group and share its partitions.
-        await asyncio.gather(asyncio.to_thread(first.start), asyncio.to_thread(second.start))
+        # One after the other (each migrates the database at start); both join the topic's consumer
+        # group and share its partitions.
+        await asyncio.to_thread(first.start)
+        await asyncio.to_thread(second.start)
         await rounds_never_oversubscribe([first, second], kafka_bootstrap, namespace)
         codes = await asyncio.gather(asyncio.to_thread(first.stop), asyncio.to_thread(second.stop))
         assert codes == [0, 0], first.log_tail() + second.log_tail()
