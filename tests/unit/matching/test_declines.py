@@ -5,14 +5,18 @@ makes a manual match with an override reason. On a real temporary SQLite databas
 from __future__ import annotations
 
 import dataclasses
+import random
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from services.matching.bootstrap import MIGRATIONS
-from services.matching.domain import Pool, Role, check_pair, solve
+from services.matching.domain import Pool, ProgramFormat, Role, check_pair, solve
 from services.matching.domain.audit import run_audit
+from services.matching.domain.candidates import CandidateEvaluator
+from services.matching.domain.encoding import MenteeBlock, MentorIndex
+from services.matching.domain.reasons import gate
 from services.matching.domain.runs import RunReport
 from services.matching.service_layer import answers, requests, runs
 from services.matching.service_layer.commands import (
@@ -126,3 +130,33 @@ def test_the_audit_file_takes_declined_partner_ids_and_reports_the_rule() -> Non
     reasons = {item["participant_id"]: item for item in report["unmatched"]}
     assert reasons["e1"]["rule_counts"] == {"declined": 1}
     assert report["proposed_matches"][0]["violations"] == ["declined"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("program_format", list(ProgramFormat))
+def test_the_vectorised_rule_agrees_with_check_pair_on_every_pair(
+    make_pool, make_settings, seed, program_format
+) -> None:
+    rng = random.Random(seed)
+    pool = make_pool(seed, 9, 6, peers=7)
+    ids = [person.employee_id for person in pool.participants]
+    declining = Pool(
+        tuple(
+            dataclasses.replace(person, declined_partner_ids=frozenset(rng.sample(ids, rng.randint(0, 4))))
+            for person in pool.participants
+        )
+    )
+    reverse = frozenset({"python"}) if program_format is ProgramFormat.REVERSE else frozenset()
+    program = make_settings(format=program_format, group_min_size=2, group_max_size=3, reverse_skills=reverse)
+    mentors, mentees, _ = gate(declining.participants, program, None)
+    index = MentorIndex(mentors, program)
+    evaluator = CandidateEvaluator(MenteeBlock(mentees, index), index, program)
+    checks = evaluator.rule_checks()
+    declined_pairs = 0
+    for row, mentee in enumerate(mentees):
+        for col, mentor in enumerate(mentors):
+            expected = set(check_pair(mentor, mentee, program))
+            vectorised = {str(rule) for rule, satisfied in checks if not satisfied[row, col]}
+            assert vectorised == expected, (mentor, mentee)
+            declined_pairs += "declined" in expected
+    assert declined_pairs, "the random pool exercised the rule"
