@@ -81,3 +81,7 @@ TIME_TO_MATCH = Histogram(
     "From a mentee's enrolment to their first proposal in the program.",
     buckets=(60, 600, 3600, 6 * 3600, 86400, 3 * 86400, 7 * 86400, 14 * 86400, 30 * 86400, 90 * 86400),
 )
+SEATS_LOST = Counter(
+    "mentoring_matching_seats_lost_total",
+    "Proposals not stored: the mentor's cap across programs was taken by a concurrent writer.",
+)

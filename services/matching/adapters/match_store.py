@@ -11,6 +11,7 @@ from typing import Any, Final
 from sqlalchemy import and_, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.matching.adapters import seat_store
 from services.matching.adapters.tables import CHUNK, LIVE_STATUSES, match_members, matches
 from services.matching.domain.engine_input import Workload
 from services.matching.domain.lifecycle import MatchRecord, Member, Origin, Status
@@ -63,6 +64,7 @@ def _member_rows(record: MatchRecord) -> list[dict[str, Any]]:
 
 
 async def insert_matches(session: AsyncSession, records: Sequence[MatchRecord]) -> None:
+    """Insert matches whose seats the caller took (``seat_store.take``) in this transaction."""
     if not records:
         return
     await session.execute(
@@ -72,11 +74,19 @@ async def insert_matches(session: AsyncSession, records: Sequence[MatchRecord]) 
 
 
 async def update_match(session: AsyncSession, record: MatchRecord) -> None:
+    """Store the match's new state; the seats it gives back (declined, expired, ended, a member gone)
+    are released in the same transaction."""
+    before = await seat_store.stored_seats(session, record.match_id)
+    after = seat_store.seats_of(record)
     await session.execute(
         matches.update().where(matches.c.match_id == record.match_id).values(**_match_values(record))
     )
     await session.execute(delete(match_members).where(match_members.c.match_id == record.match_id))
     await session.execute(match_members.insert(), _member_rows(record))
+    if after < before:
+        await seat_store.release(session, record.tenant, record.mentor_employee_id, before - after)
+    elif after > before:  # no transition adds a mentee to a live match; counted, should one ever do
+        await seat_store.take(session, record.tenant, record.mentor_employee_id, after - before, None)
 
 
 def _record(row: Any, members: list[Member]) -> MatchRecord:

@@ -10,6 +10,7 @@ from mentoring.v1 import common_pb2
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.matching.adapters import decline_store, seat_store
 from services.matching.adapters.tables import (
     CHUNK,
     introductions,
@@ -27,7 +28,9 @@ from services.matching.adapters.translate import (
     program_to_wire,
     role_to_wire,
 )
+from services.matching.domain.engine_input import cap_across_programs, person_cap
 from services.matching.domain.enrollments import Enrollment, EnrollmentStatus, Program
+from services.matching.domain.model import Role
 from services.shared.db import rows_affected
 
 
@@ -139,6 +142,36 @@ async def shares_a_program(session: AsyncSession, first_employee: str, second_em
     return row is not None
 
 
+async def person_caps(
+    session: AsyncSession, tenant: str, employee_ids: Collection[str]
+) -> dict[str, int | None]:
+    """Each person's cap across the programs of the tenant (``engine_input.person_cap``): the strictest
+    that their active or paused mentor enrolments state."""
+    ids = list(set(employee_ids))
+    stated: dict[str, list[int | None]] = {employee: [] for employee in ids}
+    programs_seen: dict[str, Program] = {}
+    live = [enrollment_status_to_wire(s) for s in (EnrollmentStatus.ACTIVE, EnrollmentStatus.PAUSED)]
+    for start in range(0, len(ids), CHUNK):
+        rows = await session.execute(
+            select(participants.c.participant, programs.c.program_id, programs.c.program)
+            .join(programs, programs.c.program_id == participants.c.program_id)
+            .where(
+                programs.c.tenant == tenant,
+                participants.c.employee_id.in_(ids[start : start + CHUNK]),
+                participants.c.role == role_to_wire(Role.MENTOR),
+                participants.c.status.in_(live),
+            )
+        )
+        for row in rows:
+            program = programs_seen.get(row.program_id)
+            if program is None:
+                program = program_from_wire(common_pb2.Program.FromString(row.program))
+                programs_seen[row.program_id] = program
+            enrolment = _participant(row.participant)
+            stated[enrolment.employee_id].append(cap_across_programs(program, enrolment))
+    return {employee: person_cap(caps) for employee, caps in stated.items()}
+
+
 async def enrolled_at(session: AsyncSession, enrollment_ids: Collection[str]) -> dict[str, datetime]:
     ids = list(set(enrollment_ids))
     found: dict[str, datetime] = {}
@@ -172,4 +205,6 @@ async def forget_employee(session: AsyncSession, employee_id: str) -> int:
     await session.execute(
         update(match_members).where(match_members.c.employee_id == employee_id).values(employee_id="")
     )
+    await seat_store.forget(session, employee_id)
+    await decline_store.forget(session, employee_id)
     return rows_affected(result)

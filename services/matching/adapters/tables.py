@@ -1,5 +1,6 @@
 """The matching service's tables: candidate pools per program (as enrollment published them), matches
-and their mentees, matching runs, introductions. Instants are UTC (``UtcDateTime``)."""
+and their mentees, matching runs, introductions, each mentor's seats taken across programs, and the
+pairs declined. Instants are UTC (``UtcDateTime``)."""
 
 from __future__ import annotations
 
@@ -109,6 +110,27 @@ introductions = Table(
     Column("program_id", String(128), nullable=False),
     Column("note", Text, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+)
+
+# Per person and tenant: mentees held as mentor in live (proposed or active) matches of every program
+# but speed ones, kept by a guarded UPDATE in the transaction that stores or closes a match (seat_store).
+mentor_seats = Table(
+    "mentor_seats",
+    metadata,
+    Column("tenant", String(128), primary_key=True),
+    Column("employee_id", String(128), primary_key=True),
+    Column("live_load", Integer, nullable=False),
+)
+
+# Pairs proposed in a program and declined by one side: never proposed to each other there again.
+declined_pairs = Table(
+    "declined_pairs",
+    metadata,
+    Column("program_id", String(128), primary_key=True),
+    Column("mentor_employee_id", String(128), primary_key=True),
+    Column("mentee_employee_id", String(128), primary_key=True),
+    Column("declined_by", String(16), nullable=False),
+    Column("declined_at", UtcDateTime(), nullable=False),
 )
 
 LIVE_STATUSES: Final = tuple(str(status) for status in LIVE)

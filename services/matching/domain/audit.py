@@ -38,6 +38,7 @@ Input document (``format_version`` 1; every key but the ids, role and grade is o
           "capacity": 1, "load_elsewhere": 0, "global_cap": null,
           "prefers_other_department": false,
           "past_partner_ids": [],            # employee ids of earlier partners
+          "declined_partner_ids": [],        # employee ids declined by or declining this person here
           "requested_skill_areas": [],
           "ineligible_reason": null
         }
@@ -148,7 +149,14 @@ def _participant(raw: object, field: str) -> Participant:
         kwargs["work_start_minute"], kwargs["work_end_minute"] = _working_hours(
             data["working_hours"], f"{field}.working_hours"
         )
-    for name in ("languages", "skills_offered", "skills_wanted", "goal_skill_tags", "past_partner_ids"):
+    for name in (
+        "languages",
+        "skills_offered",
+        "skills_wanted",
+        "goal_skill_tags",
+        "past_partner_ids",
+        "declined_partner_ids",
+    ):
         if name in data:
             kwargs[name] = frozenset(_strings(data[name], f"{field}.{name}"))
     for name in ("nominations", "management_chain", "requested_skill_areas"):

@@ -8,7 +8,7 @@ when a hard rule forbids the pair, in row chunks so that 10,000 x 2,000 pairs st
 - languages and reverse skills: uint64 bitsets, AND-ed;
 - skills and goals coverage: sparse products (wanted x offered) added only where they are non-zero,
   together with nominations and repeat pairings;
-- self and management chains: sparse pair lists from inverted indexes, cleared in place.
+- self, management chains and declined pairs: sparse pair lists from inverted indexes, cleared in place.
 """
 
 from __future__ import annotations
@@ -252,9 +252,10 @@ class CandidateEvaluator:
         yield HardRule.LANGUAGE, self.languages.take(r, cols)
 
     def _sparse_rules(self) -> tuple[tuple[HardRule, SparsePairs], ...]:
-        return (HardRule.SELF, self.block.excluded_self), (
-            HardRule.MANAGEMENT_CHAIN,
-            self.block.excluded_chain,
+        return (
+            (HardRule.SELF, self.block.excluded_self),
+            (HardRule.MANAGEMENT_CHAIN, self.block.excluded_chain),
+            (HardRule.DECLINED, self.block.excluded_declined),
         )
 
     def rule_checks(

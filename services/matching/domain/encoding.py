@@ -113,11 +113,14 @@ class MentorIndex:
         self.offered = _incidence([p.skills_offered for p in people], self.skills)
         self.chain_members: dict[str, list[int]] = {}
         self.past_members: dict[str, list[int]] = {}
+        self.declined_members: dict[str, list[int]] = {}
         for index, person in enumerate(people):
             for employee in person.management_chain:
                 self.chain_members.setdefault(employee, []).append(index)
             for employee in person.past_partner_ids:
                 self.past_members.setdefault(employee, []).append(index)
+            for employee in person.declined_partner_ids:
+                self.declined_members.setdefault(employee, []).append(index)
 
     def __len__(self) -> int:
         return len(self.participants)
@@ -180,9 +183,22 @@ class MenteeBlock:
         self.goals = _incidence([p.goal_skill_tags for p in people], index.skills)
         self.goal_size = np.fromiter((len(p.goal_skill_tags) for p in people), np.int64, n)
         self.excluded_self, self.excluded_chain, self.nominations, self.repeats = self._sparse_pairs()
+        self.excluded_declined = self._declined_pairs()
 
     def __len__(self) -> int:
         return len(self.participants)
+
+    def _declined_pairs(self) -> SparsePairs:
+        """Pairs one side declined before (either way round)."""
+        index = self.index
+        declined: set[tuple[int, int, int]] = set()
+        for row, person in enumerate(self.participants):
+            for employee in person.declined_partner_ids:
+                col = index.position_by_employee.get(employee)
+                if col is not None:
+                    declined.add((row, col, 1))
+            declined.update((row, col, 1) for col in index.declined_members.get(person.employee_id, ()))
+        return SparsePairs.build(sorted(declined))
 
     def _sparse_pairs(self) -> tuple[SparsePairs, SparsePairs, SparsePairs, SparsePairs]:
         index = self.index

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from services.matching.domain.enrollments import Enrollment, MatchingMode, Profile, Program, ProgramWeights
@@ -138,8 +138,19 @@ def declared_capacity(program: Program, participant: Enrollment) -> int:
 
 
 def cap_across_programs(program: Program, participant: Enrollment) -> int | None:
+    """The cap across programs one enrolment states: the person's own figure, else its program's."""
     cap = participant.mentor_cap_across_programs or program.mentor_cap_across_programs
     return cap or None
+
+
+def person_cap(stated: Iterable[int | None]) -> int | None:
+    """The cap across programs of a person, from what each of their mentor enrolments states: the
+    strictest (smallest) one. The cap belongs to the person, not to an enrolment: a program saying 6 must
+    not lift the 2 another program of theirs says. The smallest is chosen over "the most recent" because
+    it does not depend on the order events arrive in, and never lets a person hold more than any HR
+    setting allows. None: no cap."""
+    caps = [cap for cap in stated if cap]
+    return min(caps) if caps else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +168,8 @@ def engine_participant(
     workload: Workload = Workload(),
     deduct_load_here: bool = True,
     past_partner_ids: Iterable[str] = (),
+    declined_partner_ids: Iterable[str] = (),
+    global_cap: int | Literal["enrolment"] | None = "enrolment",
     role: Role | None = None,
     participant_id: str | None = None,
     requested_skill_areas: Iterable[str] | None = None,
@@ -166,8 +179,9 @@ def engine_participant(
     Capacity: a mentor's own figure (else the program default), the cap across programs (their own,
     else the program's) and ``workload.elsewhere`` as load elsewhere. With ``deduct_load_here`` the
     mentees already held in this program are taken off both (a full solve); without, the caller
-    passes them as loads (incremental proposals, manual checks). A mentee who must speak given
-    languages keeps only those: a mentor then has to share one of them.
+    passes them as loads (incremental proposals, manual checks). ``global_cap``: the person's cap across
+    programs (see :func:`person_cap`), by default the one this enrolment states. A mentee who must speak
+    given languages keeps only those: a mentor then has to share one of them.
     """
     profile = participant.profile
     engine_role = role or participant.role
@@ -178,10 +192,12 @@ def engine_participant(
     if engine_role is not Role.MENTOR and profile.must_speak_languages:
         languages = profile.must_speak_languages
     capacity = declared_capacity(program, participant) if engine_role is Role.MENTOR else 1
-    global_cap = cap_across_programs(program, participant) if engine_role is Role.MENTOR else None
+    cap: int | None = None
+    if engine_role is Role.MENTOR:
+        cap = cap_across_programs(program, participant) if global_cap == "enrolment" else global_cap
     if deduct_load_here and workload.here:
         capacity = max(capacity - workload.here, 0)
-        global_cap = None if global_cap is None else max(global_cap - workload.here, 0)
+        cap = None if cap is None else max(cap - workload.here, 0)
     reason = ineligibility(program, participant)
     return Participant(
         participant_id=participant_id or participant.enrollment_id,
@@ -202,9 +218,10 @@ def engine_participant(
         management_chain=tuple(participant.management_chain_ids),
         capacity=capacity,
         load_elsewhere=workload.elsewhere if engine_role is Role.MENTOR else 0,
-        global_cap=global_cap,
+        global_cap=cap,
         prefers_other_department=profile.prefers_other_department,
         past_partner_ids=frozenset(past_partner_ids),
+        declined_partner_ids=frozenset(declined_partner_ids),
         requested_skill_areas=tuple(
             profile.requested_skill_areas if requested_skill_areas is None else requested_skill_areas
         ),

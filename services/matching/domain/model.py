@@ -72,7 +72,9 @@ class Participant:
     ``participant_id`` is the enrollment's opaque id; ``employee_id`` is the HRIS worker id (the same
     person across programs). ``management_chain`` lists employee ids upwards: manager, skip-level, ...,
     top. ``nominations`` are employee ids of mentors the mentee admires, best first (at most 10).
-    ``past_partner_ids`` are employee ids of earlier partners in any program. Working hours are minutes
+    ``past_partner_ids`` are employee ids of earlier partners in any program; ``declined_partner_ids``
+    are employee ids of people this person declined, or was declined by, in this program (a hard rule:
+    never proposed again). Working hours are minutes
     after local midnight; ``work_end_minute`` < ``work_start_minute`` means a shift over midnight.
     ``utc_offset_minutes``, when given, wins over ``timezone`` (an IANA name resolved for the program's
     reference date). ``capacity`` is how many partners this person takes in this program;
@@ -102,6 +104,7 @@ class Participant:
     global_cap: int | None = None
     prefers_other_department: bool = False
     past_partner_ids: frozenset[str] = frozenset()
+    declined_partner_ids: frozenset[str] = frozenset()
     requested_skill_areas: tuple[str, ...] = ()
     ineligible_reason: str | None = None
 
@@ -114,6 +117,7 @@ class Participant:
         for name in ("languages", "skills_offered", "skills_wanted", "goal_skill_tags"):
             object.__setattr__(self, name, normalise_tags(getattr(self, name)))
         object.__setattr__(self, "past_partner_ids", frozenset(self.past_partner_ids))
+        object.__setattr__(self, "declined_partner_ids", frozenset(self.declined_partner_ids))
         # Duplicated nominations keep their best rank.
         nominations = tuple(dict.fromkeys(self.nominations))
         if len(nominations) > MAX_NOMINATIONS:

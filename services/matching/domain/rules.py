@@ -30,6 +30,7 @@ class HardRule(enum.StrEnum):
     ROLE = "role"
     SELF = "self"
     MANAGEMENT_CHAIN = "management_chain"
+    DECLINED = "declined"  # the pair was proposed here before and one of them said no
     CAPACITY = "capacity"
     SENIORITY = "seniority"
     PEER_GRADE = "peer_grade"
@@ -121,6 +122,8 @@ def check_pair(
         violated.append(HardRule.SELF)
     if mentor.employee_id in mentee.management_chain or mentee.employee_id in mentor.management_chain:
         violated.append(HardRule.MANAGEMENT_CHAIN)
+    if mentor.employee_id in mentee.declined_partner_ids or mentee.employee_id in mentor.declined_partner_ids:
+        violated.append(HardRule.DECLINED)
     mentor_room = mentor.remaining_capacity - mentor_current_load
     needed = capacity_needed(settings) if mentor_current_load == 0 else 1
     if settings.format is ProgramFormat.GROUP:

@@ -11,7 +11,8 @@ from services.matching.domain.model import QualityReport, Unmatched
 
 CHANGED_DURING_RUN: Final = "changed_during_run"
 CHANGED_DURING_RUN_TEXT: Final = (
-    "the pool changed while the solver ran (matched meanwhile, or a hard rule now fails); "
+    "the pool changed while the solver ran (matched meanwhile, a hard rule now fails, or the mentor's "
+    "cap across programs was reached by another match meanwhile); "
     "the next run or an incremental proposal will place this participant"
 )
 

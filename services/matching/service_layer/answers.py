@@ -11,7 +11,7 @@ from typing import Final
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matching import metrics
-from services.matching.adapters import match_store, pool_store
+from services.matching.adapters import decline_store, match_store, pool_store
 from services.matching.adapters.publishing import publish
 from services.matching.domain import lifecycle
 from services.matching.domain.lifecycle import Kind, MatchRecord, Side, Status, Transition
@@ -111,13 +111,25 @@ async def accept_match(session: AsyncSession, command: AcceptMatch) -> MatchReco
 
 
 async def decline_match(session: AsyncSession, command: DeclineMatch, *, policy: Policy) -> MatchRecord:
-    """Decline; the mentor's seat is free at once. When the mentor declines, the mentee (blameless) gets
-    the next best proposal without a re-solve; a mentee who declines goes back to the pool."""
+    """Decline; the mentor's seat is free at once, and the pair is remembered (never proposed again in
+    the program). When the mentor declines, the mentee (blameless) gets the next best proposal without
+    a re-solve; a mentee who declines goes back to the pool."""
     now = command.now
     record = await find_match(session, command.match_id, for_update=True)
     await pool_store.lock_program(session, record.program_id)
+    current = [member.employee_id for member in record.mentees]
     transitions = lifecycle.decline(record, command.employee_id.strip(), command.reason, now)
     await match_store.update_match(session, record)
+    # Remembered: the pair is never proposed to each other again in this program (hard rule declined).
+    still_in = {member.employee_id for member in record.mentees} if record.live else set()
+    await decline_store.remember(
+        session,
+        record.program_id,
+        record.mentor_employee_id,
+        [employee for employee in current if employee not in still_in],
+        str(transitions[0].by),
+        now,
+    )
     await publish(session, record, transitions)
     _count_answer(session, transitions, record)
     if transitions[0].by is Side.MENTOR:

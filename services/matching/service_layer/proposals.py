@@ -8,11 +8,12 @@ import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
+from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matching import metrics
-from services.matching.adapters import match_store, pool_store
+from services.matching.adapters import match_store, pool_store, seat_store
 from services.matching.adapters.publishing import publish_proposals
 from services.matching.domain import Match, Participant, ProgramFormat, Role, propose_for_late_mentee
 from services.matching.domain.engine_input import Workload, engine_participant
@@ -25,6 +26,10 @@ from services.shared.logging import get_logger
 from services.shared.unit_of_work import after_commit
 
 log = get_logger(__name__)
+
+# Mentors tried in turn when the best one's seats across programs were taken meanwhile.
+MAX_SEAT_ATTEMPTS: Final = 3
+CAPACITY_EXHAUSTED: Final = "capacity_exhausted"
 
 
 def new_id() -> str:
@@ -127,12 +132,44 @@ def records_from_matches(
     return records
 
 
+async def take_seats(
+    session: AsyncSession, view: ProgramView, records: Sequence[MatchRecord]
+) -> tuple[list[MatchRecord], list[MatchRecord]]:
+    """Take each proposal's seats of its mentor's cap across programs, in the caller's transaction (see
+    ``seat_store``): the proposals whose seats were taken, and those that lost them to a concurrent
+    writer (or never had them: the caller's view was stale)."""
+    lost: list[MatchRecord] = []
+    caps = dict(view.caps)
+    missing = {
+        r.mentor_employee_id for r in records if seat_store.seats_of(r) and r.mentor_employee_id not in caps
+    }
+    if missing:
+        caps.update(await pool_store.person_caps(session, view.program.tenant, missing))
+    # In employee-id order: concurrent writers lock the same rows in the same order (no deadlock).
+    for record in sorted(records, key=lambda r: r.mentor_employee_id):
+        seats = seat_store.seats_of(record)
+        cap = caps.get(record.mentor_employee_id)
+        if not await seat_store.take(session, record.tenant, record.mentor_employee_id, seats, cap):
+            lost.append(record)
+    gone = {record.match_id for record in lost}
+    kept = [record for record in records if record.match_id not in gone]
+    if lost:
+        count = len(lost)
+        after_commit(session, lambda: metrics.SEATS_LOST.inc(count))
+    return kept, lost
+
+
 async def store_proposals(
     session: AsyncSession, view: ProgramView, records: Sequence[MatchRecord], now: datetime
-) -> None:
-    """Insert the proposals and stage their MatchProposed events; count them once committed."""
+) -> list[MatchRecord]:
+    """Take the proposals' seats, insert those that got them and stage their MatchProposed events,
+    all in the caller's unit of work; count them once committed. Returns the proposals not stored: their
+    mentor's cap across programs is full (taken by a concurrent writer)."""
     if not records:
-        return
+        return []
+    records, lost = await take_seats(session, view, records)
+    if not records:
+        return lost
     members = [member for record in records for member in record.members]
     proposed_before = await match_store.employees_with_matches(
         session, view.program.program_id, [member.employee_id for member in members]
@@ -154,6 +191,7 @@ async def store_proposals(
             metrics.TIME_TO_MATCH.observe(max(wait, 0.0))
 
     after_commit(session, count)
+    return lost
 
 
 async def refresh_pending(session: AsyncSession) -> None:
@@ -173,7 +211,34 @@ async def propose_one(
 ) -> MatchRecord | None:
     """The engine's incremental proposal for one mentee (peer), without re-solving the pool: the best
     mentor with room, other than the employees in ``exclude``. Stored and published; None when there is
-    no feasible mentor (the reason is counted and logged by code)."""
+    no feasible mentor (the reason is counted and logged by code). A mentor whose seats across programs
+    turn out taken (a concurrent writer elsewhere) is left out and the next best tried."""
+    excluded = set(exclude)
+    for _attempt in range(MAX_SEAT_ATTEMPTS):
+        record = _incremental_record(
+            session, view, mentee, origin=origin, now=now, policy=policy, exclude=excluded
+        )
+        if record is None:
+            return None
+        if not await store_proposals(session, view, [record], now):
+            _note_load(view, record)
+            after_commit(session, lambda: metrics.LATE_PROPOSALS.labels("proposed").inc())
+            return record
+        excluded.add(record.mentor_employee_id)
+    after_commit(session, lambda: metrics.LATE_PROPOSALS.labels(CAPACITY_EXHAUSTED).inc())
+    return None
+
+
+def _incremental_record(
+    session: AsyncSession,
+    view: ProgramView,
+    mentee: Enrollment,
+    *,
+    origin: Origin,
+    now: datetime,
+    policy: Policy,
+    exclude: Collection[str],
+) -> MatchRecord | None:
     role = mentee.role
     if role is None or view.format is ProgramFormat.SPEED:
         return None
@@ -181,6 +246,7 @@ async def propose_one(
         mentee,
         view.program,
         past_partner_ids=view.partners.get(mentee.employee_id, ()),
+        declined_partner_ids=view.declined_of(mentee.employee_id),
     )
     counterpart = Role.PEER if view.format is ProgramFormat.PEER else Role.MENTOR
     candidates: list[Participant] = []
@@ -204,6 +270,8 @@ async def propose_one(
                 workload=workload,
                 deduct_load_here=False,
                 past_partner_ids=view.partners.get(person.employee_id, ()),
+                declined_partner_ids=view.declined_of(person.employee_id),
+                global_cap=view.cap_of(person.employee_id),
             )
         )
         loads[person.enrollment_id] = workload.here
@@ -217,7 +285,7 @@ async def propose_one(
         return None
     match = proposal.match
     mentor = view.by_enrollment[match.mentor_id]
-    record = record_for(
+    return record_for(
         view,
         mentor,
         mentor.employee_id,
@@ -228,10 +296,6 @@ async def propose_one(
         now=now,
         policy=policy,
     )
-    await store_proposals(session, view, [record], now)
-    _note_load(view, record)
-    after_commit(session, lambda: metrics.LATE_PROPOSALS.labels("proposed").inc())
-    return record
 
 
 def _note_load(view: ProgramView, record: MatchRecord) -> None:

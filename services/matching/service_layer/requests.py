@@ -7,7 +7,12 @@ override reason, which is stored with the match and published on it:
 - ``low_score``: the pair scores below ``manual_min_score_share`` of the best score the program allows;
 - ``repeat_pairing``: the two were partners before;
 - ``capacity_default_exceeded``: the mentor would hold more mentees than the program's *default*
-  capacity. A capacity the mentor declared themselves, and the cap across programs, stay hard.
+  capacity. A capacity the mentor declared themselves, and the cap across programs, stay hard;
+- ``declined``: one of the two declined the other in this program before. A hard rule for the solver,
+  the incremental proposals and a mentee's request; HR may still pair them, with a reason.
+
+Every match made here takes its mentor's seats across programs in the transaction that stores it
+(``proposals.take_seats``): a seat taken meanwhile by a concurrent writer refuses it (``capacity``).
 """
 
 from __future__ import annotations
@@ -31,8 +36,8 @@ from services.matching.domain import (
     score_pair,
     score_peers,
 )
-from services.matching.domain.engine_input import best_possible_score, cap_across_programs, engine_participant
-from services.matching.domain.enrollments import Enrollment, Program
+from services.matching.domain.engine_input import best_possible_score, engine_participant
+from services.matching.domain.enrollments import Enrollment
 from services.matching.domain.introductions import Introduction
 from services.matching.domain.lifecycle import MatchRecord, Origin, clean_reason
 from services.matching.service_layer.commands import (
@@ -49,6 +54,7 @@ from services.shared.unit_of_work import after_commit
 LOW_SCORE: Final = "low_score"
 REPEAT_PAIRING: Final = "repeat_pairing"
 CAPACITY_DEFAULT_EXCEEDED: Final = "capacity_default_exceeded"
+DECLINED_BEFORE: Final = str(HardRule.DECLINED)
 MAX_NOTE_LENGTH: Final = 2000
 
 
@@ -84,11 +90,17 @@ async def _require_known(session: AsyncSession, view: ProgramView, enrollment_id
         raise NotFound("enrollment", enrollment_id)
 
 
+SEAT_TAKEN: Final = "the mentor's cap across programs was reached meanwhile (another match)"
+
+
+def _seat_taken() -> FailedPrecondition:
+    return FailedPrecondition(str(HardRule.CAPACITY), SEAT_TAKEN)
+
+
 # ---- manual matches --------------------------------------------------------------------------------
 
 
 def _capacity_is_soft(
-    program: Program,
     mentor_enrollment: Enrollment,
     mentor: Participant,
     mentee: Participant,
@@ -96,10 +108,10 @@ def _capacity_is_soft(
     load: int,
 ) -> bool:
     """A capacity violation that only exceeds the program's default (the mentor declared none) and
-    fits the cap across programs."""
+    fits the cap across programs (the person's)."""
     if mentor_enrollment.profile.capacity:
         return False
-    cap = cap_across_programs(program, mentor_enrollment)
+    cap = mentor.global_cap
     stretched = dataclasses.replace(
         mentor, capacity=cap if cap is not None else load + settings.group_max_size + 1
     )
@@ -141,6 +153,8 @@ async def create_manual_match(
         workload=workload,
         deduct_load_here=False,
         past_partner_ids=view.partners.get(mentor_enrollment.employee_id, ()),
+        declined_partner_ids=view.declined_of(mentor_enrollment.employee_id),
+        global_cap=view.cap_of(mentor_enrollment.employee_id),
     )
     hard: list[str] = []
     soft: list[str] = []
@@ -150,13 +164,16 @@ async def create_manual_match(
             mentee_enrollment,
             view.program,
             past_partner_ids=view.partners.get(mentee_enrollment.employee_id, ()),
+            declined_partner_ids=view.declined_of(mentee_enrollment.employee_id),
         )
         load = workload.here + offset
         for rule in check_pair(mentor, mentee, settings, mentor_current_load=load):
             if rule == HardRule.CAPACITY and _capacity_is_soft(
-                view.program, mentor_enrollment, mentor, mentee, settings, load
+                mentor_enrollment, mentor, mentee, settings, load
             ):
                 soft.append(CAPACITY_DEFAULT_EXCEEDED)
+            elif rule == HardRule.DECLINED:
+                soft.append(DECLINED_BEFORE)
             else:
                 hard.append(str(rule))
         breakdown = _pair_score(mentor, mentee, settings)
@@ -196,7 +213,9 @@ async def create_manual_match(
     )
     record.override_reason = override_reason
     record.override_by = hr_actor
-    await store_proposals(session, view, [record], now)
+    if await store_proposals(session, view, [record], now):
+        metrics.MANUAL_MATCHES.labels("refused_hard").inc()
+        raise _seat_taken()
     await refresh_pending(session)
     outcome = "overridden" if soft else "created"
     after_commit(session, lambda: metrics.MANUAL_MATCHES.labels(outcome).inc())
@@ -275,9 +294,14 @@ async def request_nominated_mentor(
         if enrolled_mentor is not None
         else f"employee:{mentor_employee}",
         past_partner_ids=view.partners.get(mentor_employee, ()),
+        declined_partner_ids=view.declined_of(mentor_employee),
+        global_cap=view.cap_of(mentor_employee),
     )
     mentee = engine_participant(
-        mentee_enrollment, view.program, past_partner_ids=view.partners.get(mentee_enrollment.employee_id, ())
+        mentee_enrollment,
+        view.program,
+        past_partner_ids=view.partners.get(mentee_enrollment.employee_id, ()),
+        declined_partner_ids=view.declined_of(mentee_enrollment.employee_id),
     )
     violations = check_pair(mentor, mentee, view.settings, mentor_current_load=workload.here)
     if violations:
@@ -299,7 +323,8 @@ async def request_nominated_mentor(
     )
     record.members[0].accepted = True  # the mentee asked
     record.note = note
-    await store_proposals(session, view, [record], now)
+    if await store_proposals(session, view, [record], now):
+        raise _refuse_request(str(HardRule.CAPACITY), SEAT_TAKEN)
     await refresh_pending(session)
     after_commit(session, lambda: metrics.NOMINATION_REQUESTS.labels("proposed").inc())
     return record

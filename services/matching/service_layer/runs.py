@@ -106,18 +106,24 @@ async def store_run(
     kept, dropped = _still_valid(prepared.view, fresh, result.matches)
     run_id = new_id()
     records = records_from_matches(fresh, kept, origin=Origin.SOLVER, now=now, policy=policy, run_id=run_id)
-    await store_proposals(session, fresh, records, now)
+    # Seats across programs are taken here, in the transaction that stores the proposals: a mentor whose
+    # last seat a concurrent writer (another program's run, on another instance too) took is not
+    # proposed, and the mentee is reported as changed during the run.
+    lost = await store_proposals(session, fresh, records, now)
+    lost_ids = {record.match_id for record in lost}
+    lost_mentees = [m.enrollment_id for record in lost for m in record.members]
     report = RunReport(
         program_id=program_id,
-        matches=tuple(records),
+        matches=tuple(record for record in records if record.match_id not in lost_ids),
         unmatched=result.unmatched,
         quality=result.quality,
         run_id=run_id,
-        changed_during_run=tuple(dict.fromkeys(match.mentee_id for match in dropped)),
+        changed_during_run=tuple(dict.fromkeys([*(match.mentee_id for match in dropped), *lost_mentees])),
     )
     await run_store.save_run(session, report, request_id, now)
     await refresh_pending(session)
-    after_commit(session, lambda: _count_run(fresh, result, "completed", stored=True, changed=len(dropped)))
+    changed = len(dropped) + len(lost_mentees)
+    after_commit(session, lambda: _count_run(fresh, result, "completed", stored=True, changed=changed))
     return report
 
 
@@ -141,9 +147,16 @@ def _still_valid(
             dropped.append(match)
             continue
         engine_mentor = engine_participant(
-            mentor, fresh.program, workload=fresh.workload(mentor.employee_id), role=mentor.role
+            mentor,
+            fresh.program,
+            workload=fresh.workload(mentor.employee_id),
+            role=mentor.role,
+            declined_partner_ids=fresh.declined_of(mentor.employee_id),
+            global_cap=fresh.cap_of(mentor.employee_id),
         )
-        engine_mentee = engine_participant(mentee, fresh.program)
+        engine_mentee = engine_participant(
+            mentee, fresh.program, declined_partner_ids=fresh.declined_of(mentee.employee_id)
+        )
         violations = [
             rule
             for rule in check_pair(engine_mentor, engine_mentee, fresh.settings)
@@ -165,7 +178,12 @@ def _still_valid(
 
 def _seats(view: ProgramView, mentor: Enrollment) -> int:
     """Seats the mentor had free when the pool was read (what the solver was allowed to fill)."""
-    engine_mentor = engine_participant(mentor, view.program, workload=view.workload(mentor.employee_id))
+    engine_mentor = engine_participant(
+        mentor,
+        view.program,
+        workload=view.workload(mentor.employee_id),
+        global_cap=view.cap_of(mentor.employee_id),
+    )
     return engine_mentor.remaining_capacity
 
 

@@ -1,15 +1,17 @@
 """One program as matching sees it at the start of a unit of work: its pool, live loads, the skill
-areas live matches hold, past partners; and the pool a full solve is given."""
+areas live matches hold, past partners, each mentor's cap across programs, the pairs declined here; and
+the pool a full solve is given."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.matching.adapters import match_store, pool_store
+from services.matching.adapters import decline_store, match_store, pool_store
 from services.matching.domain import Participant, Pool, ProgramFormat, ProgramSettings, Role, normalise_tag
 from services.matching.domain.engine_input import (
     Workload,
@@ -34,9 +36,18 @@ class ProgramView:
     live: dict[str, set[str]]  # employee id -> skill areas their live matches here cover
     partners: dict[str, set[str]]  # employee id -> partners of ended matches, any program
     by_enrollment: dict[str, Enrollment] = field(default_factory=dict)
+    caps: dict[str, int | None] = field(default_factory=dict)  # mentor -> cap across programs (person's)
+    declined: dict[str, set[str]] = field(default_factory=dict)  # employee id -> declined pairs here
 
     def workload(self, employee_id: str) -> Workload:
         return self.loads.get(employee_id, Workload())
+
+    def cap_of(self, employee_id: str) -> int | Literal["enrolment"] | None:
+        """The person's cap across programs; "enrolment" (what the enrolment states) when not loaded."""
+        return self.caps.get(employee_id, "enrolment")
+
+    def declined_of(self, employee_id: str) -> set[str]:
+        return self.declined.get(employee_id, set())
 
     def response_window(self, policy: Policy) -> timedelta:
         return timedelta(hours=self.program.response_window_hours or policy.response_window_default_hours)
@@ -72,6 +83,7 @@ async def load_view(
     program = await load_program(session, program_id)
     active = await pool_store.load_participants(session, program_id)
     employees = {p.employee_id for p in active} | set(extra_employees)
+    mentors = {p.employee_id for p in active if p.role is Role.MENTOR} | set(extra_employees)
     settings = program_settings(
         program,
         multi_mentor_per_skill=uses_skill_areas(program, active),
@@ -87,6 +99,8 @@ async def load_view(
         live=await match_store.live_mentees(session, program_id),
         partners=await match_store.ended_partners(session, employees),
         by_enrollment={p.enrollment_id: p for p in active},
+        caps=await pool_store.person_caps(session, program.tenant, mentors),
+        declined=await decline_store.declined_in(session, program_id),
     )
 
 
@@ -120,6 +134,8 @@ def solve_pool(view: ProgramView) -> Pool:
                 view.program,
                 workload=view.workload(participant.employee_id),
                 past_partner_ids=view.partners.get(participant.employee_id, ()),
+                declined_partner_ids=view.declined_of(participant.employee_id),
+                global_cap=view.cap_of(participant.employee_id),
                 requested_skill_areas=areas,
             )
         )
