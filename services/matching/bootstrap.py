@@ -1,5 +1,5 @@
 """Wires the matching service on the shared runtime: one message bus over the handler map, the gRPC
-servicer, the enrollment consumer and the expiry sweep."""
+servicer with admission control of its solves, the enrollment consumer and the expiry sweep."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from services.matching.entrypoints.grpc_servicer import MatchingServicer
 from services.matching.service_layer import commands
 from services.matching.service_layer.handlers import handlers
 from services.matching.service_layer.policy import Policy
+from services.shared import worker_process
+from services.shared.admission import Admission
 from services.shared.logging import get_logger
 from services.shared.messagebus import MessageBus
 from services.shared.runtime import ServiceRuntime, run
@@ -27,7 +29,14 @@ def build(settings: MatchingSettings | None = None) -> ServiceRuntime:
     settings = settings or MatchingSettings()
     runtime = ServiceRuntime(settings, MIGRATIONS)
     bus = MessageBus(runtime.database, handlers(Policy.from_settings(settings)), runtime.relay.wake)
-    servicer = MatchingServicer(bus)
+    solves = Admission(
+        settings.service_name,
+        "matching_run",
+        limit=settings.run_concurrency,
+        queue=settings.run_queue,
+        retry_after_seconds=settings.run_retry_after_seconds,
+    )
+    servicer = MatchingServicer(bus, solves)
 
     def register(server: grpc.aio.Server) -> None:
         matching_pb2_grpc.add_MatchingServiceServicer_to_server(servicer, server)
@@ -47,4 +56,7 @@ def build(settings: MatchingSettings | None = None) -> ServiceRuntime:
 
 
 def main() -> None:
+    # Solves run in child processes forked from a server that has the solver imported (see
+    # services.shared.worker_process); started before any thread of the service exists.
+    worker_process.start(["services.matching.domain"])
     run(build())

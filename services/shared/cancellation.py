@@ -70,6 +70,13 @@ def guard_engine(engine: AsyncEngine, *, interruptible: bool) -> None:
             guard.in_flight.discard(connection.connection.driver_connection)
 
 
+def caller_gone() -> bool:
+    """Whether the caller of the guarded unit of work running now went away (False outside one): work
+    that runs no statement for a while (a solve) looks at this to stop early."""
+    guard = _GUARD.get()
+    return guard is not None and guard.caller_gone
+
+
 async def run_guarded(work: Callable[[], Awaitable[R]]) -> R:
     """Run ``work`` to its end, commit or rollback, whatever happens to the caller (see the module)."""
     guard = _Guard()

@@ -56,6 +56,11 @@ class ServiceSettings(BaseSettings):
     # of a topic the service consumes (4 weeks by default): the runtime refuses to start otherwise.
     inbox_retention_hours: float = Field(default=35 * 24, ge=0)
     retention_interval_seconds: float = Field(default=600.0, gt=0)
+    # Health follows whether the service can write to its database: a write transaction is tried every
+    # health_probe_seconds, and health is NOT_SERVING while one fails or takes longer than
+    # health_probe_timeout_seconds (e.g. the database is down, or its write lock is held elsewhere).
+    health_probe_seconds: float = Field(default=2.0, gt=0)
+    health_probe_timeout_seconds: float = Field(default=2.0, gt=0)
     log_level: str = Field(default="INFO", validation_alias=_shared("LOG_LEVEL"))
     log_json: bool = Field(default=True, validation_alias=_shared("LOG_JSON"))
 

@@ -3,16 +3,21 @@ message size limits, and a graceful shutdown that reports NOT_SERVING before it 
 
 Request bytes that do not decode as the method's request message are refused with INVALID_ARGUMENT
 (field ``request``), never UNKNOWN naming the parser's exception; a status echoes at most a short prefix
-of what the caller sent (see ``services.shared.errors.shown``)."""
+of what the caller sent (see ``services.shared.errors.shown``).
+
+A call whose caller went away before its handler ended (deadline, cancellation) is counted with
+DEADLINE_EXCEEDED or CANCELLED, never OK; a call refused by admission control (:class:`Overloaded`) is
+RESOURCE_EXHAUSTED with a ``google.rpc.RetryInfo`` when a retry may succeed."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.protobuf.message import DecodeError
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -20,6 +25,8 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
+from services.shared.admission import Overloaded
+from services.shared.cancellation import CallerGone
 from services.shared.errors import (
     AlreadyExists,
     DomainError,
@@ -109,6 +116,28 @@ def status_of(error: DomainError) -> status_pb2.Status:
     return status_pb2.Status(code=code, message=shown(error.message, MAX_STATUS_TEXT), details=[detail])
 
 
+def overloaded_status(error: Overloaded) -> status_pb2.Status:
+    """RESOURCE_EXHAUSTED, with a RetryInfo when a retry may succeed."""
+    details = []
+    if error.retry_after_seconds is not None:
+        delay = duration_pb2.Duration()
+        delay.FromNanoseconds(round(error.retry_after_seconds * 1e9))
+        detail = any_pb2.Any()
+        detail.Pack(error_details_pb2.RetryInfo(retry_delay=delay))
+        details.append(detail)
+    return status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message=error.message, details=details)
+
+
+def _deadline_passed(context: grpc.aio.ServicerContext[Any, Any]) -> bool:
+    remaining = context.time_remaining()
+    return remaining is not None and remaining <= 0
+
+
+def _unfinished_code(context: grpc.aio.ServicerContext[Any, Any]) -> grpc.StatusCode:
+    """The status of a call that ended before its handler did: its deadline passed, or it was cancelled."""
+    return grpc.StatusCode.DEADLINE_EXCEEDED if _deadline_passed(context) else grpc.StatusCode.CANCELLED
+
+
 class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     """Counts and times every unary RPC and maps domain errors to statuses with details."""
 
@@ -130,11 +159,22 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type
             try:
                 if request is MALFORMED:
                     raise InvalidArgument("request", f"is not a valid {method_name} request message")
-                return await inner(request, context)  # type: ignore[arg-type]
+                response = await inner(request, context)  # type: ignore[arg-type]
+                if context.cancelled() or _deadline_passed(context):  # an answer nobody receives
+                    code = _unfinished_code(context)
+                return response
             except DomainError as error:
                 status = rpc_status.to_status(status_of(error))
                 code = status.code
                 await context.abort(status.code, status.details, status.trailing_metadata)
+            except Overloaded as error:
+                status = rpc_status.to_status(overloaded_status(error))
+                code = status.code
+                await context.abort(status.code, status.details, status.trailing_metadata)
+            except (asyncio.CancelledError, CallerGone):
+                # The caller went away (deadline, cancellation) before the work ended: never counted OK.
+                code = _unfinished_code(context)
+                raise
             except NotImplementedError:
                 code = grpc.StatusCode.UNIMPLEMENTED
                 await context.abort(code, f"{method_name} is not implemented yet")
@@ -199,8 +239,14 @@ class GrpcServer:
 
     async def start(self) -> None:
         await self.server.start()
+        await self.set_serving(True)
+
+    async def set_serving(self, serving: bool) -> None:
+        """Report whether the service can do its work (ignored once shutting down)."""
+        response = health_pb2.HealthCheckResponse
+        status = response.SERVING if serving else response.NOT_SERVING
         for name in ("", *self._service_names):
-            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+            await self.health.set(name, status)
 
     async def stop(self) -> None:
         """Report NOT_SERVING first, so balancers drain us, then finish in-flight calls within the grace."""

@@ -20,8 +20,10 @@ from typing import Any
 import faust
 import mode
 from google.protobuf.message import Message
+from sqlalchemy import text
 
 from services.shared.bulk_consumer import BulkConsumer
+from services.shared.cancellation import run_guarded
 from services.shared.config import ServiceSettings
 from services.shared.consumer import BatchHandler, ConsumerPipeline, EventHandler, until_processed
 from services.shared.db import Database
@@ -68,6 +70,8 @@ class ServiceRuntime:
         )
         self._consumed_topics: list[str] = []
         self.jobs = Jobs(self.name)
+        self.jobs.every("health_probe", settings.health_probe_seconds, self._probe_health)
+        self._serving = True
         self._on_stop: list[Callable[[], Awaitable[None]]] = []
         self.faust_app = faust.App(
             self.namespace + self.name,
@@ -221,6 +225,35 @@ class ServiceRuntime:
             await release()
         await self.database.dispose()
         log.info("service_stopped")
+
+    async def _probe_health(self) -> None:
+        """Health SERVING while a write transaction on the service's database succeeds in time."""
+        probe = asyncio.ensure_future(run_guarded(self._try_write))
+        try:
+            done, _ = await asyncio.wait([probe], timeout=self.settings.health_probe_timeout_seconds)
+            if not done:
+                await self._report_health(False, "database_too_slow")
+            await asyncio.wait([probe])
+            error = probe.exception()
+        except asyncio.CancelledError:  # the service stops: let the probe roll back first
+            probe.cancel()
+            await asyncio.wait([probe])
+            raise
+        await self._report_health(error is None, "" if error is None else type(error).__name__)
+
+    async def _try_write(self) -> None:
+        async with self.database.transaction() as session:
+            await session.execute(text("SELECT 1"))
+
+    async def _report_health(self, serving: bool, reason: str) -> None:
+        if self.grpc is None or serving == self._serving:
+            return
+        self._serving = serving
+        await self.grpc.set_serving(serving)
+        if serving:
+            log.info("health_serving")
+        else:
+            log.warning("health_not_serving", reason=reason)
 
     def _write_ready_file(self) -> None:
         """Where this process listens, for tools and tests that start it on free ports."""

@@ -5,6 +5,9 @@ Domain errors propagate to the shared interceptor, which maps them to statuses w
 that failed travels in a PreconditionFailure). Before a match is read or answered, proposals past their
 response window are expired in a unit of work of their own, so that an answer to an expired proposal
 fails with ``not_pending`` while the expiry itself is kept.
+
+Runs and previews (a solve each) are admitted by one :class:`Admission`: one per program at a time and a
+bounded number in all, with a bounded queue; beyond it the call is refused with RESOURCE_EXHAUSTED.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing_extensions import override
 from services.matching.adapters import translate
 from services.matching.entrypoints.grpc_limits import LIMITS
 from services.matching.service_layer import commands
+from services.shared.admission import Admission
 from services.shared.field_limits import bounded
 from services.shared.messagebus import MessageBus
 
@@ -26,8 +30,9 @@ Context = grpc.aio.ServicerContext[Any, Any]
 
 @bounded(LIMITS)
 class MatchingServicer(matching_pb2_grpc.MatchingServiceServicer):
-    def __init__(self, bus: MessageBus) -> None:
+    def __init__(self, bus: MessageBus, solves: Admission) -> None:
         self._bus = bus
+        self._solves = solves
 
     async def _expire_overdue(self) -> None:
         await self._bus.execute(commands.ExpireOverdue())
@@ -36,14 +41,16 @@ class MatchingServicer(matching_pb2_grpc.MatchingServiceServicer):
     async def RunMatching(
         self, request: matching_pb2.RunMatchingRequest, context: Context
     ) -> matching_pb2.MatchingRun:
-        run = await self._bus.execute(commands.RunMatching(request.program_id, request.request_id))
+        async with self._solves.admit(request.program_id.strip()):
+            run = await self._bus.execute(commands.RunMatching(request.program_id, request.request_id))
         return translate.outcome_to_wire(run)
 
     @override
     async def PreviewMatching(
         self, request: matching_pb2.RunMatchingRequest, context: Context
     ) -> matching_pb2.MatchingRun:
-        run = await self._bus.execute(commands.PreviewMatching(request.program_id, request.request_id))
+        async with self._solves.admit(request.program_id.strip()):
+            run = await self._bus.execute(commands.PreviewMatching(request.program_id, request.request_id))
         return translate.run_to_wire(run)
 
     @override

@@ -15,6 +15,7 @@ class Policy:
     manual_min_score_share: float = 0.2
     solver_time_limit_seconds: float = 20.0
     solver_workers: int = 2
+    solver_memory_limit_mib: int = 0  # 0: no cap
 
     @classmethod
     def from_settings(cls, settings: MatchingSettings) -> Policy:
@@ -23,4 +24,5 @@ class Policy:
             manual_min_score_share=settings.manual_min_score_share,
             solver_time_limit_seconds=settings.solver_time_limit_seconds,
             solver_workers=settings.solver_workers,
+            solver_memory_limit_mib=settings.solver_memory_limit_mib,
         )

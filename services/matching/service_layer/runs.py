@@ -1,7 +1,7 @@
 """Running and previewing matching for a program.
 
 Three steps, so that a solve of many seconds never holds a database transaction (SQLite would lock
-every writer meanwhile): read the pool in one unit of work, solve in a worker thread, store in a
+every writer meanwhile): read the pool in one unit of work, solve in a worker process, store in a
 second unit of work. The second re-checks each match against fresh data (a mentee matched meanwhile,
 a manager change, a mentor's seats taken by a late proposal) and leaves out what no longer holds,
 with the reason ``changed_during_run``. A run is idempotent by its request id: the same id returns the
@@ -10,7 +10,6 @@ stored result and proposes nothing again.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +32,7 @@ from services.matching.service_layer.proposals import (
     store_proposals,
 )
 from services.matching.service_layer.views import ProgramView, load_view, require_open, solve_pool
+from services.shared import worker_process
 from services.shared.db import Database
 from services.shared.errors import FailedPrecondition, InvalidArgument
 from services.shared.unit_of_work import after_commit
@@ -214,7 +214,13 @@ async def _run(
         metrics.RUNS.labels(format_name, "replayed").inc()
         return prepared.replay
     try:
-        result = await asyncio.to_thread(solve, prepared.pool, prepared.view.settings)
+        # In a child process: off the event loop, memory capped, killed when the caller is gone.
+        result = await worker_process.run(
+            solve,
+            prepared.pool,
+            prepared.view.settings,
+            memory_limit_bytes=policy.solver_memory_limit_mib * 2**20,
+        )
     except Exception:
         metrics.RUNS.labels(format_name, "failed").inc()
         raise
