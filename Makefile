@@ -9,6 +9,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PROTO_STAMP := services/contracts/mentoring/v1/.generated
 KAFKA := deploy/kafka/kafka.sh
+# The identity provider (Keycloak, deploy/keycloak/): its port, and the issuer the services trust.
+IDP := deploy/keycloak/keycloak.sh
+KEYCLOAK_PORT ?= 18080
+export KEYCLOAK_PORT
+export MENTORING_AUTH_ISSUER ?= http://127.0.0.1:$(KEYCLOAK_PORT)/realms/mentoring
 PROTOS := $(wildcard protos/mentoring/v1/*.proto)
 # buf (lint and breaking-change checks of the contracts), built from the Go module proxy into .var/tools.
 BUF_VERSION := v1.75.0
@@ -16,8 +21,8 @@ BUF := .var/tools/buf-$(BUF_VERSION)
 CONTRACTS_BASELINE := protos/baseline/contracts.binpb
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help setup protos contracts-baseline kafka-up kafka-down kafka-status kafka-cluster-up kafka-cluster-down run demo test \
-        test-unit lint bench clean
+.PHONY: help setup protos contracts-baseline kafka-up kafka-down kafka-status kafka-cluster-up kafka-cluster-down \
+        idp-up idp-down idp-status run demo test test-unit lint bench clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 22
@@ -34,8 +39,9 @@ $(PROTO_STAMP): $(STAMP) $(PROTOS)
 	  --mypy_out=services/contracts --mypy_grpc_out=services/contracts $(PROTOS)
 	touch $@
 
-setup: $(STAMP) $(PROTO_STAMP) $(BUF) ## venv, Python packages, generated protobuf code, buf, Kafka jars
+setup: $(STAMP) $(PROTO_STAMP) $(BUF) ## venv, Python packages, generated protobuf code, buf, Kafka jars, Keycloak
 	bash $(KAFKA) fetch
+	bash $(IDP) fetch
 
 $(BUF):
 	@command -v go >/dev/null || { echo "need go (to build buf)"; exit 1; }
@@ -63,16 +69,27 @@ kafka-cluster-up: ## three brokers on loopback (RF 3, min ISR 2) for fault tests
 kafka-cluster-down:
 	bash $(KAFKA) down --nodes 3
 
-run: setup kafka-up ## Kafka + the four services + the demo organisation; Ctrl-C stops everything
+idp-up: ## start Keycloak on 127.0.0.1:$KEYCLOAK_PORT (18080) with the realm of deploy/keycloak (idempotent)
+	bash $(IDP) up
+
+idp-down: ## stop Keycloak
+	bash $(IDP) down
+
+idp-status:
+	bash $(IDP) status
+
+run: setup kafka-up idp-up ## Kafka, Keycloak, the four services, the demo organisation; Ctrl-C stops the services
 	$(PY) -m services.platform_cli run --demo
 
 demo: setup ## run the demo organisation against a platform that is already up
 	$(PY) -m services.platform_cli demo
 
-test: setup ## unit, integration and end-to-end tests (starts and stops Kafka; PostgreSQL installed if missing)
+test: setup ## unit, integration and end-to-end tests (starts and stops Kafka and Keycloak; PostgreSQL installed if missing)
 	bash deploy/postgres/install.sh >/dev/null
 	bash $(KAFKA) up
-	status=0; MENTORING_REQUIRE_POSTGRES=1 $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; bash $(KAFKA) down; exit $$status
+	bash $(IDP) up || { bash $(KAFKA) down; exit 1; }
+	status=0; MENTORING_REQUIRE_POSTGRES=1 $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; \
+	  bash $(KAFKA) down; bash $(IDP) down; exit $$status
 
 test-unit: setup ## unit tests only: no broker
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
@@ -89,7 +106,8 @@ bench: setup kafka-up ## benchmarks: figures next to a baseline measured in the 
 	$(PY) -m benchmarks.matching_engine
 	$(PY) -m benchmarks.enrollment_hris
 
-clean: ## stop Kafka, remove data, venv and generated code
+clean: ## stop Kafka and Keycloak, remove data (and the Keycloak distribution), venv and generated code
 	-bash $(KAFKA) reset
+	-bash $(IDP) down
 	rm -rf $(VENV) .var .mypy_cache .ruff_cache .pytest_cache
 	rm -f services/contracts/mentoring/v1/*_pb2*.py services/contracts/mentoring/v1/*_pb2*.pyi $(PROTO_STAMP)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.kafka import REPO_ROOT
+from tests.support.keycloak import Keycloak
 from tests.support.postgres import postgres_server  # noqa: F401  (a fixture)
 
 
@@ -22,6 +23,13 @@ def kafka_bootstrap() -> str:
         return bootstrap
     subprocess.run(["bash", str(REPO_ROOT / "deploy/kafka/kafka.sh"), "up"], check=True, capture_output=True)
     return f"127.0.0.1:{os.environ.get('KAFKA_PORT', '9092')}"
+
+
+@pytest.fixture(scope="session")
+def keycloak() -> Keycloak:
+    """The real identity provider with the repo's realm: `make test` starts it; a bare pytest run starts
+    it here (idempotent). Tokens: keycloak.password_token(username), keycloak.service_token(client)."""
+    return Keycloak.ensure_up()
 
 
 @pytest.fixture

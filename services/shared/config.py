@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -61,6 +61,40 @@ class ServiceSettings(BaseSettings):
     # health_probe_timeout_seconds (e.g. the database is down, or its write lock is held elsewhere).
     health_probe_seconds: float = Field(default=2.0, gt=0)
     health_probe_timeout_seconds: float = Field(default=2.0, gt=0)
+    # Identity: the OpenID Connect issuer every service trusts (the embedded Keycloak by default; any
+    # issuer in production), the audience its access tokens must carry, and which claims name the tenant,
+    # the employee, the roles and a calling service (a dotted name reads a nested claim, e.g.
+    # realm_access.roles). Keys come from the issuer's discovery document and JWKS.
+    auth_issuer: str = Field(
+        default="http://127.0.0.1:18080/realms/mentoring", validation_alias=_shared("AUTH_ISSUER")
+    )
+    auth_audience: str = Field(default="mentoring-api", validation_alias=_shared("AUTH_AUDIENCE"))
+    auth_algorithms: list[str] = Field(
+        default=["RS256", "ES256"], validation_alias=_shared("AUTH_ALGORITHMS")
+    )
+    auth_leeway_seconds: float = Field(
+        default=30.0, ge=0, le=300, validation_alias=_shared("AUTH_LEEWAY_SECONDS")
+    )
+    auth_tenant_claim: str = Field(default="tenant", validation_alias=_shared("AUTH_TENANT_CLAIM"))
+    auth_employee_id_claim: str = Field(
+        default="employee_id", validation_alias=_shared("AUTH_EMPLOYEE_ID_CLAIM")
+    )
+    auth_roles_claim: str = Field(default="roles", validation_alias=_shared("AUTH_ROLES_CLAIM"))
+    auth_service_claim: str = Field(default="service", validation_alias=_shared("AUTH_SERVICE_CLAIM"))
+    # The JWKS is read again after this long, and on an unknown key id at most once per min-refresh.
+    auth_jwks_cache_seconds: float = Field(
+        default=300.0, gt=0, validation_alias=_shared("AUTH_JWKS_CACHE_SECONDS")
+    )
+    auth_jwks_min_refresh_seconds: float = Field(
+        default=10.0, ge=0, validation_alias=_shared("AUTH_JWKS_MIN_REFRESH_SECONDS")
+    )
+    auth_http_timeout_seconds: float = Field(
+        default=5.0, gt=0, validation_alias=_shared("AUTH_HTTP_TIMEOUT_SECONDS")
+    )
+    # This service's own client (client credentials) for calls to other services, per service
+    # (MENTORING_<SERVICE>_AUTH_CLIENT_ID / _SECRET); empty when it calls no one.
+    auth_client_id: str = ""
+    auth_client_secret: SecretStr = SecretStr("")
     log_level: str = Field(default="INFO", validation_alias=_shared("LOG_LEVEL"))
     log_json: bool = Field(default=True, validation_alias=_shared("LOG_JSON"))
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import grpc
@@ -214,12 +214,16 @@ class GrpcServer:
         service_names: Iterable[str],
         max_message_bytes: int,
         shutdown_grace_seconds: float,
+        interceptors: Sequence[grpc.aio.ServerInterceptor] = (),  # type: ignore[type-arg]
     ) -> None:
+        """``interceptors`` run inside the observability one (authentication: auth_interceptor.py)."""
         options = [
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),
         ]
-        self.server = grpc.aio.server(interceptors=[ObservabilityInterceptor()], options=options)
+        self.server = grpc.aio.server(
+            interceptors=[ObservabilityInterceptor(), *interceptors], options=options
+        )
         self.health = HealthServicer()
         self._service_names = tuple(service_names)
         self._grace = shutdown_grace_seconds
