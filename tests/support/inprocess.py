@@ -37,6 +37,7 @@ from services.notification.service_layer.handlers import handler_map as notifica
 from services.session import bootstrap as session_bootstrap
 from services.session.entrypoints.grpc_servicer import SessionServicer
 from services.session.service_layer.handlers import handler_map as session_handlers
+from services.shared.admission import Admission
 from services.shared.db import Database
 from services.shared.grpc_server import GrpcServer
 from services.shared.messagebus import MessageBus
@@ -81,7 +82,8 @@ async def four_services(data_dir: Path) -> AsyncIterator[Running]:
 
     def matching(server: grpc.aio.Server, database: Database) -> None:
         policy = MatchingPolicy.from_settings(MatchingSettings(data_dir=data_dir))
-        servicer = MatchingServicer(MessageBus(database, matching_handlers(policy)))
+        solves = Admission("matching", "matching_run", limit=2, queue=4)
+        servicer = MatchingServicer(MessageBus(database, matching_handlers(policy)), solves)
         matching_pb2_grpc.add_MatchingServiceServicer_to_server(servicer, server)
 
     def session(server: grpc.aio.Server, database: Database) -> None:

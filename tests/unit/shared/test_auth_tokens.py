@@ -81,8 +81,9 @@ async def test_an_ec_key_verifies_es256_tokens() -> None:
 @pytest.mark.parametrize(
     ("overrides", "reason"),
     [
-        ({"exp": int(time.time()) - 60}, AuthReason.EXPIRED),
-        ({"nbf": int(time.time()) + 60}, AuthReason.NOT_YET_VALID),
+        # Instants as offsets from when the test runs (collection may be minutes earlier): see below.
+        ({"exp": -60}, AuthReason.EXPIRED),
+        ({"nbf": 60}, AuthReason.NOT_YET_VALID),
         ({"iss": "https://elsewhere.test/realms/mentoring"}, AuthReason.WRONG_ISSUER),
         ({"aud": "account"}, AuthReason.WRONG_AUDIENCE),
         ({"aud": None}, AuthReason.MISSING_CLAIM),
@@ -98,7 +99,12 @@ async def test_bad_claims_are_refused_with_their_reason(
     overrides: dict[str, object], reason: AuthReason
 ) -> None:
     issuer = TestIssuer()
-    assert await refused(verifier_of(issuer), issuer.token(**overrides)) == reason
+    now = int(time.time())
+    claims = {
+        name: now + value if name in ("exp", "nbf") and isinstance(value, int) else value
+        for name, value in overrides.items()
+    }
+    assert await refused(verifier_of(issuer), issuer.token(**claims)) == reason
 
 
 async def test_the_leeway_absorbs_a_little_clock_skew_only() -> None:
