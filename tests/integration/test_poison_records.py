@@ -7,10 +7,10 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 
 from services.shared.envelope import encode_binary, new_event
-from tests.support.kafka import read_topic
+from tests.support.kafka import group_lag, read_topic
 from tests.support.processes import ServiceProcess
 from tests.support.scenarios import PROGRAM_CREATED, eventually, program_created
 from tests.support.waiting import rows
@@ -20,22 +20,6 @@ pytestmark = pytest.mark.integration
 # Fits a topic with the broker's default limit (1,048,588 bytes a batch) with its headers; its DLQ copy
 # with ours does not fit a default producer request (1,048,576 bytes).
 POISON_BYTES = 1_048_300
-
-
-async def _group_lag(bootstrap: str, group: str, topic: str) -> int:
-    """Records behind, from the broker: the group's committed offsets against the partitions' ends."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        ends = await consumer.end_offsets(partitions)
-        behind = 0
-        for partition in partitions:
-            committed = await consumer.committed(partition)
-            behind += ends[partition] - (committed or 0)
-        return behind
-    finally:
-        await consumer.stop()
 
 
 async def test_a_near_limit_poison_record_is_dead_lettered_cut_down_and_the_good_ones_applied(
@@ -75,7 +59,7 @@ async def test_a_near_limit_poison_record_is_dead_lettered_cut_down_and_the_good
         dead = await read_topic(kafka_bootstrap, topic + ".dlq", expected=1)
 
         async def caught_up() -> bool:
-            return await _group_lag(kafka_bootstrap, namespace + "matching", topic) == 0
+            return await group_lag(kafka_bootstrap, namespace + "matching", topic) == 0
 
         await eventually(caught_up, timeout=60)
         assert matching.process is not None and matching.process.poll() is None

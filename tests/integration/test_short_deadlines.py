@@ -11,7 +11,6 @@ from pathlib import Path
 
 import grpc
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from mentoring.v1 import (
     common_pb2,
     enrollment_pb2,
@@ -25,6 +24,7 @@ from mentoring.v1 import (
 )
 
 from services.demo import DemoOutcome, Person, Platform, play, stream_hires
+from tests.support.kafka import group_lag
 from tests.support.processes import ServiceProcess
 from tests.support.scenarios import eventually
 
@@ -42,20 +42,6 @@ def hires(batch: int) -> list[Person]:
         Person(f"X{batch}{index:04d}", None, "Engineering", 5, "Berlin", "Europe/Berlin", ("python",))
         for index in range(HIRES_PER_BATCH)
     ]
-
-
-async def _group_lag(bootstrap: str, group: str, topic: str) -> int:
-    """Records behind, from the broker: the group's committed offsets against the partitions' ends."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        ends = await consumer.end_offsets(partitions)
-        return sum(
-            [ends[partition] - ((await consumer.committed(partition)) or 0) for partition in partitions]
-        )
-    finally:
-        await consumer.stop()
 
 
 Call = Callable[[float], Awaitable[object]]
@@ -142,7 +128,7 @@ async def test_short_deadlines_leave_every_service_answering_and_ingesting(
 
         async def ingested() -> bool:
             group = f"{namespace}enrollment.{HRIS_TOPIC}"
-            return await _group_lag(kafka_bootstrap, group, namespace + HRIS_TOPIC) == 0
+            return await group_lag(kafka_bootstrap, group, namespace + HRIS_TOPIC) == 0
 
         await eventually(ingested, timeout=60)
         for process in processes:

@@ -6,7 +6,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,3 +52,18 @@ async def read_topic(
     finally:
         await consumer.stop()
     return records
+
+
+async def group_lag(bootstrap: str, group: str, topic: str) -> int:
+    """Records behind, from the broker: the group's committed offsets against the partitions' ends."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        ends = await consumer.end_offsets(partitions)
+        behind = 0
+        for partition in partitions:
+            behind += ends[partition] - ((await consumer.committed(partition)) or 0)
+        return behind
+    finally:
+        await consumer.stop()
