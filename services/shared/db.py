@@ -24,6 +24,7 @@ from sqlalchemy import (
     TypeDecorator,
     event,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from services.shared.cancellation import guard_engine
@@ -53,6 +54,18 @@ class UtcDateTime(TypeDecorator[datetime]):
 def rows_affected(result: Result[Any]) -> int:
     """How many rows an UPDATE or DELETE touched (the session types it as a plain Result)."""
     return int(cast(CursorResult[Any], result).rowcount)
+
+
+# SQLSTATEs of a transaction the database aborted to resolve a conflict with another writer: retried
+# whole, they succeed (deadlock_detected, serialization_failure).
+WRITE_CONFLICT_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def is_write_conflict(error: BaseException) -> bool:
+    """PostgreSQL aborted this transaction for a deadlock or a serialization failure."""
+    if not isinstance(error, DBAPIError):
+        return False
+    return getattr(error.orig, "sqlstate", None) in WRITE_CONFLICT_SQLSTATES
 
 
 # Execution option of read-only sessions (see Database.read_sessions).

@@ -11,18 +11,26 @@ workflow); dependencies such as a policy are bound with :func:`functools.partial
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar, cast
 
 from google.protobuf.message import Message
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.shared.cancellation import run_guarded
 from services.shared.consumer import EventHandler
-from services.shared.db import Database
+from services.shared.db import Database, is_write_conflict
 from services.shared.envelope import CloudEvent
+from services.shared.logging import get_logger
 
 R = TypeVar("R")
+
+MAX_CONFLICT_RETRIES = 3
+CONFLICT_RETRY_SECONDS = 0.02
+
+log = get_logger(__name__)
 R_co = TypeVar("R_co", covariant=True)
 
 
@@ -89,10 +97,24 @@ class MessageBus:
         if isinstance(command, Workflow):
             result = await handler(self._database, command)
         else:
-            async with self._database.transaction() as session:
-                result = await handler(session, command)
+            result = await self._in_one_transaction(handler, command)
         self._after_write()
         return cast(R, result)
+
+    async def _in_one_transaction(self, handler: Handler, command: Command[Any]) -> Any:
+        """The command's transaction; one the database aborted to break a deadlock with another writer
+        (PostgreSQL, several instances) is run again whole, a few times: it left nothing behind."""
+        attempt = 0
+        while True:
+            try:
+                async with self._database.transaction() as session:
+                    return await handler(session, command)
+            except DBAPIError as error:
+                attempt += 1
+                if not is_write_conflict(error) or attempt > MAX_CONFLICT_RETRIES:
+                    raise
+                log.info("write_conflict_retried", command=type(command).__name__, attempt=attempt)
+                await asyncio.sleep(CONFLICT_RETRY_SECONDS * attempt)
 
     async def apply(self, session: AsyncSession, command: Command[R]) -> R:
         """Run ``command`` inside a unit of work someone else owns (a consumer's batch)."""
