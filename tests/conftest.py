@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.identity import KeycloakTokens, SignedTokens
 from tests.support.kafka import REPO_ROOT
 from tests.support.keycloak import Keycloak
 from tests.support.postgres import postgres_server  # noqa: F401  (a fixture)
@@ -30,6 +31,19 @@ def keycloak() -> Keycloak:
     """The real identity provider with the repo's realm: `make test` starts it; a bare pytest run starts
     it here (idempotent). Tokens: keycloak.password_token(username), keycloak.service_token(client)."""
     return Keycloak.ensure_up()
+
+
+@pytest.fixture(scope="session")
+def tokens(keycloak: Keycloak) -> KeycloakTokens:
+    """Real tokens of the real Keycloak for any person a test names (created in the realm on demand):
+    tokens.person(tenant, employee_id, *roles), hr(tokens, tenant), tokens.service(client_id)."""
+    return KeycloakTokens(keycloak)
+
+
+@pytest.fixture
+def signed_tokens() -> SignedTokens:
+    """Tokens of a test issuer of this test's own, and its verifier (unit tests of servers)."""
+    return SignedTokens()
 
 
 @pytest.fixture

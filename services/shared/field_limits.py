@@ -80,6 +80,7 @@ COMMON_BOUNDS: Final[Mapping[str, Limit]] = {
     "mentoring.v1.Program.name": NAME,
     "mentoring.v1.Program.description": DOCUMENT,
     "mentoring.v1.Program.reverse_skill": NAME,
+    "mentoring.v1.Program.manager_ids": ID,
 }
 
 S = TypeVar("S")

@@ -1,5 +1,6 @@
-"""gRPC server factory: health, reflection, one interceptor for metrics, logging and error mapping,
-message size limits, and a graceful shutdown that reports NOT_SERVING before it stops.
+"""gRPC server factory: health, reflection, authentication of every other RPC (auth_interceptor.py),
+one interceptor for metrics, logging and error mapping, message size limits, and a graceful shutdown
+that reports NOT_SERVING before it stops.
 
 Request bytes that do not decode as the method's request message are refused with INVALID_ARGUMENT
 (field ``request``), never UNKNOWN naming the parser's exception; a status echoes at most a short prefix
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import grpc
@@ -25,7 +26,10 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
+from services.shared.access import PermissionDenied
 from services.shared.admission import Overloaded
+from services.shared.auth_interceptor import ERROR_DOMAIN, AuthenticationInterceptor
+from services.shared.auth_tokens import TokenVerifier
 from services.shared.cancellation import CallerGone
 from services.shared.errors import (
     AlreadyExists,
@@ -101,6 +105,9 @@ def status_of(error: DomainError) -> status_pb2.Status:
                 ]
             )
         )
+    elif isinstance(error, PermissionDenied):
+        code = code_pb2.PERMISSION_DENIED
+        detail.Pack(error_details_pb2.ErrorInfo(reason=error.reason.value, domain=ERROR_DOMAIN))
     elif isinstance(error, NotFound | AlreadyExists):
         code = code_pb2.NOT_FOUND if isinstance(error, NotFound) else code_pb2.ALREADY_EXISTS
         detail.Pack(
@@ -204,7 +211,8 @@ def _split_method(full_method: str) -> tuple[str, str]:
 
 
 class GrpcServer:
-    """A grpc.aio server with health and reflection for the given services."""
+    """A grpc.aio server with health and reflection for the given services. Every other RPC is
+    authenticated by ``verifier`` (there is no server without it)."""
 
     def __init__(
         self,
@@ -214,15 +222,14 @@ class GrpcServer:
         service_names: Iterable[str],
         max_message_bytes: int,
         shutdown_grace_seconds: float,
-        interceptors: Sequence[grpc.aio.ServerInterceptor] = (),  # type: ignore[type-arg]
+        verifier: TokenVerifier,
     ) -> None:
-        """``interceptors`` run inside the observability one (authentication: auth_interceptor.py)."""
         options = [
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),
         ]
         self.server = grpc.aio.server(
-            interceptors=[ObservabilityInterceptor(), *interceptors], options=options
+            interceptors=[ObservabilityInterceptor(), AuthenticationInterceptor(verifier)], options=options
         )
         self.health = HealthServicer()
         self._service_names = tuple(service_names)

@@ -22,6 +22,7 @@ import mode
 from google.protobuf.message import Message
 from sqlalchemy import text
 
+from services.shared.auth_tokens import verifier_from_settings
 from services.shared.bulk_consumer import BulkConsumer
 from services.shared.cancellation import run_guarded
 from services.shared.config import ServiceSettings
@@ -198,6 +199,7 @@ class ServiceRuntime:
             self._grpc_service_names,
             self.settings.grpc_max_message_bytes,
             self.settings.grpc_shutdown_grace_seconds,
+            verifier_from_settings(self.settings),
         )
         await self.grpc.start()
         self.metrics_port = start_metrics_server(self.settings.metrics_host, self.settings.metrics_port)

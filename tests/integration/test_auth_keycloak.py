@@ -21,7 +21,7 @@ from typing_extensions import override
 
 from services.shared.auth import AuthReason, Principal, current_principal
 from services.shared.auth_client import BearerTokenInterceptor, ClientCredentials
-from services.shared.auth_interceptor import ERROR_DOMAIN, AuthenticationInterceptor
+from services.shared.auth_interceptor import ERROR_DOMAIN
 from services.shared.auth_tokens import TokenVerifier, verifier_from_settings
 from services.shared.config import ServiceSettings
 from services.shared.grpc_server import GrpcServer
@@ -94,7 +94,7 @@ async def served(keycloak: Keycloak) -> AsyncIterator[Served]:
         [SERVICE],
         max_message_bytes=4 * 1024 * 1024,
         shutdown_grace_seconds=1,
-        interceptors=[AuthenticationInterceptor(verifier)],
+        verifier=verifier,
     )
     await server.start()
     target = f"127.0.0.1:{server.port}"

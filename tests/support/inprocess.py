@@ -38,6 +38,7 @@ from services.session import bootstrap as session_bootstrap
 from services.session.entrypoints.grpc_servicer import SessionServicer
 from services.session.service_layer.handlers import handler_map as session_handlers
 from services.shared.admission import Admission
+from services.shared.auth_tokens import TokenVerifier
 from services.shared.db import Database
 from services.shared.grpc_server import GrpcServer
 from services.shared.messagebus import MessageBus
@@ -52,7 +53,11 @@ class Running:
 
 @asynccontextmanager
 async def _serve(
-    data_dir: Path, name: str, migrations: Path, register: Callable[[grpc.aio.Server, Database], None]
+    data_dir: Path,
+    name: str,
+    migrations: Path,
+    register: Callable[[grpc.aio.Server, Database], None],
+    verifier: TokenVerifier,
 ) -> AsyncIterator[tuple[str, GrpcServer]]:
     database = Database(f"sqlite+aiosqlite:///{data_dir / f'{name}.db'}")
     await database.migrate(migrations)
@@ -63,6 +68,7 @@ async def _serve(
         [f"mentoring.v1.{name.capitalize()}Service"],
         MAX_MESSAGE_BYTES,
         1.0,
+        verifier,
     )
     await server.start()
     try:
@@ -73,8 +79,9 @@ async def _serve(
 
 
 @asynccontextmanager
-async def four_services(data_dir: Path) -> AsyncIterator[Running]:
-    """Enrollment, matching, session and notification serving gRPC from this process."""
+async def four_services(data_dir: Path, verifier: TokenVerifier) -> AsyncIterator[Running]:
+    """Enrollment, matching, session and notification serving gRPC from this process, trusting the
+    tokens ``verifier`` accepts (tests/support/identity.py)."""
 
     def enrollment(server: grpc.aio.Server, database: Database) -> None:
         servicer = EnrollmentServicer(MessageBus(database, enrollment_handlers()))
@@ -90,7 +97,7 @@ async def four_services(data_dir: Path) -> AsyncIterator[Running]:
         servicer = SessionServicer(MessageBus(database, session_handlers()))
         session_pb2_grpc.add_SessionServiceServicer_to_server(servicer, server)
 
-    async with _serve(data_dir, "enrollment", enrollment_bootstrap.MIGRATIONS, enrollment) as (
+    async with _serve(data_dir, "enrollment", enrollment_bootstrap.MIGRATIONS, enrollment, verifier) as (
         enrollment_target,
         _,
     ):
@@ -111,9 +118,15 @@ async def four_services(data_dir: Path) -> AsyncIterator[Running]:
             notification_pb2_grpc.add_NotificationServiceServicer_to_server(NotificationServicer(bus), server)
 
         async with (
-            _serve(data_dir, "matching", matching_bootstrap.MIGRATIONS, matching) as (matching_target, _),
-            _serve(data_dir, "session", session_bootstrap.MIGRATIONS, session) as (session_target, _),
-            _serve(data_dir, "notification", notification_bootstrap.MIGRATIONS, notification) as (
+            _serve(data_dir, "matching", matching_bootstrap.MIGRATIONS, matching, verifier) as (
+                matching_target,
+                _,
+            ),
+            _serve(data_dir, "session", session_bootstrap.MIGRATIONS, session, verifier) as (
+                session_target,
+                _,
+            ),
+            _serve(data_dir, "notification", notification_bootstrap.MIGRATIONS, notification, verifier) as (
                 notification_target,
                 _,
             ),

@@ -57,6 +57,15 @@ def person(tenant: str, role: str = "employee") -> Person:
     return next(p for p in people() if p.tenant == tenant and role in p.roles)
 
 
+def port() -> int:
+    return int(os.environ.get("KEYCLOAK_PORT", "18080"))
+
+
+def issuer() -> str:
+    """The issuer services under test trust: the Keycloak of this test run."""
+    return f"http://127.0.0.1:{port()}/realms/{REALM}"
+
+
 class Keycloak:
     def __init__(self, port: int) -> None:
         self.port = port
@@ -69,7 +78,7 @@ class Keycloak:
         process = subprocess.run(["bash", str(SCRIPT), "up"], capture_output=True, text=True, check=False)
         if process.returncode != 0:
             raise RuntimeError(f"keycloak.sh up failed: {process.stdout}{process.stderr}")
-        return cls(int(os.environ.get("KEYCLOAK_PORT", "18080")))
+        return cls(port())
 
     def _post(self, url: str, form: dict[str, str], token: str | None = None) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -16,7 +17,9 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.identity import authenticated
 from tests.support.kafka import REPO_ROOT
+from tests.support.keycloak import issuer
 
 
 class ServiceProcess:
@@ -37,6 +40,7 @@ class ServiceProcess:
             "MENTORING_DATA_DIR": str(data_dir),
             "MENTORING_TOPIC_NAMESPACE": namespace,
             "MENTORING_KAFKA_BOOTSTRAP": bootstrap,
+            "MENTORING_AUTH_ISSUER": issuer(),
             f"{prefix}GRPC_PORT": "0",
             f"{prefix}METRICS_PORT": "0",
             **(extra_env or {}),
@@ -90,8 +94,10 @@ class ServiceProcess:
     def grpc_target(self) -> str:
         return f"127.0.0.1:{self.grpc_port}"
 
-    def channel(self) -> grpc.Channel:
-        return grpc.insecure_channel(self.grpc_target)
+    def channel(self, token: Callable[[], str] | None = None) -> grpc.Channel:
+        """A channel to the service; with ``token``, every call carries it (tests/support/identity.py)."""
+        channel = grpc.insecure_channel(self.grpc_target)
+        return channel if token is None else authenticated(channel, token)
 
     def stop(self, timeout: float = 30.0) -> int:
         """SIGTERM and wait: the graceful path. Returns the exit code."""

@@ -10,14 +10,14 @@ import grpc
 import pytest
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 
 from services.shared.auth import AuthReason, Unauthenticated
 from services.shared.auth_interceptor import AuthenticationInterceptor, bearer_token
 from services.shared.auth_keys import JwksCache
 from services.shared.auth_tokens import TokenPolicy, TokenVerifier
-from services.shared.grpc_server import GrpcServer
 from tests.support.signing import AUDIENCE, TestIssuer
 
 HEALTH = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
@@ -45,20 +45,20 @@ def test_the_scheme_is_case_insensitive() -> None:
     assert bearer_token((("authorization", "bearer abc.def.ghi"),)) == "abc.def.ghi"
 
 
-async def serve(issuer: TestIssuer, open_services: frozenset[str]) -> tuple[GrpcServer, grpc.aio.Channel]:
+async def serve(
+    issuer: TestIssuer, open_services: frozenset[str]
+) -> tuple[grpc.aio.Server, grpc.aio.Channel]:
+    """Health and reflection behind the interceptor alone (GrpcServer always leaves those two open)."""
     policy = TokenPolicy(issuer=issuer.issuer, audience=AUDIENCE)
     verifier = TokenVerifier(policy, JwksCache(issuer.issuer, issuer.fetch, min_refresh_seconds=0))
-    server = GrpcServer(
-        "127.0.0.1",
-        0,
-        [],
-        [],
-        max_message_bytes=1024 * 1024,
-        shutdown_grace_seconds=0.5,
-        interceptors=[AuthenticationInterceptor(verifier, unauthenticated_services=open_services)],
+    server = grpc.aio.server(
+        interceptors=[AuthenticationInterceptor(verifier, unauthenticated_services=open_services)]
     )
+    health_pb2_grpc.add_HealthServicer_to_server(HealthServicer(), server)
+    reflection.enable_server_reflection((HEALTH, reflection.SERVICE_NAME), server)
+    port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
-    return server, grpc.aio.insecure_channel(f"127.0.0.1:{server.port}")
+    return server, grpc.aio.insecure_channel(f"127.0.0.1:{port}")
 
 
 async def list_services(channel: grpc.aio.Channel, token: str | None) -> set[str]:
@@ -79,7 +79,7 @@ async def guarded() -> AsyncIterator[tuple[TestIssuer, grpc.aio.Channel]]:
         yield issuer, channel
     finally:
         await channel.close()
-        await server.stop()
+        await server.stop(0.5)
 
 
 async def test_a_streaming_rpc_needs_a_token_like_a_unary_one(

@@ -16,7 +16,9 @@ from grpc_status import rpc_status
 from prometheus_client import REGISTRY
 
 from services.shared.admission import Overloaded
+from services.shared.auth_client import BearerTokenInterceptor
 from services.shared.grpc_server import GrpcServer
+from tests.support.identity import SignedTokens
 
 SERVICE = f"test.Statuses{uuid.uuid4().hex[:6]}"  # labels of this module's own
 
@@ -39,12 +41,19 @@ def _register(server: grpc.aio.Server) -> None:
 
 
 @pytest.fixture
-async def channel() -> AsyncIterator[grpc.aio.Channel]:
-    server = GrpcServer("127.0.0.1", 0, [_register], [SERVICE], 1 << 20, 0.5)
+async def channel(signed_tokens: SignedTokens) -> AsyncIterator[grpc.aio.Channel]:
+    server = GrpcServer("127.0.0.1", 0, [_register], [SERVICE], 1 << 20, 0.5, signed_tokens.verifier())
     await server.start()
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as opened:
+    token = signed_tokens.person("demo", "E0001")
+    async with grpc.aio.insecure_channel(
+        f"127.0.0.1:{server.port}", interceptors=[BearerTokenInterceptor(lambda: _now(token))]
+    ) as opened:
         yield opened
     await server.stop()
+
+
+async def _now(token: str) -> str:
+    return token
 
 
 def _handled(method: str, code: str) -> float:
