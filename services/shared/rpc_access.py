@@ -40,11 +40,14 @@ S = TypeVar("S")
 @dataclass(frozen=True)
 class RpcAccess:
     """``people``: realm roles of people who may call (``EVERY_PERSON``: any person of a tenant);
-    ``services``: service-account roles that may call; ``objects``: what the handler checks."""
+    ``services``: service-account roles that may call; ``objects``: what the handler checks;
+    ``audited``: every call is recorded in the audit trail (reads of contact data, HR actions), not only
+    the refused ones."""
 
     people: frozenset[str]
     objects: str
     services: frozenset[str] = NOBODY
+    audited: bool = False
 
     def admits(self, caller: Principal) -> bool:
         allowed = self.services if caller.is_service else self.people
