@@ -95,6 +95,9 @@ class ServiceSettings(BaseSettings):
     # (MENTORING_<SERVICE>_AUTH_CLIENT_ID / _SECRET); empty when it calls no one.
     auth_client_id: str = ""
     auth_client_secret: SecretStr = SecretStr("")
+    # The key that signs page tokens (services/shared/paging.py); instances of one service share it.
+    # Empty: a key drawn at start-up, so tokens end with the process.
+    page_token_secret: SecretStr = Field(default=SecretStr(""), validation_alias=_shared("PAGE_TOKEN_SECRET"))
     log_level: str = Field(default="INFO", validation_alias=_shared("LOG_LEVEL"))
     log_json: bool = Field(default=True, validation_alias=_shared("LOG_JSON"))
 

@@ -22,6 +22,7 @@ import mode
 from google.protobuf.message import Message
 from sqlalchemy import text
 
+from services.shared import paging
 from services.shared.auth_tokens import verifier_from_settings
 from services.shared.bulk_consumer import BulkConsumer
 from services.shared.cancellation import run_guarded
@@ -189,6 +190,7 @@ class ServiceRuntime:
         )
 
     async def start(self) -> None:
+        paging.use_signing_key(self.settings.page_token_secret.get_secret_value())
         await self.dlq.start()
         await self.relay.start()
         await self.retention.start()
