@@ -41,12 +41,19 @@ from services.enrollment.domain import management_chain
 from services.matching.config import MatchingSettings
 from services.notification.config import NotificationSettings
 from services.session.config import SessionSettings
+from services.shared.auth_client import password_token
 from services.shared.envelope import encode_binary, published_event
 from services.shared.outbox import kafka_producer
 from services.shared.timestamps import timestamp
 from services.shared.topics import HRIS_WORKER_EVENTS
 
 TENANT = "demo"
+# The embedded realm's people (deploy/keycloak/generate_realm.py): username "demo-e0001", this password,
+# the public client of the console; E0054 is the tenant's HR admin, E0055 a program manager.
+DEMO_PASSWORD = "mentoring-demo"
+DEMO_CLIENT = "mentoring-console"
+HR_ADMIN = "E0054"
+PROGRAM_MANAGER = "E0055"
 console = Console()
 T = TypeVar("T")
 
@@ -118,6 +125,20 @@ def organisation(seed: int = 7) -> list[Person]:
     return people
 
 
+class Logins:
+    """Each person of the demo logs in through the identity provider, once: their token, as metadata."""
+
+    def __init__(self, issuer: str) -> None:
+        self._issuer = issuer
+        self._tokens: dict[str, str] = {}
+
+    def of(self, employee_id: str) -> tuple[tuple[str, str]]:
+        if employee_id not in self._tokens:
+            username = f"{TENANT}-{employee_id.lower()}"
+            self._tokens[employee_id] = password_token(self._issuer, DEMO_CLIENT, username, DEMO_PASSWORD)
+        return (("authorization", f"Bearer {self._tokens[employee_id]}"),)
+
+
 @dataclass(frozen=True)
 class Platform:
     """Where the running platform listens (defaults: the services' own settings)."""
@@ -127,6 +148,7 @@ class Platform:
     session: str
     notification: str
     kafka_bootstrap: str
+    issuer: str
     topic_namespace: str = ""
 
     @classmethod
@@ -143,6 +165,7 @@ class Platform:
             target(SessionSettings()),
             target(NotificationSettings()),
             enrollment.kafka_bootstrap,
+            enrollment.auth_issuer,
             enrollment.topic_namespace,
         )
 
@@ -211,6 +234,16 @@ class DemoOutcome:
     inbox: list[notification_pb2.InboxItem]
 
 
+def enrol(
+    enrollment: enrollment_pb2_grpc.EnrollmentServiceStub,
+    request: enrollment_pb2.EnrollRequest,
+    metadata: tuple[tuple[str, str]],
+) -> None:
+    """A person enrols themselves, once the HRIS stream has brought them into the directory (the
+    request id makes a retry harmless)."""
+    eventually(lambda: enrollment.Enroll(request, metadata=metadata), "directory")
+
+
 def play(platform: Platform | None = None) -> DemoOutcome:
     platform = platform or Platform.from_settings()
     people = organisation()
@@ -218,23 +251,17 @@ def play(platform: Platform | None = None) -> DemoOutcome:
     asyncio.run(stream_hires(platform.kafka_bootstrap, platform.topic_namespace + HRIS_WORKER_EVENTS, people))
     console.print(f"{len(people)} hires streamed to {HRIS_WORKER_EVENTS} (reports before their managers).")
 
+    logins = Logins(platform.issuer)
+    hr, manager = logins.of(HR_ADMIN), logins.of(PROGRAM_MANAGER)
+    console.print(
+        f"HR ({HR_ADMIN}) and the program manager ({PROGRAM_MANAGER}) logged in at {platform.issuer}."
+    )
     enrollment = enrollment_pb2_grpc.EnrollmentServiceStub(grpc.insecure_channel(platform.enrollment))
     matching = matching_pb2_grpc.MatchingServiceStub(grpc.insecure_channel(platform.matching))
     sessions = session_pb2_grpc.SessionServiceStub(grpc.insecure_channel(platform.session))
     notifications = notification_pb2_grpc.NotificationServiceStub(
         grpc.insecure_channel(platform.notification)
     )
-
-    eventually(
-        lambda: [
-            enrollment.GetEmployeeContact(
-                enrollment_pb2.GetEmployeeContactRequest(employee_id=person.employee_id)
-            )
-            for person in people
-        ],
-        "directory",
-    )
-    console.print("The enrollment service's directory has the organisation, management chains included.")
 
     console.rule("2. HR opens a remote, formal one-on-one program")
     now = datetime.now(UTC)
@@ -268,8 +295,10 @@ def play(platform: Platform | None = None) -> DemoOutcome:
                 ),
                 min_overlap_hours=2.0,
                 response_window_hours=72,
+                manager_ids=[PROGRAM_MANAGER],
             ),
-        )
+        ),
+        metadata=hr,
     )
     console.print(f"Program {program.program_id}: {program.name}")
 
@@ -277,14 +306,16 @@ def play(platform: Platform | None = None) -> DemoOutcome:
     mentors = [person for person in people if 8 <= person.grade <= 10]
     mentees = [person for person in people if person.grade <= 6][:24]
     for person in mentors:
-        enrollment.Enroll(
+        enrol(
+            enrollment,
             enrollment_pb2.EnrollRequest(
                 program_id=program.program_id,
                 employee_id=person.employee_id,
                 role=common_pb2.ROLE_MENTOR,
                 request_id=f"demo-{uuid.uuid4().hex}",
                 profile=common_pb2.Profile(skills_offered=list(person.skills), languages=["en"], capacity=2),
-            )
+            ),
+            logins.of(person.employee_id),
         )
     rng = random.Random(11)
     reporting_lines = {person.employee_id: person.manager_id for person in people}
@@ -301,7 +332,8 @@ def play(platform: Platform | None = None) -> DemoOutcome:
         chain = set(management_chain(reporting_lines, person.employee_id))
         admired = [mentor for mentor in mentors if mentor.employee_id not in chain]
         nominated = [mentor.employee_id for mentor in rng.sample(admired, 2)]
-        enrollment.Enroll(
+        enrol(
+            enrollment,
             enrollment_pb2.EnrollRequest(
                 program_id=program.program_id,
                 employee_id=person.employee_id,
@@ -310,14 +342,17 @@ def play(platform: Platform | None = None) -> DemoOutcome:
                 profile=common_pb2.Profile(
                     skills_wanted=wanted, goals=[goal], nominated_mentor_ids=nominated, languages=["en"]
                 ),
-            )
+            ),
+            logins.of(person.employee_id),
         )
     console.print(f"{len(mentors)} mentors and {len(mentees)} mentees enrolled.")
 
     console.rule("4. Matching")
 
     def preview_complete() -> matching_pb2.MatchingRun:
-        preview = matching.PreviewMatching(matching_pb2.RunMatchingRequest(program_id=program.program_id))
+        preview = matching.PreviewMatching(
+            matching_pb2.RunMatchingRequest(program_id=program.program_id), metadata=manager
+        )
         seen = sum(len(match.mentee_enrollment_ids) for match in preview.matches) + len(preview.unmatched)
         if seen < len(mentees):
             raise LookupError(f"matching has {seen} of {len(mentees)} mentees")
@@ -325,7 +360,8 @@ def play(platform: Platform | None = None) -> DemoOutcome:
 
     eventually(preview_complete, "matching pool")
     run = matching.RunMatching(
-        matching_pb2.RunMatchingRequest(program_id=program.program_id, request_id=f"demo-{uuid.uuid4().hex}")
+        matching_pb2.RunMatchingRequest(program_id=program.program_id, request_id=f"demo-{uuid.uuid4().hex}"),
+        metadata=hr,
     )
     table = Table(title=f"Matches of run {run.run_id}")
     for column in ("mentor", "mentee", "score", "breakdown"):
@@ -352,10 +388,12 @@ def play(platform: Platform | None = None) -> DemoOutcome:
     first = run.matches[0]
     mentee_id = first.mentee_employee_ids[0]
     matching.AcceptMatch(
-        matching_pb2.RespondToMatchRequest(match_id=first.match_id, employee_id=first.mentor_employee_id)
+        matching_pb2.RespondToMatchRequest(match_id=first.match_id, employee_id=first.mentor_employee_id),
+        metadata=logins.of(first.mentor_employee_id),
     )
     active = matching.AcceptMatch(
-        matching_pb2.RespondToMatchRequest(match_id=first.match_id, employee_id=mentee_id)
+        matching_pb2.RespondToMatchRequest(match_id=first.match_id, employee_id=mentee_id),
+        metadata=logins.of(mentee_id),
     )
     console.print(f"match {active.match_id}: {common_pb2.MatchStatus.Name(active.status)}")
     session = eventually(
@@ -366,7 +404,8 @@ def play(platform: Platform | None = None) -> DemoOutcome:
                 duration_minutes=45,
                 agenda="Goals and first steps",
                 request_id=f"demo-{first.match_id}",
-            )
+            ),
+            metadata=logins.of(mentee_id),
         ),
         "session relationship",
     )
@@ -375,7 +414,8 @@ def play(platform: Platform | None = None) -> DemoOutcome:
     )
 
     def inbox_with_activation() -> list[notification_pb2.InboxItem]:
-        items = list(notifications.ListInbox(notification_pb2.ListInboxRequest(recipient_id=mentee_id)).items)
+        request = notification_pb2.ListInboxRequest(recipient_id=mentee_id)
+        items = list(notifications.ListInbox(request, metadata=logins.of(mentee_id)).items)
         if not any(item.template == "match_activated" for item in items):
             raise LookupError("the activation has not reached the inbox yet")
         return items

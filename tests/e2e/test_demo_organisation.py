@@ -10,6 +10,7 @@ import pytest
 from mentoring.v1 import common_pb2
 
 from services.demo import Platform, organisation, play
+from tests.support.keycloak import Keycloak
 from tests.support.processes import ServiceProcess
 
 pytestmark = pytest.mark.integration
@@ -26,7 +27,7 @@ def chain_of(employee_id: str) -> set[str]:
 
 
 def test_the_demo_organisation_flows_through_all_four_services(
-    kafka_bootstrap: str, namespace: str, data_dir: Path
+    kafka_bootstrap: str, namespace: str, data_dir: Path, keycloak: Keycloak
 ) -> None:
     enrollment = ServiceProcess("enrollment", data_dir, namespace, kafka_bootstrap).start()
     others = [
@@ -49,6 +50,7 @@ def test_the_demo_organisation_flows_through_all_four_services(
                 session.grpc_target,
                 notification.grpc_target,
                 kafka_bootstrap,
+                keycloak.issuer,
                 namespace,
             )
         )

@@ -24,7 +24,9 @@ from mentoring.v1 import (
 )
 
 from services.demo import DemoOutcome, Person, Platform, play, stream_hires
+from tests.support.identity import KeycloakTokens, bearer, hr
 from tests.support.kafka import group_lag
+from tests.support.keycloak import issuer
 from tests.support.processes import ServiceProcess
 from tests.support.scenarios import eventually
 
@@ -47,10 +49,14 @@ def hires(batch: int) -> list[Person]:
 Call = Callable[[float], Awaitable[object]]
 
 
-def calls_of(channels: dict[str, grpc.aio.Channel], outcome: DemoOutcome) -> dict[str, Call]:
-    """One call per service about the demo's data; reads and writes alike open a transaction there."""
+def calls_of(
+    channels: dict[str, grpc.aio.Channel], outcome: DemoOutcome, tokens: KeycloakTokens
+) -> dict[str, Call]:
+    """One call per service about the demo's data, each by someone allowed to make it (HR for the
+    program's listings, the mentee for their own); reads and writes alike open a transaction there."""
     program_id = outcome.run.program_id
     person = outcome.activated.mentee_employee_ids[0] if outcome.activated is not None else "E0001"
+    as_hr, as_person = bearer(hr(tokens, "demo")), bearer(tokens.person("demo", person))
     enrollment = enrollment_pb2_grpc.EnrollmentServiceStub(channels["enrollment"])
     matching = matching_pb2_grpc.MatchingServiceStub(channels["matching"])
     session = session_pb2_grpc.SessionServiceStub(channels["session"])
@@ -58,16 +64,22 @@ def calls_of(channels: dict[str, grpc.aio.Channel], outcome: DemoOutcome) -> dic
     page = common_pb2.PageRequest(page_size=5)
     return {
         "enrollment": lambda timeout: enrollment.ListParticipants(
-            enrollment_pb2.ListParticipantsRequest(program_id=program_id, page=page), timeout=timeout
+            enrollment_pb2.ListParticipantsRequest(program_id=program_id, page=page),
+            timeout=timeout,
+            metadata=as_hr,
         ),
         "matching": lambda timeout: matching.ListMatches(
-            matching_pb2.ListMatchesRequest(program_id=program_id, page=page), timeout=timeout
+            matching_pb2.ListMatchesRequest(program_id=program_id, page=page), timeout=timeout, metadata=as_hr
         ),
         "session": lambda timeout: session.ListSessions(
-            session_pb2.ListSessionsRequest(employee_id=person, page=page), timeout=timeout
+            session_pb2.ListSessionsRequest(employee_id=person, page=page),
+            timeout=timeout,
+            metadata=as_person,
         ),
         "notification": lambda timeout: notification.ListInbox(
-            notification_pb2.ListInboxRequest(recipient_id=person, page=page), timeout=timeout
+            notification_pb2.ListInboxRequest(recipient_id=person, page=page),
+            timeout=timeout,
+            metadata=as_person,
         ),
     }
 
@@ -87,7 +99,7 @@ async def _burst(call: Call) -> None:
 
 
 async def test_short_deadlines_leave_every_service_answering_and_ingesting(
-    kafka_bootstrap: str, namespace: str, data_dir: Path
+    kafka_bootstrap: str, namespace: str, data_dir: Path, tokens: KeycloakTokens
 ) -> None:
     enrollment = ServiceProcess("enrollment", data_dir, namespace, kafka_bootstrap).start()
     others = [
@@ -108,11 +120,11 @@ async def test_short_deadlines_leave_every_service_answering_and_ingesting(
         targets = [process.grpc_target for process in processes]
         enrollment_at, matching_at, session_at, notification_at = targets
         platform = Platform(
-            enrollment_at, matching_at, session_at, notification_at, kafka_bootstrap, namespace
+            enrollment_at, matching_at, session_at, notification_at, kafka_bootstrap, issuer(), namespace
         )
         outcome = await asyncio.to_thread(play, platform)
         channels = {process.service: grpc.aio.insecure_channel(process.grpc_target) for process in processes}
-        calls = calls_of(channels, outcome)
+        calls = calls_of(channels, outcome, tokens)
         for batch in range(HRIS_BATCHES):
             await asyncio.gather(
                 stream_hires(kafka_bootstrap, namespace + HRIS_TOPIC, hires(batch)),
