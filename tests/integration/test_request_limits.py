@@ -26,7 +26,16 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from mentoring.v1 import enrollment_pb2, matching_pb2, notification_pb2, session_pb2
 
+from services.enrollment.entrypoints.grpc_servicer import EnrollmentServicer
+from services.matching.entrypoints.grpc_servicer import MatchingServicer
+from services.notification.entrypoints.grpc_servicer import NotificationServicer
+from services.session.entrypoints.grpc_servicer import SessionServicer
+from services.shared.auth_client import BearerTokenInterceptor
+from services.shared.auth_tokens import verifier_from_settings
+from services.shared.config import ServiceSettings
+from tests.support.identity import KeycloakTokens
 from tests.support.inprocess import Running, four_services
+from tests.support.keycloak import Keycloak
 
 pytestmark = pytest.mark.integration
 
@@ -36,6 +45,12 @@ SERVICES = (
     session_pb2.DESCRIPTOR.services_by_name["SessionService"],
     notification_pb2.DESCRIPTOR.services_by_name["NotificationService"],
 )
+SERVICERS: dict[str, Any] = {
+    "mentoring.v1.EnrollmentService": EnrollmentServicer,
+    "mentoring.v1.MatchingService": MatchingServicer,
+    "mentoring.v1.SessionService": SessionServicer,
+    "mentoring.v1.NotificationService": NotificationServicer,
+}
 OVER_ANY_LIMIT = 20_000  # characters: more than the longest text any request field may carry
 LONGEST_ECHO = 64 + 1  # a prefix of 64 characters and an ellipsis
 MAX_STATUS_BYTES = 2048  # message plus serialized details: a status never carries the caller's value
@@ -112,7 +127,13 @@ def _with_value(field: StringField, value: str) -> Message:
 
 
 def _call(target: str, method: MethodDescriptor) -> grpc.aio.UnaryUnaryMultiCallable[Any, Any]:
-    channel = grpc.aio.insecure_channel(target)
+    """The method, called by someone its access table lets in (the limits are checked after that)."""
+    token = _TOKENS[method.full_name]
+
+    async def bearer(_: Any) -> str:
+        return token
+
+    channel = grpc.aio.insecure_channel(target, interceptors=[BearerTokenInterceptor(lambda: bearer(None))])
     _CHANNELS.append(channel)
     return channel.unary_unary(
         f"/{method.containing_service.full_name}/{method.name}",
@@ -122,12 +143,30 @@ def _call(target: str, method: MethodDescriptor) -> grpc.aio.UnaryUnaryMultiCall
 
 
 _CHANNELS: list[grpc.aio.Channel] = []
+_TOKENS: dict[str, str] = {}
+
+
+def _token_for(tokens: KeycloakTokens, method: MethodDescriptor) -> str:
+    """A caller of tenant "acme" (the tenant of the plausible requests) in a role the RPC admits."""
+    rule = SERVICERS[method.containing_service.full_name].access_table.rules[method.name]
+    if not rule.people:
+        return tokens.service()
+    for role in ("hr_admin", "employee", "program_manager"):
+        if role in rule.people:
+            return tokens.person("acme", "A0001", *([] if role == "employee" else [role]))
+    raise AssertionError(f"{method.full_name}: no test caller for roles {sorted(rule.people)}")
 
 
 @pytest.fixture(scope="module")
-async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Running]:
+async def running(
+    tmp_path_factory: pytest.TempPathFactory, keycloak: Keycloak, tokens: KeycloakTokens
+) -> AsyncIterator[Running]:
     data_dir: Path = tmp_path_factory.mktemp("limits")
-    async with four_services(data_dir) as services:
+    for service in SERVICES:
+        for method in service.methods:
+            _TOKENS[method.full_name] = _token_for(tokens, method)
+    verifier = verifier_from_settings(ServiceSettings(MENTORING_AUTH_ISSUER=keycloak.issuer))
+    async with four_services(data_dir, verifier) as services:
         yield services
         for channel in _CHANNELS:
             await channel.close()
