@@ -130,10 +130,10 @@ def _call(target: str, method: MethodDescriptor) -> grpc.aio.UnaryUnaryMultiCall
     """The method, called by someone its access table lets in (the limits are checked after that)."""
     token = _TOKENS[method.full_name]
 
-    async def bearer(_: Any) -> str:
+    async def bearer() -> str:
         return token
 
-    channel = grpc.aio.insecure_channel(target, interceptors=[BearerTokenInterceptor(lambda: bearer(None))])
+    channel = grpc.aio.insecure_channel(target, interceptors=[BearerTokenInterceptor(bearer)])
     _CHANNELS.append(channel)
     return channel.unary_unary(
         f"/{method.containing_service.full_name}/{method.name}",
