@@ -4,6 +4,7 @@ asymmetric algorithms (never ``none``, never HMAC, whose "secret" could be the p
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,13 +64,23 @@ _ERRORS: tuple[tuple[type[jwt.InvalidTokenError], AuthReason, str], ...] = (
 
 
 class TokenVerifier:
-    """Verifies bearer tokens of one issuer and returns the Principal they name."""
+    """Verifies bearer tokens of one issuer and returns the Principal they name.
+
+    A token that verified is remembered (up to ``MAX_REMEMBERED`` of them) for at most
+    ``REMEMBER_SECONDS`` and never past its ``exp``: a caller's next calls with the same token cost a
+    dictionary lookup instead of an RSA verification. The price: a key the issuer withdraws stops
+    tokens it signed within ``REMEMBER_SECONDS``, not at once.
+    """
+
+    MAX_REMEMBERED = 10_000
+    REMEMBER_SECONDS = 60.0
 
     def __init__(self, policy: TokenPolicy, keys: JwksCache) -> None:
         if keys.issuer != policy.issuer.rstrip("/"):
             raise ValueError("the key cache belongs to another issuer")
         self.policy = policy
         self.keys = keys
+        self._verified: dict[str, tuple[Principal, float]] = {}
 
     @classmethod
     def for_issuer(
@@ -86,7 +97,25 @@ class TokenVerifier:
         return cls(policy, keys)
 
     async def verify(self, token: str) -> Principal:
-        return principal_from_claims(await self.claims(token), self.policy.claims)
+        now = time.time()
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            if now < remembered[1]:
+                return remembered[0]
+            del self._verified[token]
+        claims = await self.claims(token)
+        principal = principal_from_claims(claims, self.policy.claims)
+        if len(self._verified) >= self.MAX_REMEMBERED:
+            self._forget_expired(now)
+        expiry = float(claims["exp"]) + self.policy.leeway_seconds
+        self._verified[token] = (principal, min(expiry, now + self.REMEMBER_SECONDS))
+        return principal
+
+    def _forget_expired(self, now: float) -> None:
+        for token in [token for token, (_, until) in self._verified.items() if until <= now]:
+            del self._verified[token]
+        while len(self._verified) >= self.MAX_REMEMBERED:  # all still valid: forget the oldest
+            del self._verified[next(iter(self._verified))]
 
     async def claims(self, token: str) -> dict[str, Any]:
         """The verified claims of a token; Unauthenticated with the reason otherwise."""

@@ -4,6 +4,7 @@ unknown kid, rate-limited; refresh on expiry; stale keys kept when the issuer is
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -235,3 +236,38 @@ async def test_a_discovery_document_naming_another_issuer_is_not_trusted() -> No
     verifier = TokenVerifier(policy, JwksCache(issuer.issuer, lying))
     with pytest.raises(IssuerUnavailable, match="another issuer"):
         await verifier.verify(issuer.token())
+
+
+async def test_a_verified_token_is_remembered_for_its_next_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    issuer = TestIssuer()
+    verifier = verifier_of(issuer)
+    token = issuer.token()
+    first = await verifier.verify(token)
+
+    async def no_key_lookup(kid: str | None) -> None:
+        raise AssertionError("a remembered token is not verified again")
+
+    monkeypatch.setattr(verifier.keys, "key_for", no_key_lookup)
+    assert await verifier.verify(token) == first
+
+
+async def test_a_remembered_token_is_refused_once_it_expires() -> None:
+    issuer = TestIssuer()
+    verifier = verifier_of(issuer)  # leeway 5 s
+    token = issuer.token(exp=int(time.time()) - 4)  # expired, but within the leeway
+    await verifier.verify(token)
+    await asyncio.sleep(1.5)
+    assert await refused(verifier, token) == AuthReason.EXPIRED
+
+
+async def test_a_remembered_token_is_checked_again_after_a_minute(monkeypatch: pytest.MonkeyPatch) -> None:
+    issuer = TestIssuer()
+    clock = Clock()
+    verifier = verifier_of(issuer, clock, cache_seconds=300)
+    now = time.time()
+    token = issuer.token(exp=int(now) + 3600)
+    await verifier.verify(token)
+    issuer.keys = [SigningKey()]  # the issuer withdraws the key
+    clock.now += 301  # the JWKS cache expires
+    monkeypatch.setattr(time, "time", lambda: now + TokenVerifier.REMEMBER_SECONDS + 1)
+    assert await refused(verifier, token) == AuthReason.UNKNOWN_KEY
