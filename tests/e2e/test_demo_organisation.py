@@ -4,14 +4,11 @@ the mentee's inbox."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from mentoring.v1 import common_pb2
 
-from services.demo import Platform, organisation, play
-from tests.support.keycloak import Keycloak
-from tests.support.processes import ServiceProcess
+from services.demo import organisation
+from tests.support.platform import Played
 
 pytestmark = pytest.mark.integration
 
@@ -26,38 +23,8 @@ def chain_of(employee_id: str) -> set[str]:
     return chain
 
 
-def test_the_demo_organisation_flows_through_all_four_services(
-    kafka_bootstrap: str, namespace: str, data_dir: Path, keycloak: Keycloak
-) -> None:
-    enrollment = ServiceProcess("enrollment", data_dir, namespace, kafka_bootstrap).start()
-    others = [
-        ServiceProcess("matching", data_dir, namespace, kafka_bootstrap),
-        ServiceProcess("session", data_dir, namespace, kafka_bootstrap),
-        ServiceProcess(
-            "notification",
-            data_dir,
-            namespace,
-            kafka_bootstrap,
-            {"MENTORING_NOTIFICATION_ENROLLMENT_GRPC_TARGET": enrollment.grpc_target},
-        ),
-    ]
-    try:
-        matching, session, notification = (process.start() for process in others)
-        outcome = play(
-            Platform(
-                enrollment.grpc_target,
-                matching.grpc_target,
-                session.grpc_target,
-                notification.grpc_target,
-                kafka_bootstrap,
-                keycloak.issuer,
-                namespace,
-            )
-        )
-    finally:
-        for process in [*others, enrollment]:
-            process.stop()
-
+def test_the_demo_organisation_flows_through_all_four_services(played: Played) -> None:
+    outcome = played.outcome
     run = outcome.run
     assert outcome.people == 66
     assert run.matches, "the demo pool has feasible pairs"
