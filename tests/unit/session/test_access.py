@@ -234,17 +234,18 @@ async def test_a_check_in_or_feedback_naming_someone_else_is_refused(database: D
 
 async def test_an_employee_id_is_a_person_within_one_tenant_only(database: Database) -> None:
     held = await held_session(database)
+    busy = await run(database, commands.ScheduleSession("m-1", NOW + timedelta(days=5), 60, caller=MENTOR))
     # E-1 of globex is someone else: free at the time E-1 of acme is busy, and sees none of their sessions.
     theirs = await run(
         database,
-        commands.ScheduleSession("m-g", held.starts_at, 60, "Globex things", caller=OTHER_TENANT_MENTOR),
+        commands.ScheduleSession("m-g", busy.starts_at, 60, "Globex things", caller=OTHER_TENANT_MENTOR),
     )
     own = await run(database, commands.ListSessions(employee_id="E-1", caller=OTHER_TENANT_MENTOR))
     assert [s.session_id for s in own.items] == [theirs.session_id]
     calendar = await run(database, commands.ExportCalendar(employee_id="E-1", caller=OTHER_TENANT_MENTOR))
     assert "Globex things" in calendar and "leaving the team" not in calendar
     by_hr = await run(database, commands.ListSessions(employee_id="E-1", caller=HR))
-    assert [s.session_id for s in by_hr.items] == [held.session_id]
+    assert [s.session_id for s in by_hr.items] == [held.session_id, busy.session_id]
 
     await run(database, commands.EraseEmployee("E-2", tenant="globex"))
     page = await run(database, commands.ListSessions(match_id="m-1", caller=MENTEE))
