@@ -177,7 +177,7 @@ async def erase_employee(
     the outbox rows about those relationships' sessions and goals; ``on_erased`` runs once that has
     committed (the write-ahead log is then emptied: ``services.shared.erasure``)."""
     employee_id = require_id(command.employee_id, "employee_id")
-    await goal_store.forget_enrolment_goals(uow, employee_id)
+    await goal_store.forget_enrolment_goals(uow, employee_id, command.tenant)
     erased = await erasure_store.erase_employee(uow, employee_id, command.tenant)
     for tenant, subjects in erased.subjects_by_tenant.items():
         await forget_subjects(uow, tenant, subjects)

@@ -13,8 +13,9 @@ from typing import TypeVar, cast
 import pytest
 from mentoring.v1 import common_pb2, events_pb2
 
+from services.session.adapters import goal_store
 from services.session.bootstrap import MIGRATIONS
-from services.session.domain.model import Session
+from services.session.domain.model import Goal, Session
 from services.session.domain.programs import ProgramTerms
 from services.session.entrypoints.access import ACCESS
 from services.session.entrypoints.consumers import translators
@@ -247,9 +248,27 @@ async def test_an_employee_id_is_a_person_within_one_tenant_only(database: Datab
     by_hr = await run(database, commands.ListSessions(employee_id="E-1", caller=HR))
     assert [s.session_id for s in by_hr.items] == [held.session_id, busy.session_id]
 
-    await run(database, commands.EraseEmployee("E-2", tenant="globex"))
+
+async def test_an_erasure_in_one_tenant_leaves_the_same_id_in_another_alone(database: Database) -> None:
+    declared = (Goal("g1", "", "Lead a design review"),)
+    await run(database, commands.RememberProgram(ProgramTerms("prog-g", "globex")))
+    for program_id in ("prog-1", "prog-g", "prog-unknown"):
+        await run(database, commands.RememberEnrolmentGoals(program_id, "E-2", declared))
+    await held_session(database)
+    await held_session(database, "m-g", by=OTHER_TENANT_MENTOR)
+
+    assert await run(database, commands.EraseEmployee("E-2", tenant="globex")) == 1
     page = await run(database, commands.ListSessions(match_id="m-1", caller=MENTEE))
     assert page.items[0].agenda == "Talk about leaving the team", "acme's E-2 is not globex's"
+    theirs = await run(database, commands.ListSessions(match_id="m-g", caller=OTHER_TENANT_MENTOR))
+    assert theirs.items[0].agenda == ""
+    async with database.read_transaction() as uow:
+        kept = [
+            program_id
+            for program_id in ("prog-1", "prog-g", "prog-unknown")
+            if await goal_store.enrolment_goals_of(uow, program_id, "E-2")
+        ]
+    assert kept == ["prog-1"], "acme's program's goals stay; a program of no known tenant is forgotten"
 
 
 def test_program_events_carry_their_managers() -> None:
