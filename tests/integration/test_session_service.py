@@ -18,6 +18,7 @@ from mentoring.v1 import common_pb2, events_pb2, session_pb2, session_pb2_grpc
 
 from services.shared.envelope import CloudEvent, decode, encode_binary, new_event
 from tests.support.grpc_errors import rpc_error
+from tests.support.identity import KeycloakTokens, bearer
 from tests.support.kafka import produce_raw, read_topic
 from tests.support.processes import ServiceProcess, metric_value
 from tests.support.waiting import rows, wait_for
@@ -69,7 +70,7 @@ def session_events(records: list[object], match_id: str) -> list[CloudEvent]:
 
 
 async def test_sessions_goals_feedback_and_calendar_through_the_real_service(
-    kafka_bootstrap: str, namespace: str, data_dir: Path
+    kafka_bootstrap: str, namespace: str, data_dir: Path, tokens: KeycloakTokens
 ) -> None:
     activation = new_event(
         ACTIVATED, "/test/matching", events_pb2.MatchActivated(match=match("m-A")), tenant="acme"
@@ -91,7 +92,8 @@ async def test_sessions_goals_feedback_and_calendar_through_the_real_service(
         )
         assert metric_value(service.metrics_port, "mentoring_consumer_messages_total", outcome="applied") == 1
 
-        with service.channel() as channel:
+        # The mentor calls, unless a call says whose token it carries.
+        with service.channel(lambda: tokens.person("acme", MENTOR)) as channel:
             stub = session_pb2_grpc.SessionServiceStub(channel)
             # Soon, so that it has started when it is completed: only a started session can be.
             first_start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=4)
@@ -164,15 +166,20 @@ async def test_sessions_goals_feedback_and_calendar_through_the_real_service(
             feedback = session_pb2.SubmitFeedbackRequest(
                 match_id="m-A", session_id=first.session_id, employee_id=MENTEE, rating=5, comment="Helpful"
             )
-            given = stub.SubmitFeedback(feedback)
+            as_mentee = bearer(tokens.person("acme", MENTEE))
+            given = stub.SubmitFeedback(feedback, metadata=as_mentee)
             assert (given.by, given.rating) == (common_pb2.ROLE_MENTEE, 5)
-            assert rpc_error(lambda: stub.SubmitFeedback(feedback))[0] == grpc.StatusCode.ALREADY_EXISTS
+            assert (
+                rpc_error(lambda: stub.SubmitFeedback(feedback, metadata=as_mentee))[0]
+                == grpc.StatusCode.ALREADY_EXISTS
+            )
             stranger = session_pb2.SubmitFeedbackRequest(
                 match_id="m-A", session_id=first.session_id, employee_id="E-9999", rating=3
             )
-            assert rpc_error(lambda: stub.SubmitFeedback(stranger)) == (
-                grpc.StatusCode.FAILED_PRECONDITION,
-                "not_a_participant",
+            as_stranger = bearer(tokens.person("acme", "E-9999"))
+            # Not a participant: refused before anything of the match is read.
+            assert rpc_error(lambda: stub.SubmitFeedback(stranger, metadata=as_stranger))[0] == (
+                grpc.StatusCode.PERMISSION_DENIED
             )
             bad_rating = session_pb2.SubmitFeedbackRequest(
                 match_id="m-A", session_id=first.session_id, employee_id=MENTOR, rating=6
@@ -204,14 +211,16 @@ async def test_sessions_goals_feedback_and_calendar_through_the_real_service(
             assert [(p.goal_id, p.progress) for p in listed_goals.progress] == [(goal.goal_id, 0.5)]
 
             page_one = stub.ListSessions(
-                session_pb2.ListSessionsRequest(employee_id=MENTEE, page=common_pb2.PageRequest(page_size=2))
+                session_pb2.ListSessionsRequest(employee_id=MENTEE, page=common_pb2.PageRequest(page_size=2)),
+                metadata=as_mentee,
             )
             assert page_one.page.total_size == 3 and page_one.page.next_page_token
             page_two = stub.ListSessions(
                 session_pb2.ListSessionsRequest(
                     employee_id=MENTEE,
                     page=common_pb2.PageRequest(page_size=2, page_token=page_one.page.next_page_token),
-                )
+                ),
+                metadata=as_mentee,
             )
             assert not page_two.page.next_page_token
             listed = [s.session_id for s in (*page_one.sessions, *page_two.sessions)]
@@ -252,7 +261,7 @@ async def test_sessions_goals_feedback_and_calendar_through_the_real_service(
 
 
 async def test_match_end_cancels_what_is_to_come_and_bad_records_are_dead_lettered(
-    kafka_bootstrap: str, namespace: str, data_dir: Path
+    kafka_bootstrap: str, namespace: str, data_dir: Path, tokens: KeycloakTokens
 ) -> None:
     topic = namespace + "matching.events.v1"
     with ServiceProcess("session", data_dir, namespace, kafka_bootstrap) as service:
@@ -270,7 +279,8 @@ async def test_match_end_cancels_what_is_to_come_and_bad_records_are_dead_letter
             ],
         )
         await wait_for(known(database, "m-B"))
-        with service.channel() as channel:
+        # The mentor calls, unless a call says whose token it carries.
+        with service.channel(lambda: tokens.person("acme", MENTOR)) as channel:
             stub = session_pb2_grpc.SessionServiceStub(channel)
             planned = [
                 stub.ScheduleSession(

@@ -7,6 +7,9 @@ deleted, and their id is replaced, so nothing readable about them stays.
   otherwise the check-in notes are emptied;
 - feedback: the person's own deleted; the comments of the others' feedback emptied (about them);
 - their id in the relationship replaced by ``ERASED_ID``.
+
+An employee id names a person within a tenant only: an erasure of the event's tenant touches that
+tenant's relationships alone (an event naming no tenant, as before tenants were sent, touches all).
 """
 
 from __future__ import annotations
@@ -38,14 +41,15 @@ class Erased:
     subjects_by_tenant: dict[str, set[str]]
 
 
-async def erase_employee(session: AsyncSession, employee_id: str) -> Erased:
-    rows = (
-        await session.execute(
-            select(participants.c.match_id, participants.c.role, relationships.c.tenant)
-            .join(relationships, relationships.c.match_id == participants.c.match_id)
-            .where(participants.c.employee_id == employee_id)
-        )
-    ).all()
+async def erase_employee(session: AsyncSession, employee_id: str, tenant: str = "") -> Erased:
+    query = (
+        select(participants.c.match_id, participants.c.role, relationships.c.tenant)
+        .join(relationships, relationships.c.match_id == participants.c.match_id)
+        .where(participants.c.employee_id == employee_id)
+    )
+    if tenant:
+        query = query.where(relationships.c.tenant == tenant)
+    rows = (await session.execute(query)).all()
     match_ids = tuple(sorted({row.match_id for row in rows}))
     if not match_ids:
         return Erased((), {})
@@ -72,11 +76,13 @@ async def erase_employee(session: AsyncSession, employee_id: str) -> Erased:
     # Random, so that the row cannot be found again from the id; unique, as the key needs.
     await session.execute(
         update(participants)
-        .where(participants.c.employee_id == employee_id)
+        .where(participants.c.employee_id == employee_id, participants.c.match_id.in_(match_ids))
         .values(employee_id=f"{ERASED_ID}:{uuid.uuid4().hex[:16]}")
     )
     await session.execute(
-        update(relationships).where(relationships.c.mentor_id == employee_id).values(mentor_id=ERASED_ID)
+        update(relationships)
+        .where(relationships.c.mentor_id == employee_id, relationships.c.match_id.in_(match_ids))
+        .values(mentor_id=ERASED_ID)
     )
     return Erased(match_ids, subjects)
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, PrimaryKeyConstraint, String, Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.session.adapters.program_store import programs
 from services.session.adapters.store import goal_progress, metadata, progress_of
 from services.session.domain.model import Goal, GoalProgress
 from services.shared.db import UtcDateTime, rows_affected
@@ -81,8 +82,14 @@ async def enrolment_goals_of(session: AsyncSession, program_id: str, employee_id
     return [_goal_of(data, "") for data in row.goals] if row is not None else []
 
 
-async def forget_enrolment_goals(session: AsyncSession, employee_id: str) -> None:
-    await session.execute(delete(enrolment_goals).where(enrolment_goals.c.employee_id == employee_id))
+async def forget_enrolment_goals(session: AsyncSession, employee_id: str, tenant: str = "") -> None:
+    """The person's declared goals, in every program but those known to be another tenant's (the same
+    employee id there is someone else; a program not yet heard of may well be theirs)."""
+    query = delete(enrolment_goals).where(enrolment_goals.c.employee_id == employee_id)
+    if tenant:
+        others = select(programs.c.program_id).where(programs.c.tenant != tenant)
+        query = query.where(enrolment_goals.c.program_id.not_in(others))
+    await session.execute(query)
 
 
 async def check_ins(session: AsyncSession, match_id: str, goal_ids: Sequence[str]) -> list[GoalProgress]:

@@ -1,10 +1,11 @@
-"""What the session service keeps of programs (from enrollment events): cohort dates and delivery."""
+"""What the session service keeps of programs (from enrollment events): tenant, cohort dates, delivery
+and managers."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, String, Table, select
+from sqlalchemy import JSON, Column, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.session.adapters.store import metadata
@@ -20,6 +21,7 @@ programs = Table(
     Column("cohort_end", UtcDateTime, nullable=True),
     Column("delivery", String(16), nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("manager_ids", JSON, nullable=False, server_default="[]"),
 )
 
 
@@ -29,6 +31,7 @@ async def save_program(session: AsyncSession, program: ProgramTerms, now: dateti
         "cohort_start": program.cohort_start,
         "cohort_end": program.cohort_end,
         "delivery": program.delivery.value,
+        "manager_ids": list(program.manager_ids),
         "updated_at": now,
     }
     updated = await session.execute(
@@ -38,8 +41,14 @@ async def save_program(session: AsyncSession, program: ProgramTerms, now: dateti
         await session.execute(programs.insert().values(program_id=program.program_id, **values))
 
 
-async def get_program(session: AsyncSession, program_id: str) -> ProgramTerms | None:
-    row = (await session.execute(select(programs).where(programs.c.program_id == program_id))).first()
+async def get_program(
+    session: AsyncSession, program_id: str, tenant: str | None = None
+) -> ProgramTerms | None:
+    """The program of that id; with ``tenant``, only if it is that tenant's."""
+    query = select(programs).where(programs.c.program_id == program_id)
+    if tenant is not None:
+        query = query.where(programs.c.tenant == tenant)
+    row = (await session.execute(query)).first()
     if row is None:
         return None
     return ProgramTerms(
@@ -48,4 +57,5 @@ async def get_program(session: AsyncSession, program_id: str) -> ProgramTerms | 
         cohort_start=row.cohort_start,
         cohort_end=row.cohort_end,
         delivery=Delivery(row.delivery),
+        manager_ids=tuple(row.manager_ids or ()),
     )

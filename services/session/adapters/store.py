@@ -139,8 +139,15 @@ feedback = Table(
 # ---- relationships ----
 
 
-async def get_relationship(session: AsyncSession, match_id: str) -> Relationship | None:
-    row = (await session.execute(select(relationships).where(relationships.c.match_id == match_id))).first()
+async def get_relationship(
+    session: AsyncSession, match_id: str, *, tenant: str | None
+) -> Relationship | None:
+    """The relationship of that match; with ``tenant`` (every request's), only if it is that tenant's,
+    else None as for a match never seen. ``tenant=None`` for the events, which name the match itself."""
+    query = select(relationships).where(relationships.c.match_id == match_id)
+    if tenant is not None:
+        query = query.where(relationships.c.tenant == tenant)
+    row = (await session.execute(query)).first()
     if row is None:
         return None
     mentees = (
@@ -210,22 +217,38 @@ def _session_of(row: Row[Any]) -> Session:
     )
 
 
-async def get_session(session: AsyncSession, session_id: str) -> Session | None:
-    row = (await session.execute(select(sessions).where(sessions.c.session_id == session_id))).first()
+def _matches_of(tenant: str) -> Any:
+    return select(relationships.c.match_id).where(relationships.c.tenant == tenant)
+
+
+async def get_session(session: AsyncSession, session_id: str, *, tenant: str) -> Session | None:
+    """The session of that id in a relationship of ``tenant`` (another tenant's is None, as a missing one)."""
+    row = (
+        await session.execute(
+            select(sessions).where(
+                sessions.c.session_id == session_id, sessions.c.match_id.in_(_matches_of(tenant))
+            )
+        )
+    ).first()
     return _session_of(row) if row is not None else None
 
 
 async def get_session_by_request(session: AsyncSession, request_id: str) -> Session | None:
+    """The session a request id made, whichever tenant's: request ids are unique in the table, so a retry
+    is told from a clash (the caller learns only that the id names a session of another match)."""
     row = (await session.execute(select(sessions).where(sessions.c.request_id == request_id))).first()
     return _session_of(row) if row is not None else None
 
 
 async def sessions_of_people_overlapping(
-    session: AsyncSession, employee_ids: Sequence[str], starts_at: datetime, ends_at: datetime
+    session: AsyncSession, employee_ids: Sequence[str], starts_at: datetime, ends_at: datetime, *, tenant: str
 ) -> list[Session]:
-    """Scheduled sessions, in any match, of any of ``employee_ids`` whose interval meets
-    ``[starts_at, ends_at)``: a person is in one session at a time, across all their relationships."""
-    of_people = select(participants.c.match_id).where(participants.c.employee_id.in_(list(employee_ids)))
+    """Scheduled sessions, in any match of ``tenant``, of any of ``employee_ids`` whose interval meets
+    ``[starts_at, ends_at)``: a person is in one session at a time, across all their relationships (an
+    employee id names a person within a tenant only)."""
+    of_people = select(participants.c.match_id).where(
+        participants.c.employee_id.in_(list(employee_ids)), participants.c.match_id.in_(_matches_of(tenant))
+    )
     rows = await session.execute(
         select(sessions).where(
             sessions.c.match_id.in_(of_people),
@@ -287,24 +310,25 @@ async def update_session(session: AsyncSession, changed: Session, now: datetime)
     )
 
 
-def _sessions_scope(match_id: str, employee_id: str) -> Any:
+def _sessions_scope(tenant: str, match_id: str, employee_id: str) -> Any:
+    in_tenant = sessions.c.match_id.in_(_matches_of(tenant))
     if match_id:
-        return sessions.c.match_id == match_id
-    return sessions.c.match_id.in_(
-        select(participants.c.match_id).where(participants.c.employee_id == employee_id)
-    )
+        return and_(sessions.c.match_id == match_id, in_tenant)
+    of_employee = select(participants.c.match_id).where(participants.c.employee_id == employee_id)
+    return and_(sessions.c.match_id.in_(of_employee), in_tenant)
 
 
 async def list_sessions(
     session: AsyncSession,
+    tenant: str,
     match_id: str,
     employee_id: str,
     limit: int,
     after: tuple[datetime, str] | None,
 ) -> tuple[list[Session], int]:
-    """One page of sessions of a match (or of every match of an employee) in start order, after the
-    keyset ``(starts_at, session_id)`` of the previous page's last item; and the total count."""
-    scope = _sessions_scope(match_id, employee_id)
+    """One page of sessions of a match (or of every match of an employee) of ``tenant`` in start order,
+    after the keyset ``(starts_at, session_id)`` of the previous page's last item; and the total count."""
+    scope = _sessions_scope(tenant, match_id, employee_id)
     query = select(sessions).where(scope)
     if after is not None:
         after_start, after_id = after
@@ -319,10 +343,12 @@ async def list_sessions(
     return [_session_of(row) for row in rows], int(total)
 
 
-async def all_sessions(session: AsyncSession, match_id: str, employee_id: str, limit: int) -> list[Session]:
+async def all_sessions(
+    session: AsyncSession, tenant: str, match_id: str, employee_id: str, limit: int
+) -> list[Session]:
     rows = await session.execute(
         select(sessions)
-        .where(_sessions_scope(match_id, employee_id))
+        .where(_sessions_scope(tenant, match_id, employee_id))
         .order_by(sessions.c.starts_at, sessions.c.session_id)
         .limit(limit)
     )

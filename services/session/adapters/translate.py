@@ -78,6 +78,9 @@ def program_terms_from_wire(program: common_pb2.Program) -> ProgramTerms:
         cohort_start=instant(cohort.start) if cohort.HasField("start") else None,
         cohort_end=instant(cohort.end) if cohort.HasField("end") else None,
         delivery=delivery_from_wire(program.delivery),
+        manager_ids=tuple(
+            dict.fromkeys(manager.strip() for manager in program.manager_ids if manager.strip())
+        ),
     )
 
 

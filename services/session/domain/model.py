@@ -122,6 +122,11 @@ class Relationship:
         return (self.mentor_id, *self.mentee_ids)
 
     @property
+    def members(self) -> frozenset[str]:
+        """Who may read and write what the relationship says: its mentor and mentees."""
+        return frozenset(self.participants)
+
+    @property
     def is_active(self) -> bool:
         return self.status is RelationshipStatus.ACTIVE
 
@@ -166,6 +171,11 @@ class Session:
     def overlaps(self, starts_at: datetime, ends_at: datetime) -> bool:
         """Half-open intervals: a session ending at 10:00 does not overlap one starting at 10:00."""
         return self.starts_at < ends_at and starts_at < self.ends_at
+
+    def redacted(self) -> Session:
+        """The session as someone outside the relationship may see it (HR, the program's manager): when,
+        how long, delivered how and its status; none of its words (agenda, notes, reason, place, link)."""
+        return replace(self, agenda="", notes="", cancel_reason="", location="", meeting_link="")
 
     def complete(self, notes: str, now: datetime) -> Session:
         """Record the session as held: only once it has started."""

@@ -20,7 +20,8 @@ class Delivery(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ProgramTerms:
-    """What the session service keeps of a program: its tenant, when its cohort meets, and how.
+    """What the session service keeps of a program: its tenant, when its cohort meets, and how, and
+    who manages it (``manager_ids``: the program managers' employee ids).
 
     The cohort's dates are whole days: sessions may take place from the start of its first day to the
     end of its last."""
@@ -30,6 +31,7 @@ class ProgramTerms:
     cohort_start: datetime | None = None
     cohort_end: datetime | None = None
     delivery: Delivery = Delivery.UNSPECIFIED
+    manager_ids: tuple[str, ...] = ()
 
     @property
     def window_end(self) -> datetime | None:

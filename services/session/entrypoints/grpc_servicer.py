@@ -1,5 +1,7 @@
-"""gRPC SessionService: each method translates its request into a command, has the message bus run it
-(one unit of work; the relay is woken after a write) and translates the result back.
+"""gRPC SessionService: each method translates its request into a command carrying its caller, has the
+message bus run it (one unit of work; the relay is woken after a write) and translates the result back.
+The access table (``access.py``) admits the caller's roles first; the handler checks them on the
+relationship.
 
 Domain errors propagate to the shared interceptor, which maps them to statuses with details.
 """
@@ -13,15 +15,19 @@ from mentoring.v1 import common_pb2, events_pb2, session_pb2, session_pb2_grpc
 from typing_extensions import override
 
 from services.session.adapters import translate
+from services.session.entrypoints.access import ACCESS
 from services.session.entrypoints.grpc_limits import LIMITS
 from services.session.service_layer import commands
+from services.shared.auth import current_principal
 from services.shared.field_limits import bounded
 from services.shared.messagebus import MessageBus
+from services.shared.rpc_access import guarded
 from services.shared.timestamps import instant
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
+@guarded(ACCESS)
 @bounded(LIMITS)
 class SessionServicer(session_pb2_grpc.SessionServiceServicer):
     def __init__(self, bus: MessageBus) -> None:
@@ -40,6 +46,7 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
             delivery=translate.delivery_from_wire(request.delivery),
             location=request.location,
             meeting_link=request.meeting_link,
+            caller=current_principal(),
         )
         return translate.session_to_wire(await self._bus.execute(command))
 
@@ -47,14 +54,18 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
     async def CompleteSession(
         self, request: session_pb2.CompleteSessionRequest, context: Context
     ) -> events_pb2.Session:
-        command = commands.CompleteSession(session_id=request.session_id, notes=request.notes)
+        command = commands.CompleteSession(
+            session_id=request.session_id, notes=request.notes, caller=current_principal()
+        )
         return translate.session_to_wire(await self._bus.execute(command))
 
     @override
     async def CancelSession(
         self, request: session_pb2.CancelSessionRequest, context: Context
     ) -> events_pb2.Session:
-        command = commands.CancelSession(session_id=request.session_id, reason=request.reason)
+        command = commands.CancelSession(
+            session_id=request.session_id, reason=request.reason, caller=current_principal()
+        )
         return translate.session_to_wire(await self._bus.execute(command))
 
     @override
@@ -66,6 +77,7 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
             employee_id=request.employee_id,
             page_size=request.page.page_size,
             page_token=request.page.page_token,
+            caller=current_principal(),
         )
         page = await self._bus.execute(query)
         return session_pb2.ListSessionsResponse(
@@ -84,6 +96,7 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
             target=goal.target,
             due=instant(goal.due) if goal.HasField("due") else None,
             skill_tags=tuple(goal.skill_tags),
+            caller=current_principal(),
         )
         return translate.goal_to_wire(await self._bus.execute(command))
 
@@ -97,6 +110,7 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
             progress=request.progress,
             note=request.note,
             employee_id=request.employee_id,
+            caller=current_principal(),
         )
         return translate.progress_to_wire(await self._bus.execute(command))
 
@@ -105,7 +119,10 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
         self, request: session_pb2.ListGoalsRequest, context: Context
     ) -> session_pb2.ListGoalsResponse:
         query = commands.ListGoals(
-            match_id=request.match_id, page_size=request.page.page_size, page_token=request.page.page_token
+            match_id=request.match_id,
+            page_size=request.page.page_size,
+            page_token=request.page.page_token,
+            caller=current_principal(),
         )
         page = await self._bus.execute(query)
         return session_pb2.ListGoalsResponse(
@@ -125,6 +142,7 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
             employee_id=request.employee_id,
             rating=request.rating,
             comment=request.comment,
+            caller=current_principal(),
         )
         return translate.feedback_to_wire(await self._bus.execute(command))
 
@@ -132,5 +150,7 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
     async def ExportICalendar(
         self, request: session_pb2.ExportICalendarRequest, context: Context
     ) -> session_pb2.ICalendar:
-        query = commands.ExportCalendar(employee_id=request.employee_id, match_id=request.match_id)
+        query = commands.ExportCalendar(
+            employee_id=request.employee_id, match_id=request.match_id, caller=current_principal()
+        )
         return session_pb2.ICalendar(content=await self._bus.execute(query))

@@ -1,6 +1,10 @@
 """What the session service is asked to do, whichever entrypoint asks: gRPC requests and matching events
 alike become one of these. A :class:`Command` writes in one transaction, a :class:`Query` reads in a
-read-only one; each names what its handler returns."""
+read-only one; each names what its handler returns.
+
+The commands of requests (sessions, goals, feedback) carry their ``caller``, whom the handler checks
+against the relationship it loads; those of events (matching, enrollment) have none: the events are the
+other services' word."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from datetime import datetime
 
 from services.session.domain.model import Feedback, Goal, GoalProgress, Session
 from services.session.domain.programs import Delivery, ProgramTerms
+from services.shared.auth import Principal
 from services.shared.messagebus import Command, Query
 from services.shared.paging import Page
 
@@ -79,18 +84,21 @@ class ScheduleSession(Command[Session]):
     delivery: Delivery = Delivery.UNSPECIFIED
     location: str = ""
     meeting_link: str = ""
+    caller: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
 class CompleteSession(Command[Session]):
     session_id: str
     notes: str = ""
+    caller: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
 class CancelSession(Command[Session]):
     session_id: str
     reason: str = ""
+    caller: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +107,7 @@ class ListSessions(Query[Page[Session]]):
     employee_id: str = ""
     page_size: int = 0
     page_token: str = ""
+    caller: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +116,7 @@ class ExportCalendar(Query[str]):
 
     employee_id: str = ""
     match_id: str = ""
+    caller: Principal = field(kw_only=True)
 
 
 # ---- goals ----
@@ -121,6 +131,7 @@ class SetGoal(Command[Goal]):
     target: str = ""
     due: datetime | None = None
     skill_tags: tuple[str, ...] = ()
+    caller: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +141,7 @@ class RecordGoalProgress(Command[GoalProgress]):
     progress: float
     note: str = ""
     employee_id: str = ""
+    caller: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +161,7 @@ class ListGoals(Query[GoalsPage]):
     match_id: str
     page_size: int = 0
     page_token: str = ""
+    caller: Principal = field(kw_only=True)
 
 
 # ---- feedback ----
@@ -161,3 +174,4 @@ class SubmitFeedback(Command[Feedback]):
     employee_id: str
     rating: int
     comment: str = ""
+    caller: Principal = field(kw_only=True)

@@ -4,7 +4,10 @@ matching events alike) to its handler.
 Each handler runs inside the unit of work it is given (one database transaction): load through the
 store, decide in the domain, persist, and publish the resulting events through the outbox in the same
 transaction, so a change and its events commit or vanish together. Counters are incremented only once
-that transaction commits: a consumer batch may be rolled back and applied again."""
+that transaction commits: a consumer batch may be rolled back and applied again.
+
+A request's handler looks up in the caller's tenant only, and checks the caller against the relationship
+it loads (``permissions``) before it reads or changes anything of it."""
 
 from __future__ import annotations
 
@@ -29,7 +32,8 @@ from services.session.domain.model import (
     Relationship,
     Session,
 )
-from services.session.service_layer import commands
+from services.session.service_layer import commands, permissions
+from services.shared.auth import Principal
 from services.shared.errors import InvalidArgument, NotFound
 from services.shared.ids import require_id
 from services.shared.logging import get_logger
@@ -52,18 +56,32 @@ def _now(now: datetime | None) -> datetime:
     return model.require_aware(now, "now") if now is not None else datetime.now(UTC)
 
 
-async def _relationship(uow: AsyncSession, match_id: str) -> Relationship:
-    relationship = await store.get_relationship(uow, match_id)
+async def _relationship(uow: AsyncSession, tenant: str, match_id: str) -> Relationship:
+    """The relationship of the caller's tenant; another tenant's is not found, like a missing one."""
+    relationship = await store.get_relationship(uow, match_id, tenant=tenant)
     if relationship is None:
         raise NotFound("match", match_id)
     return relationship
 
 
-async def _session(uow: AsyncSession, session_id: str) -> Session:
-    found = await store.get_session(uow, require_id(session_id, "session_id"))
+async def _member_of(uow: AsyncSession, caller: Principal, match_id: str) -> Relationship:
+    """The relationship, if the caller is one of its members."""
+    relationship = await _relationship(uow, permissions.tenant_of(caller), match_id)
+    permissions.require_member(caller, relationship)
+    return relationship
+
+
+async def _session_of_member(
+    uow: AsyncSession, caller: Principal, session_id: str
+) -> tuple[Session, Relationship]:
+    """The session and its relationship, if the caller is one of the relationship's members."""
+    tenant = permissions.tenant_of(caller)
+    found = await store.get_session(uow, require_id(session_id, "session_id"), tenant=tenant)
     if found is None:
         raise NotFound("session", session_id)
-    return found
+    relationship = await _relationship(uow, tenant, found.match_id)
+    permissions.require_member(caller, relationship)
+    return found, relationship
 
 
 # ---- from matching events ----
@@ -77,7 +95,7 @@ async def activate_relationship(
     activated = Relationship.activated(
         command.match_id, command.program_id, command.mentor_id, command.mentee_ids, command.tenant
     )
-    existing = await store.get_relationship(uow, activated.match_id)
+    existing = await store.get_relationship(uow, activated.match_id, tenant=None)
     if existing is not None and not existing.is_active:
         after_commit(uow, metrics.RELATIONSHIPS.labels("stale").inc)
         log.info("stale_activation_ignored", match_id=activated.match_id)
@@ -104,7 +122,7 @@ async def end_relationship(
     """
     moment = _now(now)
     reason = command.reason.strip()[:MAX_END_REASON]
-    existing = await store.get_relationship(uow, require_id(command.match_id, "match.match_id"))
+    existing = await store.get_relationship(uow, require_id(command.match_id, "match.match_id"), tenant=None)
     if existing is None:
         ended = Relationship.activated(
             command.match_id, command.program_id, command.mentor_id, command.mentee_ids, command.tenant
@@ -159,8 +177,8 @@ async def erase_employee(
     the outbox rows about those relationships' sessions and goals; ``on_erased`` runs once that has
     committed (the write-ahead log is then emptied: ``services.shared.erasure``)."""
     employee_id = require_id(command.employee_id, "employee_id")
-    await goal_store.forget_enrolment_goals(uow, employee_id)
-    erased = await erasure_store.erase_employee(uow, employee_id)
+    await goal_store.forget_enrolment_goals(uow, employee_id, command.tenant)
+    erased = await erasure_store.erase_employee(uow, employee_id, command.tenant)
     for tenant, subjects in erased.subjects_by_tenant.items():
         await forget_subjects(uow, tenant, subjects)
     count = len(erased.match_ids)
@@ -176,12 +194,15 @@ async def erase_employee(
 async def schedule_session(
     uow: AsyncSession, command: commands.ScheduleSession, now: datetime | None = None
 ) -> Session:
-    """Plan a session; a retry with the same ``request_id`` returns the first result and changes nothing."""
+    """Plan a session, by a member of the relationship; a retry with the same ``request_id`` returns the
+    first result and changes nothing."""
+    tenant = permissions.tenant_of(command.caller)
     if command.request_id.strip():
         earlier = await store.get_session_by_request(uow, command.request_id.strip())
         if earlier is not None:
             if earlier.match_id != command.match_id.strip():
                 raise InvalidArgument("request_id", "was already used for a session of another match")
+            await _member_of(uow, command.caller, earlier.match_id)
             return earlier
     moment = _now(now)
     request = model.validate_session_request(
@@ -195,13 +216,14 @@ async def schedule_session(
         command.location,
         command.meeting_link,
     )
-    relationship = await _relationship(uow, request.match_id)
-    program = await program_store.get_program(uow, relationship.program_id)
+    relationship = await _member_of(uow, command.caller, request.match_id)
+    program = await program_store.get_program(uow, relationship.program_id, tenant)
     nearby = await store.sessions_of_people_overlapping(
         uow,
         relationship.participants,
         request.starts_at,
         request.starts_at + timedelta(minutes=request.duration_minutes),
+        tenant=tenant,
     )
     planned = model.plan_session(relationship, request, str(uuid.uuid4()), nearby, program)
     await store.insert_session(uow, planned, moment)
@@ -214,11 +236,10 @@ async def schedule_session(
 async def complete_session(
     uow: AsyncSession, command: commands.CompleteSession, now: datetime | None = None
 ) -> Session:
-    session = await _session(uow, command.session_id)
+    session, relationship = await _session_of_member(uow, command.caller, command.session_id)
     moment = _now(now)
     done = session.complete(command.notes, moment)
     await store.update_session(uow, done, moment)
-    relationship = await _relationship(uow, done.match_id)
     await publish(uow, [events.SessionCompleted(relationship.tenant, done)])
     after_commit(uow, metrics.SESSIONS_COMPLETED.inc)
     return done
@@ -227,10 +248,9 @@ async def complete_session(
 async def cancel_session(
     uow: AsyncSession, command: commands.CancelSession, now: datetime | None = None
 ) -> Session:
-    session = await _session(uow, command.session_id)
+    session, relationship = await _session_of_member(uow, command.caller, command.session_id)
     cancelled = session.cancel(command.reason)
     await store.update_session(uow, cancelled, _now(now))
-    relationship = await _relationship(uow, cancelled.match_id)
     await publish(uow, [events.SessionCancelled(relationship.tenant, cancelled, CancellationCause.REQUESTED)])
     after_commit(uow, metrics.SESSIONS_CANCELLED.labels(CancellationCause.REQUESTED.value).inc)
     return cancelled
@@ -246,13 +266,22 @@ def _scope(match_id: str, employee_id: str) -> tuple[str, str]:
 
 
 async def list_sessions(uow: AsyncSession, command: commands.ListSessions) -> Page[Session]:
+    """A page of sessions: whole for the relationship's members; times and statuses only (their words
+    redacted) for HR and the program's managers."""
     match_id, employee_id = _scope(command.match_id, command.employee_id)
     limit = page_size(command.page_size)
     key = decode_token("sessions", command.page_token, 2)
     after = (_parse_instant(key[0]), key[1]) if key is not None else None
+    tenant = permissions.tenant_of(command.caller)
     if match_id:
-        await _relationship(uow, match_id)
-    items, total = await store.list_sessions(uow, match_id, employee_id, limit + 1, after)
+        relationship = await _relationship(uow, tenant, match_id)
+        program = await program_store.get_program(uow, relationship.program_id, tenant)
+        redacted = permissions.redacts_sessions_of(command.caller, relationship, program)
+    else:
+        employee_id, redacted = permissions.sessions_of_person(command.caller, employee_id)
+    items, total = await store.list_sessions(uow, tenant, match_id, employee_id, limit + 1, after)
+    if redacted:
+        items = [session.redacted() for session in items]
     next_token = ""
     if len(items) > limit:
         items = items[:limit]
@@ -264,10 +293,14 @@ async def list_sessions(uow: AsyncSession, command: commands.ListSessions) -> Pa
 async def export_calendar(
     uow: AsyncSession, command: commands.ExportCalendar, now: datetime | None = None
 ) -> str:
+    """The calendar of the caller's own sessions: of one of their relationships, or of all of them."""
     match_id, employee_id = _scope(command.match_id, command.employee_id)
+    tenant = permissions.tenant_of(command.caller)
     if match_id:
-        await _relationship(uow, match_id)
-    sessions = await store.all_sessions(uow, match_id, employee_id, MAX_EXPORTED_SESSIONS)
+        permissions.require_reader(command.caller, await _relationship(uow, tenant, match_id))
+    else:
+        employee_id = permissions.own(command.caller, employee_id)
+    sessions = await store.all_sessions(uow, tenant, match_id, employee_id, MAX_EXPORTED_SESSIONS)
     # A read commits nothing, so there is no commit to wait for: the export is served.
     metrics.CALENDAR_EXPORTS.inc()
     return render_icalendar(sessions, _now(now))
@@ -287,7 +320,7 @@ async def set_goal(uow: AsyncSession, command: commands.SetGoal, now: datetime |
         command.due,
         command.skill_tags,
     )
-    relationship = await _relationship(uow, goal.match_id)
+    relationship = await _member_of(uow, command.caller, goal.match_id)
     relationship.require_active()
     await store.save_goal(uow, goal, _now(now))
     return goal
@@ -296,15 +329,15 @@ async def set_goal(uow: AsyncSession, command: commands.SetGoal, now: datetime |
 async def record_goal_progress(
     uow: AsyncSession, command: commands.RecordGoalProgress, now: datetime | None = None
 ) -> GoalProgress:
+    """A check-in by a member of the relationship: its author is the caller, always."""
     match_id = require_id(command.match_id, "match_id")
     goal_id = require_id(command.goal_id, "goal_id")
-    relationship = await _relationship(uow, match_id)
+    author = permissions.own(command.caller, command.employee_id)
+    relationship = await _member_of(uow, command.caller, match_id)
     goal = await store.get_goal(uow, match_id, goal_id)
     if goal is None:
         raise NotFound("goal", goal_id)
-    progress = model.record_progress(
-        relationship, goal, command.progress, command.note, _now(now), command.employee_id
-    )
+    progress = model.record_progress(relationship, goal, command.progress, command.note, _now(now), author)
     await store.insert_progress(uow, progress)
     await publish(uow, [events.GoalProgressRecorded(relationship.tenant, progress)])
     after_commit(uow, metrics.GOAL_PROGRESS.inc)
@@ -315,7 +348,9 @@ async def list_goals(uow: AsyncSession, command: commands.ListGoals) -> commands
     match_id = require_id(command.match_id, "match_id")
     limit = page_size(command.page_size)
     key = decode_token("goals", command.page_token, 1)
-    await _relationship(uow, match_id)
+    relationship = await _relationship(uow, permissions.tenant_of(command.caller), match_id)
+    # Goals and their progress are what the relationship says: HR sees none of it.
+    permissions.require_reader(command.caller, relationship)
     goals, total = await store.list_goals(uow, match_id, limit + 1, key[0] if key else None)
     next_token = ""
     if len(goals) > limit:
@@ -337,9 +372,11 @@ async def list_goals(uow: AsyncSession, command: commands.ListGoals) -> commands
 async def submit_feedback(
     uow: AsyncSession, command: commands.SubmitFeedback, now: datetime | None = None
 ) -> Feedback:
+    """Feedback on a session, by a member of its relationship: its author is the caller."""
     author, rating, comment = model.validate_feedback(command.employee_id, command.rating, command.comment)
-    relationship = await _relationship(uow, require_id(command.match_id, "match_id"))
-    session = await _session(uow, command.session_id)
+    author = permissions.own(command.caller, author)
+    relationship = await _member_of(uow, command.caller, require_id(command.match_id, "match_id"))
+    session, _ = await _session_of_member(uow, command.caller, command.session_id)
     given = model.give_feedback(
         relationship,
         session,

@@ -14,10 +14,11 @@ from services.session.bootstrap import MIGRATIONS
 from services.session.domain.model import Goal
 from services.session.entrypoints.consumers import translators
 from services.session.service_layer import commands, handlers
+from services.shared.access import DenialReason, PermissionDenied
 from services.shared.db import Database
 from services.shared.envelope import published_event
-from services.shared.errors import FailedPrecondition
 from services.shared.topics import ENROLLMENT_EVENTS
+from tests.unit.session.callers import person
 
 NOW = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
 LEAD = Goal("g1", "", "Lead a design review", "reviews", "3", None, ("architecture",))
@@ -61,7 +62,7 @@ async def test_a_relationship_starts_with_its_mentees_enrolment_goals(database: 
             uow, commands.ActivateRelationship("m-1", "p-1", "E-1", ("E-2", "E-3"), tenant="acme"), NOW
         )
     async with database.read_transaction() as uow:
-        page = await handlers.list_goals(uow, commands.ListGoals("m-1"))
+        page = await handlers.list_goals(uow, commands.ListGoals("m-1", caller=person("E-2")))
     assert [(goal.goal_id, goal.what, goal.match_id) for goal in page.goals] == [
         ("g1", "Lead a design review", "m-1"),
         ("g1~2", "Lead a design review", "m-1"),
@@ -78,24 +79,28 @@ async def test_every_check_in_is_kept_with_who_made_it(database: Database) -> No
         await handlers.activate_relationship(
             uow, commands.ActivateRelationship("m-1", "p-1", "E-1", ("E-2",), tenant="acme"), NOW
         )
-    for hours, (progress, by) in enumerate([(0.25, "E-2"), (0.5, "E-1"), (0.75, "")], start=1):
+    # The caller checks in; a request naming nobody is the caller's too.
+    checking_in = [(0.25, "E-2", "E-2"), (0.5, "E-1", "E-1"), (0.75, "", "E-2")]
+    for hours, (progress, named, caller) in enumerate(checking_in, start=1):
         async with database.transaction() as uow:
             await handlers.record_goal_progress(
                 uow,
-                commands.RecordGoalProgress("m-1", "g1", progress, f"step {hours}", by),
+                commands.RecordGoalProgress(
+                    "m-1", "g1", progress, f"step {hours}", named, caller=person(caller)
+                ),
                 NOW + timedelta(hours=hours),
             )
-    with pytest.raises(FailedPrecondition) as raised:
+    with pytest.raises(PermissionDenied) as raised:
         async with database.transaction() as uow:
             await handlers.record_goal_progress(
-                uow, commands.RecordGoalProgress("m-1", "g1", 1.0, "", "E-9"), NOW
+                uow, commands.RecordGoalProgress("m-1", "g1", 1.0, "", "E-9", caller=person("E-2")), NOW
             )
-    assert raised.value.rule == "not_a_participant"
+    assert raised.value.reason is DenialReason.NOT_YOURS
     async with database.read_transaction() as uow:
-        page = await handlers.list_goals(uow, commands.ListGoals("m-1"))
+        page = await handlers.list_goals(uow, commands.ListGoals("m-1", caller=person("E-2")))
     assert [(c.progress, c.recorded_by, c.note) for c in page.check_ins] == [
         (0.25, "E-2", "step 1"),
         (0.5, "E-1", "step 2"),
-        (0.75, "", "step 3"),
+        (0.75, "E-2", "step 3"),
     ]
     assert [(p.goal_id, p.progress) for p in page.progress] == [("g1", 0.75)], "the latest still on its own"

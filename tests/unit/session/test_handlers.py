@@ -15,8 +15,10 @@ from services.session.service_layer import commands, handlers
 from services.shared.db import Database
 from services.shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.shared.outbox import outbox_table
+from tests.unit.session.callers import person
 
 NOW = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
+MENTOR = person("E-1")
 
 
 @pytest.fixture
@@ -40,7 +42,11 @@ async def staged_types(db: Database) -> list[str]:
 async def schedule(db: Database, days: float, minutes: int = 60, request_id: str = "") -> str:
     async with db.transaction() as uow:
         planned = await handlers.schedule_session(
-            uow, commands.ScheduleSession("m-1", NOW + timedelta(days=days), minutes, "", request_id), NOW
+            uow,
+            commands.ScheduleSession(
+                "m-1", NOW + timedelta(days=days), minutes, "", request_id, caller=MENTOR
+            ),
+            NOW,
         )
     return planned.session_id
 
@@ -60,7 +66,9 @@ async def test_a_request_id_of_another_match_is_refused(database: Database) -> N
     with pytest.raises(InvalidArgument) as raised:
         async with database.transaction() as uow:
             await handlers.schedule_session(
-                uow, commands.ScheduleSession("m-2", NOW + timedelta(days=3), 60, "", "r-1"), NOW
+                uow,
+                commands.ScheduleSession("m-2", NOW + timedelta(days=3), 60, "", "r-1", caller=person("E-3")),
+                NOW,
             )
     assert raised.value.field == "request_id"
 
@@ -84,11 +92,11 @@ async def test_nobody_is_in_two_sessions_at_once_across_their_relationships(data
             uow, commands.ActivateRelationship("m-3", "prog-2", "E-5", ("E-6",), tenant="acme"), NOW
         )
 
-    async def schedule_in(match_id: str, hours_after: float) -> str:
+    async def schedule_in(match_id: str, hours_after: float, by: str = "E-1") -> str:
         starts_at = NOW + timedelta(days=1, hours=hours_after)
         async with database.transaction() as uow:
             planned = await handlers.schedule_session(
-                uow, commands.ScheduleSession(match_id, starts_at, 60, "", ""), NOW
+                uow, commands.ScheduleSession(match_id, starts_at, 60, "", "", caller=person(by)), NOW
             )
         return planned.session_id
 
@@ -97,18 +105,22 @@ async def test_nobody_is_in_two_sessions_at_once_across_their_relationships(data
     assert raised.value.rule == "participant_busy"
     assert "m-1" not in raised.value.message and "E-" not in raised.value.message
     assert await schedule_in("m-2", 1.0), "back to back is not at once"
-    assert await schedule_in("m-3", 0.5), "other people are free at that time"
+    assert await schedule_in("m-3", 0.5, by="E-5"), "other people are free at that time"
 
 
 async def test_only_a_started_session_can_be_completed(database: Database) -> None:
     session_id = await schedule(database, 8)
     with pytest.raises(FailedPrecondition) as raised:
         async with database.transaction() as uow:
-            await handlers.complete_session(uow, commands.CompleteSession(session_id, "done"), NOW)
+            await handlers.complete_session(
+                uow, commands.CompleteSession(session_id, "done", caller=MENTOR), NOW
+            )
     assert raised.value.rule == "session_not_started"
     async with database.transaction() as uow:
         done = await handlers.complete_session(
-            uow, commands.CompleteSession(session_id, "done"), NOW + timedelta(days=8, minutes=5)
+            uow,
+            commands.CompleteSession(session_id, "done", caller=MENTOR),
+            NOW + timedelta(days=8, minutes=5),
         )
     assert done.notes == "done"
 
@@ -149,7 +161,7 @@ async def test_paging_walks_every_session_once_in_start_order(database: Database
     while True:
         async with database.transaction() as uow:
             page = await handlers.list_sessions(
-                uow, commands.ListSessions(match_id="m-1", page_size=2, page_token=token)
+                uow, commands.ListSessions(match_id="m-1", page_size=2, page_token=token, caller=MENTOR)
             )
         assert page.total_size == 5
         seen.extend(session.session_id for session in page.items)
@@ -162,10 +174,14 @@ async def test_paging_walks_every_session_once_in_start_order(database: Database
 async def test_listing_needs_exactly_one_scope_and_a_known_match(database: Database) -> None:
     async with database.transaction() as uow:
         with pytest.raises(InvalidArgument):
-            await handlers.list_sessions(uow, commands.ListSessions())
+            await handlers.list_sessions(uow, commands.ListSessions(caller=MENTOR))
         with pytest.raises(InvalidArgument):
-            await handlers.list_sessions(uow, commands.ListSessions(match_id="m-1", employee_id="E-1"))
+            await handlers.list_sessions(
+                uow, commands.ListSessions(match_id="m-1", employee_id="E-1", caller=MENTOR)
+            )
         with pytest.raises(NotFound):
-            await handlers.list_sessions(uow, commands.ListSessions(match_id="m-404"))
-        by_stranger = await handlers.list_sessions(uow, commands.ListSessions(employee_id="E-404"))
+            await handlers.list_sessions(uow, commands.ListSessions(match_id="m-404", caller=MENTOR))
+        by_stranger = await handlers.list_sessions(
+            uow, commands.ListSessions(employee_id="E-404", caller=person("E-404"))
+        )
     assert (list(by_stranger.items), by_stranger.total_size) == ([], 0)

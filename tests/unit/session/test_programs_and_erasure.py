@@ -28,11 +28,13 @@ from services.shared.messagebus import Command
 from services.shared.outbox import outbox_table
 from services.shared.timestamps import timestamp
 from services.shared.topics import ENROLLMENT_EVENTS
+from tests.unit.session.callers import person
 
 NOW = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
 T = TypeVar("T")
 COHORT_START = datetime(2030, 3, 5, tzinfo=UTC)
 COHORT_END = datetime(2030, 3, 14, tzinfo=UTC)  # the last day: sessions may end at midnight after it
+MENTOR, MENTEE = person("E-1"), person("E-2")
 
 
 @pytest.fixture
@@ -59,7 +61,7 @@ async def open_relationship(database: Database, delivery: Delivery) -> None:
 
 
 def schedule(starts_at: datetime, **delivery: str | Delivery) -> commands.ScheduleSession:
-    return commands.ScheduleSession("m-1", starts_at, 60, "Career plan", "", **delivery)  # type: ignore[arg-type]
+    return commands.ScheduleSession("m-1", starts_at, 60, "Career plan", "", **delivery, caller=MENTOR)  # type: ignore[arg-type]
 
 
 def test_program_events_become_program_terms() -> None:
@@ -118,11 +120,22 @@ async def test_an_erased_person_leaves_nothing_readable_in_their_relationships(
     planned = await run(database, schedule(COHORT_START + timedelta(hours=10)))
     assert isinstance(planned, Session)
     after_it = COHORT_START + timedelta(hours=12)
-    await run(database, commands.CompleteSession(planned.session_id, "Talked about leaving Acme"), after_it)
-    await run(database, commands.SetGoal("m-1", "g-1", "Become a team lead"))
-    await run(database, commands.RecordGoalProgress("m-1", "g-1", 0.5, "Shy in meetings"), after_it)
-    await run(database, commands.SubmitFeedback("m-1", planned.session_id, "E-2", 5, "Open and kind"))
-    await run(database, commands.SubmitFeedback("m-1", planned.session_id, "E-1", 4, "E-2 was candid"))
+    await run(
+        database,
+        commands.CompleteSession(planned.session_id, "Talked about leaving Acme", caller=MENTOR),
+        after_it,
+    )
+    await run(database, commands.SetGoal("m-1", "g-1", "Become a team lead", caller=MENTEE))
+    await run(
+        database, commands.RecordGoalProgress("m-1", "g-1", 0.5, "Shy in meetings", caller=MENTEE), after_it
+    )
+    await run(
+        database, commands.SubmitFeedback("m-1", planned.session_id, "E-2", 5, "Open and kind", caller=MENTEE)
+    )
+    await run(
+        database,
+        commands.SubmitFeedback("m-1", planned.session_id, "E-1", 4, "E-2 was candid", caller=MENTOR),
+    )
 
     erased = await run(database, commands.EraseEmployee("E-2", tenant="acme"))
 

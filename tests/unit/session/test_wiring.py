@@ -23,8 +23,10 @@ from services.shared.envelope import published_event
 from services.shared.messagebus import Command, MessageBus, Query
 from services.shared.outbox import outbox_table
 from services.shared.topics import MATCHING_EVENTS, ce_type_of, check_consumer, source_of
+from tests.unit.session.callers import person
 
 START = datetime.now(UTC) + timedelta(days=7)
+MENTOR = person("E-1")
 
 
 @pytest.fixture
@@ -120,9 +122,10 @@ async def test_cancellations_carry_their_cause_and_the_registry_type_and_source(
             uow, published_event("matching", events_pb2.MatchActivated(match=match()), tenant="acme")
         )
     planned = [
-        await bus.execute(commands.ScheduleSession("m-1", START + timedelta(days=day), 60)) for day in (0, 1)
+        await bus.execute(commands.ScheduleSession("m-1", START + timedelta(days=day), 60, caller=MENTOR))
+        for day in (0, 1)
     ]
-    await bus.execute(commands.CancelSession(planned[0].session_id, reason="travel"))
+    await bus.execute(commands.CancelSession(planned[0].session_id, reason="travel", caller=MENTOR))
     assert wakes.count == 3, "the relay is woken after each write"
     async with database.transaction() as uow:
         await of_topic[events_pb2.MatchEnded](
@@ -146,7 +149,7 @@ async def test_cancellations_carry_their_cause_and_the_registry_type_and_source(
 
 async def test_counters_move_only_when_the_unit_of_work_commits(database: Database) -> None:
     bus = MessageBus(database, handler_map())
-    await bus.execute(commands.ActivateRelationship("m-1", "prog-1", "E-1", ("E-2",)))
+    await bus.execute(commands.ActivateRelationship("m-1", "prog-1", "E-1", ("E-2",), tenant="acme"))
     scheduled = counted("mentoring_sessions_scheduled_total")
     activated = counted("mentoring_session_relationships_total", change="activated")
 
@@ -155,11 +158,11 @@ async def test_counters_move_only_when_the_unit_of_work_commits(database: Databa
 
     with pytest.raises(Abandoned):
         async with database.transaction() as uow:
-            await bus.apply(uow, commands.ScheduleSession("m-1", START, 60))
+            await bus.apply(uow, commands.ScheduleSession("m-1", START, 60, caller=MENTOR))
             await bus.apply(uow, commands.ActivateRelationship("m-2", "prog-1", "E-3", ("E-4",)))
             raise Abandoned
     assert counted("mentoring_sessions_scheduled_total") == scheduled
     assert counted("mentoring_session_relationships_total", change="activated") == activated
 
-    await bus.execute(commands.ScheduleSession("m-1", START, 60))
+    await bus.execute(commands.ScheduleSession("m-1", START, 60, caller=MENTOR))
     assert counted("mentoring_sessions_scheduled_total") == scheduled + 1
