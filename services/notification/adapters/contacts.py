@@ -64,6 +64,7 @@ class GrpcContactDirectory:
         self._target = target
         self._timeout = timeout_seconds
         self._tokens = tokens
+        self._token = tokens.token if isinstance(tokens, ClientCredentials) else tokens
         self._channel: grpc.aio.Channel | None = None
 
     def _stub(self) -> enrollment_pb2_grpc.EnrollmentServiceAsyncStub:
@@ -79,14 +80,16 @@ class GrpcContactDirectory:
             # Which of the namesakes of all tenants would it be? Asking again will not tell.
             raise ContactLookupUnavailable("the delivery names no tenant", retryable=False)
         try:
+            # Had (and cached) before the call, so the interceptor sends it without asking the issuer.
+            await self._token()
+        except IssuerUnavailable as error:
+            raise ContactLookupUnavailable("no access token", retryable=True) from error
+        try:
             reply = await self._stub().GetEmployeeContact(
                 enrollment_pb2.GetEmployeeContactRequest(employee_id=employee_id),
                 metadata=((TENANT_METADATA, tenant.strip()),),
                 timeout=self._timeout,
             )
-        except IssuerUnavailable as error:
-            # No token could be had: the identity provider may be back later.
-            raise ContactLookupUnavailable("no access token", retryable=True) from error
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND:
                 return None
