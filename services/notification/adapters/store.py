@@ -294,7 +294,12 @@ async def program_name(session: AsyncSession, program_id: str) -> str:
 async def save_match(
     session: AsyncSession, tenant: str, match_id: str, program_id: str, participants: Sequence[Recipient]
 ) -> None:
-    await session.execute(match_participants.delete().where(match_participants.c.match_id == match_id))
+    # Scoped by tenant too: an event of another tenant naming this match id cannot rewrite its people.
+    await session.execute(
+        match_participants.delete().where(
+            match_participants.c.tenant == tenant, match_participants.c.match_id == match_id
+        )
+    )
     if participants:
         await session.execute(
             match_participants.insert(),

@@ -205,10 +205,16 @@ async def test_a_session_event_of_another_tenant_does_not_reach_a_match(database
     await run(database, match)
     with pytest.raises(NotYetKnown):
         await run(database, NotifySessionEvent("ev-s1", Template.SESSION_SCHEDULED, "m-1", tenant="globex"))
+    # Another tenant's event naming the same match id does not rewrite who takes part in acme's.
+    intruder = NotifyMatchEvent("ev-g", Template.MATCH_ACTIVATED, "m-1", "", "G-1", ("G-2",), tenant="globex")
+    await run(database, intruder)
     planned = await run(
         database, NotifySessionEvent("ev-s2", Template.SESSION_SCHEDULED, "m-1", tenant="acme")
     )
-    assert {item.tenant for item in planned.notifications} == {"acme"}
+    assert {(item.tenant, item.recipient_id) for item in planned.notifications} == {
+        ("acme", "E-1"),
+        ("acme", "E-2"),
+    }
 
 
 async def test_an_event_without_a_tenant_is_refused(database: Database) -> None:
