@@ -26,7 +26,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "migrations"
 def build(settings: NotificationSettings | None = None) -> ServiceRuntime:
     settings = settings or NotificationSettings()
     runtime = ServiceRuntime(settings, MIGRATIONS)
-    contacts = contact_directory(settings.enrollment_grpc_target, settings.contact_lookup_timeout_seconds)
+    contacts = contact_directory(settings)
     email = EmailSending(
         contacts,
         MailboxDirectory(settings.effective_mailbox_dir, settings.email_from),

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from services.shared.config import ServiceSettings
@@ -17,6 +17,12 @@ class NotificationSettings(ServiceSettings):
     # host:port of the enrollment service's gRPC API for the e-mail channel's contact look-up; empty
     # means no look-up, and every e-mail then fails with reason contact_lookup_unavailable.
     enrollment_grpc_target: str = ""
+    # The service's own client for that look-up (client-credentials grant at MENTORING_AUTH_ISSUER; its
+    # service account needs the contact_lookup role). The defaults are the client of the local development
+    # realm that `make run` and the tests embed (deploy/keycloak); a deployment sets its own
+    # MENTORING_NOTIFICATION_AUTH_CLIENT_ID / MENTORING_NOTIFICATION_AUTH_CLIENT_SECRET.
+    auth_client_id: str = "notification-service"
+    auth_client_secret: SecretStr = SecretStr("notification-service-secret")
     contact_lookup_timeout_seconds: float = Field(default=2.0, gt=0)
     # Whether a recipient who never set preferences gets e-mail too (in-app is always on by default).
     email_by_default: bool = True

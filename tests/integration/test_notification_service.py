@@ -1,10 +1,13 @@
 """The notification service as a real process on the real broker and a real SQLite file: enrollment,
 matching and session events in; inbox, preferences and delivery status over gRPC; e-mails in the mailbox
 directory with contacts looked up over real gRPC; outcome events out through the outbox; duplicates
-applied once; bad records dead-lettered while the consumers go on."""
+applied once; bad records dead-lettered while the consumers go on. Each person calls with their own
+token from the real Keycloak, for themselves (tests/integration/test_notification_access.py tries the
+refusals)."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 from collections import Counter
@@ -22,6 +25,7 @@ from mentoring.v1 import notification_pb2 as pb
 from services.notification.domain.model import Channel, notification_id
 from services.notification.domain.templates import Template
 from services.shared.envelope import CloudEvent, decode, encode_binary, new_event
+from tests.support.identity import KeycloakTokens, Metadata, bearer
 from tests.support.kafka import produce_raw, read_topic
 from tests.support.processes import ServiceProcess, metric_value
 from tests.support.waiting import rows, wait_for
@@ -29,6 +33,7 @@ from tests.support.waiting import rows, wait_for
 pytestmark = pytest.mark.integration
 
 MENTOR, MENTEE = "E-0042", "E-1001"
+TENANT = "acme"
 CONTACTS = {MENTOR: ("Grace Hopper", "grace@example.com"), MENTEE: ("Alan Turing", "alan@example.com")}
 
 
@@ -65,6 +70,11 @@ def match(match_id: str) -> common_pb2.Match:
     )
 
 
+async def as_person(tokens: KeycloakTokens, employee_id: str) -> Metadata:
+    """Call metadata carrying the real token of ``employee_id`` of the tenant."""
+    return bearer(await asyncio.to_thread(tokens.person, TENANT, employee_id))
+
+
 def record(event: CloudEvent, key: str) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
     headers, value = encode_binary(event)
     return key.encode(), value, headers
@@ -75,16 +85,22 @@ def count(database_file: Path, where: str) -> Callable[[], int]:
 
 
 async def test_events_become_inbox_items_and_emails_as_preferences_say(
-    kafka_bootstrap: str, namespace: str, data_dir: Path, directory_target: str
+    kafka_bootstrap: str, namespace: str, data_dir: Path, directory_target: str, tokens: KeycloakTokens
 ) -> None:
     program = events_pb2.ProgramCreated(
         program=common_pb2.Program(program_id="prog-1", name="Engineering 2030")
     )
     proposed = new_event(
-        "mentoring.matching.match.proposed.v1", "/t", events_pb2.MatchProposed(match=match("m-1"))
+        "mentoring.matching.match.proposed.v1",
+        "/t",
+        events_pb2.MatchProposed(match=match("m-1")),
+        tenant=TENANT,
     )
     activated = new_event(
-        "mentoring.matching.match.activated.v1", "/t", events_pb2.MatchActivated(match=match("m-1"))
+        "mentoring.matching.match.activated.v1",
+        "/t",
+        events_pb2.MatchActivated(match=match("m-1")),
+        tenant=TENANT,
     )
     starts = Timestamp()
     starts.FromDatetime(datetime(2031, 3, 3, 15, 0, tzinfo=UTC))
@@ -96,21 +112,27 @@ async def test_events_become_inbox_items_and_emails_as_preferences_say(
                 session_id="s-1", match_id="m-1", starts_at=starts, duration_minutes=45
             )
         ),
+        tenant=TENANT,
     )
     extra_env = {"MENTORING_NOTIFICATION_ENROLLMENT_GRPC_TARGET": directory_target}
     database = data_dir / "notification.db"
+    mentor, mentee = await as_person(tokens, MENTOR), await as_person(tokens, MENTEE)
     with ServiceProcess("notification", data_dir, namespace, kafka_bootstrap, extra_env) as service:
         async with grpc.aio.insecure_channel(service.grpc_target) as channel:
             stub = notification_pb2_grpc.NotificationServiceStub(channel)
-            assert (await stub.GetPreferences(pb.GetPreferencesRequest(recipient_id=MENTEE))).email is True
+            preferences = await stub.GetPreferences(
+                pb.GetPreferencesRequest(recipient_id=MENTEE), metadata=mentee
+            )
+            assert preferences.email is True
             await stub.UpdatePreferences(
                 pb.NotificationPreferences(
                     recipient_id=MENTEE, email=False, in_app=True, muted_templates=["match_proposed"]
-                )
+                ),
+                metadata=mentee,
             )
             with pytest.raises(grpc.aio.AioRpcError) as bad_preferences:
                 await stub.UpdatePreferences(
-                    pb.NotificationPreferences(recipient_id=MENTEE, muted_templates=["x"])
+                    pb.NotificationPreferences(recipient_id=MENTEE, muted_templates=["x"]), metadata=mentee
                 )
             assert bad_preferences.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
@@ -131,8 +153,8 @@ async def test_events_become_inbox_items_and_emails_as_preferences_say(
             await wait_for(lambda: count(database, "template = 'session_scheduled'")() == 3)
             await wait_for(lambda: count(database, "state = 'pending'")() == 0)
 
-            mentor_inbox = await stub.ListInbox(pb.ListInboxRequest(recipient_id=MENTOR))
-            mentee_inbox = await stub.ListInbox(pb.ListInboxRequest(recipient_id=MENTEE))
+            mentor_inbox = await stub.ListInbox(pb.ListInboxRequest(recipient_id=MENTOR), metadata=mentor)
+            mentee_inbox = await stub.ListInbox(pb.ListInboxRequest(recipient_id=MENTEE), metadata=mentee)
             assert [item.template for item in mentor_inbox.items] == [
                 "session_scheduled",
                 "match_activated",
@@ -147,26 +169,34 @@ async def test_events_become_inbox_items_and_emails_as_preferences_say(
             newest = mentor_inbox.items[0]
             with pytest.raises(grpc.aio.AioRpcError) as not_theirs:
                 await stub.MarkRead(
-                    pb.MarkReadRequest(notification_id=newest.notification_id, recipient_id=MENTEE)
+                    pb.MarkReadRequest(notification_id=newest.notification_id, recipient_id=MENTEE),
+                    metadata=mentee,
                 )
-            assert not_theirs.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+            # Another person's item is not in the mentee's inbox: not found, as if it did not exist.
+            assert not_theirs.value.code() == grpc.StatusCode.NOT_FOUND
             with pytest.raises(grpc.aio.AioRpcError) as missing:
-                await stub.MarkRead(pb.MarkReadRequest(notification_id="nope", recipient_id=MENTOR))
+                await stub.MarkRead(
+                    pb.MarkReadRequest(notification_id="nope", recipient_id=MENTOR), metadata=mentor
+                )
             assert missing.value.code() == grpc.StatusCode.NOT_FOUND
             read = await stub.MarkRead(
-                pb.MarkReadRequest(notification_id=newest.notification_id, recipient_id=MENTOR)
+                pb.MarkReadRequest(notification_id=newest.notification_id, recipient_id=MENTOR),
+                metadata=mentor,
             )
             assert read.read
             unread = await stub.ListInbox(
                 pb.ListInboxRequest(
                     recipient_id=MENTOR, unread_only=True, page=common_pb2.PageRequest(page_size=1)
-                )
+                ),
+                metadata=mentor,
             )
             assert unread.page.total_size == 2 and unread.page.next_page_token
             assert unread.items[0].template == "match_activated"
 
             email_id = notification_id(activated.id, MENTOR, Template.MATCH_ACTIVATED, Channel.EMAIL)
-            status = await stub.GetDeliveryStatus(pb.GetDeliveryStatusRequest(notification_id=email_id))
+            status = await stub.GetDeliveryStatus(
+                pb.GetDeliveryStatusRequest(notification_id=email_id), metadata=mentor
+            )
             assert (status.channel, status.status, status.attempts) == ("email", "delivered", 1)
 
         published = await read_topic(kafka_bootstrap, namespace + "notification.events.v1", expected=8)
@@ -195,7 +225,7 @@ async def test_events_become_inbox_items_and_emails_as_preferences_say(
 
 
 async def test_without_a_directory_emails_fail_and_bad_records_are_dead_lettered(
-    kafka_bootstrap: str, namespace: str, data_dir: Path
+    kafka_bootstrap: str, namespace: str, data_dir: Path, tokens: KeycloakTokens
 ) -> None:
     enrolled = new_event(
         "mentoring.enrollment.participant.enrolled.v1",
@@ -205,12 +235,13 @@ async def test_without_a_directory_emails_fail_and_bad_records_are_dead_lettered
                 enrollment_id="enr-1", program_id="prog-9", employee_id=MENTEE, role=common_pb2.ROLE_MENTEE
             )
         ),
-        tenant="acme",
+        tenant=TENANT,
     )
     orphan = new_event(
         "mentoring.session.session.scheduled.v1",
         "/t",
         events_pb2.SessionScheduled(session=events_pb2.Session(session_id="s-x", match_id="m-unknown")),
+        tenant=TENANT,
     )
     garbage = [
         ("ce_specversion", b"1.0"),
@@ -219,6 +250,7 @@ async def test_without_a_directory_emails_fail_and_bad_records_are_dead_lettered
         ("ce_type", b"mentoring.session.session.scheduled.v1"),
     ]
     database = data_dir / "notification.db"
+    mentee = await as_person(tokens, MENTEE)
     with ServiceProcess("notification", data_dir, namespace, kafka_bootstrap) as service:
         await produce_raw(
             kafka_bootstrap,
@@ -230,9 +262,11 @@ async def test_without_a_directory_emails_fail_and_bad_records_are_dead_lettered
         async with grpc.aio.insecure_channel(service.grpc_target) as channel:
             stub = notification_pb2_grpc.NotificationServiceStub(channel)
             email_id = notification_id(enrolled.id, MENTEE, Template.ENROLLED, Channel.EMAIL)
-            status = await stub.GetDeliveryStatus(pb.GetDeliveryStatusRequest(notification_id=email_id))
+            status = await stub.GetDeliveryStatus(
+                pb.GetDeliveryStatusRequest(notification_id=email_id), metadata=mentee
+            )
             assert (status.status, status.last_error) == ("failed", "contact_lookup_unavailable")
-            inbox = await stub.ListInbox(pb.ListInboxRequest(recipient_id=MENTEE))
+            inbox = await stub.ListInbox(pb.ListInboxRequest(recipient_id=MENTEE), metadata=mentee)
             assert [item.template for item in inbox.items] == ["enrolled"]
         dead = await read_topic(kafka_bootstrap, namespace + "session.events.v1.dlq", expected=2)
         published = await read_topic(kafka_bootstrap, namespace + "notification.events.v1", expected=2)

@@ -102,7 +102,7 @@ async def four_services(data_dir: Path, verifier: TokenVerifier) -> AsyncIterato
         _,
     ):
         settings = NotificationSettings(data_dir=data_dir, enrollment_grpc_target=enrollment_target)
-        contacts = contact_directory(settings.enrollment_grpc_target, settings.contact_lookup_timeout_seconds)
+        contacts = contact_directory(settings)
         email = EmailSending(
             contacts,
             MailboxDirectory(settings.effective_mailbox_dir, settings.email_from),

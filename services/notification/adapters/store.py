@@ -3,6 +3,11 @@
 It keeps deliveries (in-app inbox items and e-mails), preferences, and what it needs to address events
 that carry only ids: the names of programmes and the participants of each match. Every function runs in
 the caller's ``AsyncSession`` (the unit of work).
+
+Employee ids are unique within a tenant only, so everything about a person is keyed and queried by
+(tenant, employee id): the tenant of a delivery and of a match is the one its event carried
+(``ce_tenant``), that of an API call the caller's token's. Programme and match ids are unique across
+tenants (drawn at random by the services that create them).
 """
 
 from __future__ import annotations
@@ -52,19 +57,21 @@ notifications = Table(
     Column("is_read", Boolean, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("next_attempt_at", UtcDateTime, nullable=True),
-    Index("ix_notifications_inbox", "recipient_id", "channel", "created_at"),
+    Index("ix_notifications_inbox", "tenant", "recipient_id", "channel", "created_at"),
     Index("ix_notifications_due", "state", "channel", "next_attempt_at"),
 )
 
 preferences = Table(
     "preferences",
     metadata,
-    Column("recipient_id", String(128), primary_key=True),
+    Column("tenant", String(128), nullable=False),
+    Column("recipient_id", String(128), nullable=False),
     Column("email", Boolean, nullable=False),
     Column("in_app", Boolean, nullable=False),
     Column("webhook_url", Text, nullable=False),
     Column("muted_templates", JSON, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant", "recipient_id", name="pk_preferences_tenant"),
 )
 
 programs = Table(
@@ -81,8 +88,9 @@ match_participants = Table(
     Column("employee_id", String(128), nullable=False),
     Column("audience", String(16), nullable=False),
     Column("program_id", String(128), nullable=False),
+    Column("tenant", String(128), nullable=False),
     PrimaryKeyConstraint("match_id", "employee_id"),
-    Index("ix_match_participants_employee", "employee_id"),
+    Index("ix_match_participants_employee", "tenant", "employee_id"),
 )
 
 
@@ -134,8 +142,26 @@ async def insert_notifications(session: AsyncSession, planned: Sequence[Notifica
 
 
 async def get_notification(session: AsyncSession, notification_id: str) -> Notification | None:
+    """Any delivery by id: for the dispatcher, which works for every tenant."""
     row = (
         await session.execute(select(notifications).where(notifications.c.notification_id == notification_id))
+    ).first()
+    return _notification_of(row) if row is not None else None
+
+
+async def notification_of(
+    session: AsyncSession, tenant: str, recipient_id: str, notification_id: str
+) -> Notification | None:
+    """A delivery of one recipient of one tenant: None when it is missing, another tenant's or another
+    person's (the API cannot tell these apart)."""
+    row = (
+        await session.execute(
+            select(notifications).where(
+                notifications.c.notification_id == notification_id,
+                notifications.c.tenant == tenant,
+                notifications.c.recipient_id == recipient_id,
+            )
+        )
     ).first()
     return _notification_of(row) if row is not None else None
 
@@ -170,13 +196,18 @@ async def due_emails(session: AsyncSession, now: datetime, limit: int) -> list[N
 
 async def list_inbox(
     session: AsyncSession,
+    tenant: str,
     recipient_id: str,
     unread_only: bool,
     limit: int,
     before: tuple[datetime, str] | None,
 ) -> tuple[list[Notification], int]:
     """A page of the recipient's in-app items, newest first, after the keyset of the previous page."""
-    scope = [notifications.c.recipient_id == recipient_id, notifications.c.channel == Channel.IN_APP.value]
+    scope = [
+        notifications.c.tenant == tenant,
+        notifications.c.recipient_id == recipient_id,
+        notifications.c.channel == Channel.IN_APP.value,
+    ]
     if unread_only:
         scope.append(notifications.c.is_read.is_(False))
     query = select(notifications).where(*scope)
@@ -203,11 +234,16 @@ async def list_inbox(
 # ---- preferences ----
 
 
-async def get_preferences(session: AsyncSession, recipient_ids: Iterable[str]) -> dict[str, Preferences]:
+async def get_preferences(
+    session: AsyncSession, tenant: str, recipient_ids: Iterable[str]
+) -> dict[str, Preferences]:
+    """The stored preferences of these recipients of ``tenant``, by recipient id."""
     wanted = list(dict.fromkeys(recipient_ids))
     if not wanted:
         return {}
-    rows = await session.execute(select(preferences).where(preferences.c.recipient_id.in_(wanted)))
+    rows = await session.execute(
+        select(preferences).where(preferences.c.tenant == tenant, preferences.c.recipient_id.in_(wanted))
+    )
     return {
         row.recipient_id: Preferences(
             recipient_id=row.recipient_id,
@@ -220,7 +256,7 @@ async def get_preferences(session: AsyncSession, recipient_ids: Iterable[str]) -
     }
 
 
-async def save_preferences(session: AsyncSession, wanted: Preferences, now: datetime) -> None:
+async def save_preferences(session: AsyncSession, tenant: str, wanted: Preferences, now: datetime) -> None:
     values = {
         "email": wanted.email,
         "in_app": wanted.in_app,
@@ -229,10 +265,14 @@ async def save_preferences(session: AsyncSession, wanted: Preferences, now: date
         "updated_at": now,
     }
     updated = await session.execute(
-        preferences.update().where(preferences.c.recipient_id == wanted.recipient_id).values(**values)
+        preferences.update()
+        .where(preferences.c.tenant == tenant, preferences.c.recipient_id == wanted.recipient_id)
+        .values(**values)
     )
     if _rowcount(updated) == 0:
-        await session.execute(preferences.insert().values(recipient_id=wanted.recipient_id, **values))
+        await session.execute(
+            preferences.insert().values(tenant=tenant, recipient_id=wanted.recipient_id, **values)
+        )
 
 
 # ---- programmes and matches ----
@@ -252,9 +292,14 @@ async def program_name(session: AsyncSession, program_id: str) -> str:
 
 
 async def save_match(
-    session: AsyncSession, match_id: str, program_id: str, participants: Sequence[Recipient]
+    session: AsyncSession, tenant: str, match_id: str, program_id: str, participants: Sequence[Recipient]
 ) -> None:
-    await session.execute(match_participants.delete().where(match_participants.c.match_id == match_id))
+    # Scoped by tenant too: an event of another tenant naming this match id cannot rewrite its people.
+    await session.execute(
+        match_participants.delete().where(
+            match_participants.c.tenant == tenant, match_participants.c.match_id == match_id
+        )
+    )
     if participants:
         await session.execute(
             match_participants.insert(),
@@ -264,18 +309,22 @@ async def save_match(
                     "employee_id": participant.employee_id,
                     "audience": participant.audience.value,
                     "program_id": program_id,
+                    "tenant": tenant,
                 }
                 for participant in participants
             ],
         )
 
 
-async def match_of(session: AsyncSession, match_id: str) -> tuple[str, tuple[Recipient, ...]] | None:
-    """The programme and participants of a known match (mentor first)."""
+async def match_of(
+    session: AsyncSession, tenant: str, match_id: str
+) -> tuple[str, tuple[Recipient, ...]] | None:
+    """The programme and participants of a match of ``tenant`` known from matching events (mentor
+    first); None for an unknown match or one of another tenant."""
     rows = (
         await session.execute(
             select(match_participants)
-            .where(match_participants.c.match_id == match_id)
+            .where(match_participants.c.tenant == tenant, match_participants.c.match_id == match_id)
             .order_by(match_participants.c.audience.desc(), match_participants.c.employee_id)
         )
     ).all()
@@ -284,11 +333,21 @@ async def match_of(session: AsyncSession, match_id: str) -> tuple[str, tuple[Rec
     return rows[0].program_id, tuple(Recipient(row.employee_id, Audience(row.audience)) for row in rows)
 
 
-async def erase_recipient(session: AsyncSession, employee_id: str) -> int:
-    """Forget an erased employee: their deliveries, preferences and match memberships."""
-    removed = await session.execute(notifications.delete().where(notifications.c.recipient_id == employee_id))
-    await session.execute(preferences.delete().where(preferences.c.recipient_id == employee_id))
-    await session.execute(match_participants.delete().where(match_participants.c.employee_id == employee_id))
+async def erase_recipient(session: AsyncSession, tenant: str, employee_id: str) -> int:
+    """Forget an erased employee of ``tenant``: their deliveries, preferences and match memberships."""
+    removed = await session.execute(
+        notifications.delete().where(
+            notifications.c.tenant == tenant, notifications.c.recipient_id == employee_id
+        )
+    )
+    await session.execute(
+        preferences.delete().where(preferences.c.tenant == tenant, preferences.c.recipient_id == employee_id)
+    )
+    await session.execute(
+        match_participants.delete().where(
+            match_participants.c.tenant == tenant, match_participants.c.employee_id == employee_id
+        )
+    )
     return _rowcount(removed)
 
 

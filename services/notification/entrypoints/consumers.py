@@ -43,7 +43,7 @@ def notify_enrolled(event: CloudEvent) -> NotifyEnrolled:
 
 
 def erase_recipient(event: CloudEvent) -> EraseRecipient:
-    return EraseRecipient(event.payload(events_pb2.EmployeeErased).employee_id)
+    return EraseRecipient(event.tenant, event.payload(events_pb2.EmployeeErased).employee_id)
 
 
 def _match_event(

@@ -1,4 +1,4 @@
-"""The limits of the NotificatioService's requests: each string field's limit and each method's
+"""The limits of the NotificationService's requests: each string field's limit and each method's
 required ids (see ``services.shared.field_limits``); the servicer checks them before anything else."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from mentoring.v1 import notification_pb2
 from services.shared.field_limits import ID, LONG_TEXT, NAME, RequestLimits
 
 # Every string of every request, with its limit (services.shared.field_limits). Required ids: empty is
-# INVALID_ARGUMENT before anything is looked up.
+# INVALID_ARGUMENT before anything is looked up. A recipient_id is optional: empty means the caller.
 LIMITS = RequestLimits(
     notification_pb2.DESCRIPTOR.services_by_name["NotificationService"],
     {
@@ -22,10 +22,7 @@ LIMITS = RequestLimits(
         "mentoring.v1.GetDeliveryStatusRequest.notification_id": ID,
     },
     required={
-        "ListInbox": ("recipient_id",),
-        "MarkRead": ("notification_id", "recipient_id"),
-        "GetPreferences": ("recipient_id",),
-        "UpdatePreferences": ("recipient_id",),
+        "MarkRead": ("notification_id",),
         "GetDeliveryStatus": ("notification_id",),
     },
 )

@@ -1,6 +1,9 @@
 """gRPC NotificationService: each request becomes a command for the message bus, and its result goes
 back as the response. Domain errors reach the shared interceptor, which maps them to statuses with
-details."""
+details.
+
+Access: ``@guarded(ACCESS)`` admits the caller's roles per RPC (``access.py``); every command carries
+the caller (``current_principal()``), whom the handler serves only their own inbox and preferences."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from mentoring.v1 import notification_pb2, notification_pb2_grpc
 from typing_extensions import override
 
 from services.notification.adapters import translate
+from services.notification.entrypoints.access import ACCESS
 from services.notification.entrypoints.grpc_limits import LIMITS
 from services.notification.service_layer.commands import (
     GetDeliveryStatus,
@@ -19,12 +23,15 @@ from services.notification.service_layer.commands import (
     MarkRead,
     UpdatePreferences,
 )
+from services.shared.auth import current_principal
 from services.shared.field_limits import bounded
 from services.shared.messagebus import MessageBus
+from services.shared.rpc_access import guarded
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
+@guarded(ACCESS)
 @bounded(LIMITS)
 class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
     def __init__(self, bus: MessageBus) -> None:
@@ -35,7 +42,11 @@ class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
         self, request: notification_pb2.ListInboxRequest, context: Context
     ) -> notification_pb2.ListInboxResponse:
         query = ListInbox(
-            request.recipient_id, request.unread_only, request.page.page_size, request.page.page_token
+            current_principal(),
+            request.recipient_id,
+            request.unread_only,
+            request.page.page_size,
+            request.page.page_token,
         )
         return translate.inbox_page(await self._bus.execute(query))
 
@@ -43,14 +54,14 @@ class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
     async def MarkRead(
         self, request: notification_pb2.MarkReadRequest, context: Context
     ) -> notification_pb2.InboxItem:
-        command = MarkRead(request.notification_id, request.recipient_id)
+        command = MarkRead(current_principal(), request.notification_id, request.recipient_id)
         return translate.inbox_item(await self._bus.execute(command))
 
     @override
     async def GetPreferences(
         self, request: notification_pb2.GetPreferencesRequest, context: Context
     ) -> notification_pb2.NotificationPreferences:
-        query = GetPreferences(request.recipient_id)
+        query = GetPreferences(current_principal(), request.recipient_id)
         return translate.preferences_message(await self._bus.execute(query))
 
     @override
@@ -58,6 +69,7 @@ class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
         self, request: notification_pb2.NotificationPreferences, context: Context
     ) -> notification_pb2.NotificationPreferences:
         command = UpdatePreferences(
+            current_principal(),
             request.recipient_id,
             request.email,
             request.in_app,
@@ -70,5 +82,5 @@ class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
     async def GetDeliveryStatus(
         self, request: notification_pb2.GetDeliveryStatusRequest, context: Context
     ) -> notification_pb2.DeliveryStatus:
-        query = GetDeliveryStatus(request.notification_id)
+        query = GetDeliveryStatus(current_principal(), request.notification_id)
         return translate.delivery_status(await self._bus.execute(query))

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from services.notification.domain.model import InboxPage, Notification, Plan, Preferences
 from services.notification.domain.templates import Audience, Facts, Template
+from services.shared.auth import Principal
 from services.shared.messagebus import Command, Query, Workflow
 
 # ---- what events teach the service, and whom they notify ----
@@ -61,17 +62,22 @@ class NotifySessionEvent(Command[Plan]):
 
 @dataclass(frozen=True, slots=True)
 class EraseRecipient(Command[int]):
-    """An employee was erased: forget their deliveries, preferences and match memberships."""
+    """An employee of ``tenant`` was erased: forget their deliveries, preferences and match memberships
+    (employee ids are unique within a tenant only: another tenant's namesake keeps theirs)."""
 
+    tenant: str
     employee_id: str
 
 
 # ---- the API ----
+# Each carries its caller (the RPC's Principal): an inbox, its items and preferences are the person's own,
+# in their token's tenant. ``recipient_id`` empty means the caller; anyone else's is refused.
 
 
 @dataclass(frozen=True, slots=True)
 class ListInbox(Query[InboxPage]):
-    recipient_id: str
+    caller: Principal
+    recipient_id: str = ""
     unread_only: bool = False
     page_size: int = 0
     page_token: str = ""
@@ -79,19 +85,22 @@ class ListInbox(Query[InboxPage]):
 
 @dataclass(frozen=True, slots=True)
 class MarkRead(Command[Notification]):
+    caller: Principal
     notification_id: str
-    recipient_id: str
+    recipient_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class GetPreferences(Query[Preferences]):
-    recipient_id: str
+    caller: Principal
+    recipient_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class UpdatePreferences(Command[Preferences]):
     """Replace the recipient's preferences as a whole (the API has no field mask)."""
 
+    caller: Principal
     recipient_id: str
     email: bool
     in_app: bool
@@ -101,6 +110,7 @@ class UpdatePreferences(Command[Preferences]):
 
 @dataclass(frozen=True, slots=True)
 class GetDeliveryStatus(Query[Notification]):
+    caller: Principal
     notification_id: str
 
 

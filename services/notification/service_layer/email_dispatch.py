@@ -69,7 +69,7 @@ async def dispatch_due_emails(database: Database, command: DispatchDueEmails, *,
 
 async def _attempt(email: EmailSending, item: Notification) -> AttemptResult:
     try:
-        contact = await email.contacts.contact_of(item.recipient_id)
+        contact = await email.contacts.contact_of(item.tenant, item.recipient_id)
     except ContactLookupUnavailable as exc:
         return AttemptResult.failed(FailureReason.CONTACT_LOOKUP_UNAVAILABLE, retryable=exc.retryable)
     if contact is None:

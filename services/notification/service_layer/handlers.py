@@ -1,7 +1,11 @@
 """Handlers of the notification service, each inside the unit of work it is given: load through the
 store, decide in the domain, persist, stage the outcome events in the outbox in the same transaction,
 and count what happened once it commits. :func:`handler_map`, at the end, lists every command and
-event the service reacts to."""
+event the service reacts to.
+
+The API's handlers serve a person their own inbox and preferences only, in their token's tenant
+(:func:`_own`); a delivery that is missing, another tenant's or another person's is NOT_FOUND alike.
+Events are applied in the tenant they name."""
 
 from __future__ import annotations
 
@@ -40,6 +44,8 @@ from services.notification.service_layer.commands import (
     UpdatePreferences,
 )
 from services.notification.service_layer.email_dispatch import EmailSending
+from services.shared.access import acting_for, person_of, tenant_of
+from services.shared.auth import Principal
 from services.shared.errors import InvalidArgument, NotFound, NotYetKnown
 from services.shared.ids import require_id
 from services.shared.messagebus import Handlers
@@ -71,7 +77,7 @@ async def remember_program(uow: AsyncSession, command: RememberProgram) -> None:
 
 
 async def remember_match(
-    uow: AsyncSession, match_id: str, program_id: str, mentor_id: str, mentee_ids: Sequence[str]
+    uow: AsyncSession, tenant: str, match_id: str, program_id: str, mentor_id: str, mentee_ids: Sequence[str]
 ) -> tuple[Recipient, ...]:
     """Record who takes part in a match (session events carry only its id); returns them, mentor first."""
     participants = (
@@ -82,14 +88,23 @@ async def remember_match(
             if mentee
         ),
     )
-    await store.save_match(uow, require_id(match_id, "match.match_id"), program_id.strip(), participants)
+    await store.save_match(
+        uow, _event_tenant(tenant), require_id(match_id, "match.match_id"), program_id.strip(), participants
+    )
     return participants
 
 
 async def erase_recipient(uow: AsyncSession, command: EraseRecipient) -> int:
-    removed = await store.erase_recipient(uow, require_id(command.employee_id, "employee_id"))
+    tenant = _event_tenant(command.tenant)
+    removed = await store.erase_recipient(uow, tenant, require_id(command.employee_id, "employee_id"))
     after_commit(uow, metrics.ERASURES.inc)
     return removed
+
+
+def _event_tenant(tenant: str) -> str:
+    """The tenant an event names (``ce_tenant``): without one, its people cannot be told apart from
+    another tenant's namesakes, so the event is refused (and dead-lettered)."""
+    return require_id(tenant, "tenant", missing="the event names no tenant")
 
 
 # ---- notifying ----
@@ -100,6 +115,7 @@ async def notify(
 ) -> Plan:
     """Create the trigger's notifications as the recipients' preferences say; in-app items are
     delivered on the spot, so their NotificationDelivered is staged now."""
+    tenant = _event_tenant(trigger.tenant)
     facts = trigger.facts
     if program_id and not facts.program_name:
         facts = replace(facts, program_name=await store.program_name(uow, program_id))
@@ -107,7 +123,7 @@ async def notify(
         Recipient(require_id(recipient.employee_id, "recipient_id"), recipient.audience)
         for recipient in trigger.recipients
     )
-    wanted = await store.get_preferences(uow, (recipient.employee_id for recipient in recipients))
+    wanted = await store.get_preferences(uow, tenant, (recipient.employee_id for recipient in recipients))
     planned = model.plan(
         replace(trigger, recipients=recipients, facts=facts), wanted, policy.email_by_default, _now(now)
     )
@@ -141,7 +157,7 @@ async def notify_match_event(
     uow: AsyncSession, command: NotifyMatchEvent, *, policy: Policy, now: datetime | None = None
 ) -> Plan:
     participants = await remember_match(
-        uow, command.match_id, command.program_id, command.mentor_id, command.mentee_ids
+        uow, command.tenant, command.match_id, command.program_id, command.mentor_id, command.mentee_ids
     )
     recipients = model.told_of_match_event(command.template, command.by, participants)
     facts = replace(command.facts, by=command.by)
@@ -154,8 +170,10 @@ async def notify_session_event(
 ) -> Plan:
     """Notify every participant of a match known from matching events. A session event may overtake
     the matching event that introduces its match (another topic): it is retried for a while first."""
-    known = await store.match_of(uow, require_id(command.match_id, "match_id"))
+    tenant = _event_tenant(command.tenant)
+    known = await store.match_of(uow, tenant, require_id(command.match_id, "match_id"))
     if known is None:
+        # Another tenant's match is as unknown here as one never heard of.
         raise NotYetKnown("match_unknown", f"no matching event has introduced match {command.match_id}")
     program_id, participants = known
     trigger = Trigger(command.event_id, command.template, participants, command.facts, command.tenant)
@@ -165,12 +183,19 @@ async def notify_session_event(
 # ---- the API ----
 
 
+def _own(caller: Principal, recipient_id: str = "") -> tuple[str, str]:
+    """(tenant, employee id) of a person asking about their own inbox or preferences: a request naming
+    nobody names the caller; naming anyone else is refused, HR included (an inbox is its owner's)."""
+    person_of(caller)
+    return tenant_of(caller), acting_for(caller, recipient_id)
+
+
 async def list_inbox(uow: AsyncSession, command: ListInbox) -> InboxPage:
-    recipient = require_id(command.recipient_id, "recipient_id")
+    tenant, recipient = _own(command.caller, command.recipient_id)
     limit = page_size(command.page_size)
     key = decode_token("inbox", command.page_token, 2)
     before = (_parse_instant(key[0]), key[1]) if key is not None else None
-    items, total = await store.list_inbox(uow, recipient, command.unread_only, limit + 1, before)
+    items, total = await store.list_inbox(uow, tenant, recipient, command.unread_only, limit + 1, before)
     next_token = ""
     if len(items) > limit:
         items = items[:limit]
@@ -179,9 +204,9 @@ async def list_inbox(uow: AsyncSession, command: ListInbox) -> InboxPage:
 
 
 async def mark_read(uow: AsyncSession, command: MarkRead) -> Notification:
+    tenant, recipient = _own(command.caller, command.recipient_id)
     wanted_id = require_id(command.notification_id, "notification_id")
-    recipient = require_id(command.recipient_id, "recipient_id")
-    item = await store.get_notification(uow, wanted_id)
+    item = await store.notification_of(uow, tenant, recipient, wanted_id)
     if item is None or item.channel is not model.Channel.IN_APP:
         raise NotFound("inbox item", wanted_id)
     read = item.mark_read(recipient)
@@ -192,28 +217,33 @@ async def mark_read(uow: AsyncSession, command: MarkRead) -> Notification:
 
 
 async def get_preferences(uow: AsyncSession, command: GetPreferences, *, policy: Policy) -> Preferences:
-    recipient = require_id(command.recipient_id, "recipient_id")
-    stored = await store.get_preferences(uow, [recipient])
+    tenant, recipient = _own(command.caller, command.recipient_id)
+    stored = await store.get_preferences(uow, tenant, [recipient])
     return stored.get(recipient) or model.default_preferences(recipient, policy.email_by_default)
 
 
 async def update_preferences(
     uow: AsyncSession, command: UpdatePreferences, now: datetime | None = None
 ) -> Preferences:
+    tenant, recipient = _own(command.caller, command.recipient_id)
     wanted = model.validate_preferences(
-        command.recipient_id,
+        recipient,
         command.email,
         command.in_app,
         command.webhook_url,
         command.muted_templates,
     )
-    await store.save_preferences(uow, wanted, _now(now))
+    await store.save_preferences(uow, tenant, wanted, _now(now))
     return wanted
 
 
 async def get_delivery_status(uow: AsyncSession, command: GetDeliveryStatus) -> Notification:
+    """The status of one of the caller's own deliveries. Another person's is NOT_FOUND, not
+    PERMISSION_DENIED: notification ids derive from event and employee ids, so a refusal would confirm to
+    a colleague that someone was told of something."""
+    tenant, recipient = _own(command.caller)
     wanted_id = require_id(command.notification_id, "notification_id")
-    item = await store.get_notification(uow, wanted_id)
+    item = await store.notification_of(uow, tenant, recipient, wanted_id)
     if item is None:
         raise NotFound("notification", wanted_id)
     return item

@@ -109,12 +109,12 @@ async def consume(database: Database, bus: MessageBus, topic: str, data: Message
     """One event as the consumer pipeline applies it: in the batch's unit of work."""
     handle = bus.event_handlers(translators()[topic])[type(data)]
     async with database.transaction() as session:
-        await handle(session, published_event(producer, data))
+        await handle(session, published_event(producer, data, tenant="acme"))
 
 
 async def inbox_of(database: Database, recipient: str) -> list[str]:
     async with database.transaction() as session:
-        items, _ = await store.list_inbox(session, recipient, False, 10, None)
+        items, _ = await store.list_inbox(session, "acme", recipient, False, 10, None)
     return [item.template.value for item in items]
 
 
@@ -144,7 +144,7 @@ async def test_notifications_are_counted_only_once_committed(database: Database,
     with pytest.raises(RuntimeError):
         async with database.transaction() as session:
             handle = bus.event_handlers(translators()[ENROLLMENT_EVENTS])[events_pb2.ParticipantEnrolled]
-            await handle(session, published_event("enrollment", enrolled))
+            await handle(session, published_event("enrollment", enrolled, tenant="acme"))
             raise RuntimeError("the batch fails after the handler ran")
     assert notifications_counted() == before
     await consume(database, bus, ENROLLMENT_EVENTS, enrolled, "enrollment")

@@ -1,5 +1,6 @@
 """Notification handlers and the e-mail dispatcher on a real SQLite file and a real mailbox directory;
-the contact look-up goes over real gRPC to a small in-process enrollment directory."""
+the contact look-up goes over real gRPC to a small in-process enrollment directory, which records the
+token and tenant each look-up carries. API commands carry their caller, the recipient themselves."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ from services.notification.service_layer.commands import (
 )
 from services.notification.service_layer.email_dispatch import EmailSending, RetryPolicy
 from services.notification.service_layer.handlers import Policy
+from services.shared.auth import Principal
 from services.shared.db import Database
 from services.shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.shared.messagebus import MessageBus
@@ -49,10 +51,28 @@ CONTACTS = {
 }
 
 
+SERVICE_TOKEN = "the-notification-service-token"
+
+
+def person(employee_id: str, tenant: str = "acme") -> Principal:
+    return Principal(f"sub-{employee_id}", tenant, employee_id, None, frozenset({"employee"}))
+
+
+async def service_token() -> str:
+    return SERVICE_TOKEN
+
+
 class Directory(enrollment_pb2_grpc.EnrollmentServiceServicer):
+    """Answers from CONTACTS; ``asked`` records (authorization, tenant, employee id) of each look-up."""
+
+    asked: list[tuple[str, str, str]] = []
+
     async def GetEmployeeContact(  # noqa: N802 - the gRPC method name
         self, request: enrollment_pb2.GetEmployeeContactRequest, context: Any
     ) -> enrollment_pb2.EmployeeContact:
+        metadata = dict(context.invocation_metadata())
+        asked = (metadata.get("authorization", ""), metadata.get("tenant", ""), request.employee_id)
+        self.asked.append(asked)
         if request.employee_id not in CONTACTS:
             await context.abort(grpc.StatusCode.NOT_FOUND, "unknown")
         name, address, status = CONTACTS[request.employee_id]
@@ -77,7 +97,7 @@ async def database(tmp_path: Path) -> AsyncIterator[Database]:
     await db.migrate(MIGRATIONS)
     async with db.transaction() as uow:
         await handlers.remember_program(uow, RememberProgram("prog-1", "Engineering mentoring"))
-        await handlers.remember_match(uow, "m-1", "prog-1", "E-1", ["E-2"])
+        await handlers.remember_match(uow, "acme", "m-1", "prog-1", "E-1", ["E-2"])
     yield db
     await db.dispose()
 
@@ -101,7 +121,7 @@ async def notify_enrolled(
 async def test_in_app_items_are_delivered_with_the_programme_name_and_staged(database: Database) -> None:
     await notify_enrolled(database, "ev-1", "E-2", IN_APP_ONLY)
     async with database.transaction() as uow:
-        page = await handlers.list_inbox(uow, ListInbox("E-2", False, 0, ""))
+        page = await handlers.list_inbox(uow, ListInbox(person("E-2"), "E-2", False, 0, ""))
     assert [item.template for item in page.items] == [Template.ENROLLED]
     assert "Engineering mentoring" in page.items[0].title
     assert await staged(database) == [("delivered", "E-2")]
@@ -114,7 +134,7 @@ async def test_inbox_pages_newest_first_and_filters_unread(database: Database) -
     token = ""
     while True:
         async with database.transaction() as uow:
-            page = await handlers.list_inbox(uow, ListInbox("E-2", False, 2, token))
+            page = await handlers.list_inbox(uow, ListInbox(person("E-2"), "E-2", False, 2, token))
         assert page.total_size == 5
         seen.extend(item.created_at for item in page.items)
         token = page.next_page_token
@@ -123,9 +143,9 @@ async def test_inbox_pages_newest_first_and_filters_unread(database: Database) -
     assert seen == [NOW + timedelta(minutes=minute) for minute in (4, 3, 2, 1, 0)]
 
     async with database.transaction() as uow:
-        newest = (await handlers.list_inbox(uow, ListInbox("E-2", False, 1, ""))).items[0]
-        assert (await handlers.mark_read(uow, MarkRead(newest.notification_id, "E-2"))).read
-        unread = await handlers.list_inbox(uow, ListInbox("E-2", True, 0, ""))
+        newest = (await handlers.list_inbox(uow, ListInbox(person("E-2"), "E-2", False, 1, ""))).items[0]
+        assert (await handlers.mark_read(uow, MarkRead(person("E-2"), newest.notification_id, "E-2"))).read
+        unread = await handlers.list_inbox(uow, ListInbox(person("E-2"), "E-2", True, 0, ""))
     assert unread.total_size == 4
     assert newest.notification_id not in {item.notification_id for item in unread.items}
 
@@ -133,26 +153,29 @@ async def test_inbox_pages_newest_first_and_filters_unread(database: Database) -
 async def test_mark_read_checks_existence_and_recipient(database: Database) -> None:
     await notify_enrolled(database, "ev-1", "E-2", IN_APP_ONLY)
     async with database.transaction() as uow:
-        item = (await handlers.list_inbox(uow, ListInbox("E-2", False, 0, ""))).items[0]
+        item = (await handlers.list_inbox(uow, ListInbox(person("E-2"), "E-2", False, 0, ""))).items[0]
         with pytest.raises(FailedPrecondition) as raised:
-            await handlers.mark_read(uow, MarkRead(item.notification_id, "E-1"))
+            item.mark_read("E-1")
         assert raised.value.rule == "not_the_recipient"
+        with pytest.raises(NotFound):  # the API finds only the caller's own items
+            await handlers.mark_read(uow, MarkRead(person("E-1"), item.notification_id, "E-1"))
         with pytest.raises(NotFound):
-            await handlers.mark_read(uow, MarkRead("nope", "E-2"))
+            await handlers.mark_read(uow, MarkRead(person("E-2"), "nope", "E-2"))
         with pytest.raises(InvalidArgument):
-            await handlers.list_inbox(uow, ListInbox("E-2", False, 0, "forged"))
+            await handlers.list_inbox(uow, ListInbox(person("E-2"), "E-2", False, 0, "forged"))
 
 
 async def test_preferences_default_then_persist_and_are_applied(database: Database) -> None:
     async with database.transaction() as uow:
-        default = await handlers.get_preferences(uow, GetPreferences("E-2"), policy=WITH_EMAIL)
+        default = await handlers.get_preferences(uow, GetPreferences(person("E-2"), "E-2"), policy=WITH_EMAIL)
         assert (default.email, default.in_app, default.muted_templates) == (True, True, frozenset())
-        await handlers.update_preferences(uow, UpdatePreferences("E-2", False, True, "", ("enrolled",)))
-        stored = await handlers.get_preferences(uow, GetPreferences("E-2"), policy=WITH_EMAIL)
+        wanted = UpdatePreferences(person("E-2"), "E-2", False, True, "", ("enrolled",))
+        await handlers.update_preferences(uow, wanted)
+        stored = await handlers.get_preferences(uow, GetPreferences(person("E-2"), "E-2"), policy=WITH_EMAIL)
     assert (stored.email, stored.muted_templates) == (False, frozenset({Template.ENROLLED}))
     await notify_enrolled(database, "ev-1", "E-2", WITH_EMAIL)
     async with database.transaction() as uow:
-        assert (await handlers.list_inbox(uow, ListInbox("E-2", False, 0, ""))).total_size == 0
+        assert (await handlers.list_inbox(uow, ListInbox(person("E-2"), "E-2", False, 0, ""))).total_size == 0
     assert await staged(database) == []
 
 
@@ -167,7 +190,9 @@ async def test_session_events_need_a_known_match(database: Database) -> None:
         assert sorted(item.recipient_id for item in planned.notifications) == ["E-1", "E-2"]
         with pytest.raises(FailedPrecondition) as raised:
             await handlers.notify_session_event(
-                uow, NotifySessionEvent("ev-t", Template.SESSION_SCHEDULED, "m-404"), policy=IN_APP_ONLY
+                uow,
+                NotifySessionEvent("ev-t", Template.SESSION_SCHEDULED, "m-404", tenant="acme"),
+                policy=IN_APP_ONLY,
             )
     assert raised.value.rule == "match_unknown"
 
@@ -175,11 +200,11 @@ async def test_session_events_need_a_known_match(database: Database) -> None:
 async def test_erasure_forgets_the_recipient(database: Database) -> None:
     await notify_enrolled(database, "ev-1", "E-2", IN_APP_ONLY)
     async with database.transaction() as uow:
-        assert await handlers.erase_recipient(uow, EraseRecipient("E-2")) == 1
-        assert (await handlers.list_inbox(uow, ListInbox("E-2", False, 0, ""))).total_size == 0
+        assert await handlers.erase_recipient(uow, EraseRecipient("acme", "E-2")) == 1
+        assert (await handlers.list_inbox(uow, ListInbox(person("E-2"), "E-2", False, 0, ""))).total_size == 0
         planned = await handlers.notify_session_event(
             uow,
-            NotifySessionEvent("ev-s", Template.SESSION_SCHEDULED, "m-1"),
+            NotifySessionEvent("ev-s", Template.SESSION_SCHEDULED, "m-1", tenant="acme"),
             policy=IN_APP_ONLY,
             now=NOW,
         )
@@ -218,9 +243,11 @@ async def email_of(db: Database, recipient: str) -> list[Notification]:
     return items
 
 
-async def status_of(db: Database, notification_id: str) -> tuple[str, int, str]:
+async def status_of(db: Database, delivery: Notification) -> tuple[str, int, str]:
+    """The delivery's status as its recipient asks for it."""
+    caller = person(delivery.recipient_id, delivery.tenant)
     async with db.transaction() as uow:
-        item = await handlers.get_delivery_status(uow, GetDeliveryStatus(notification_id))
+        item = await handlers.get_delivery_status(uow, GetDeliveryStatus(caller, delivery.notification_id))
     return item.state.value, item.attempts, item.last_error
 
 
@@ -230,7 +257,7 @@ async def test_without_a_directory_every_email_fails_as_lookup_unavailable(
     await notify_enrolled(database, "ev-1", "E-1", WITH_EMAIL)
     [pending] = await email_of(database, "E-1")
     assert await dispatcher(database, NoContactDirectory(), tmp_path / "mail").dispatch_due(NOW) == 1
-    assert await status_of(database, pending.notification_id) == ("failed", 1, "contact_lookup_unavailable")
+    assert await status_of(database, pending) == ("failed", 1, "contact_lookup_unavailable")
     assert await staged(database) == [("delivered", "E-1"), ("failed", "E-1")]
     assert not (tmp_path / "mail").exists()
 
@@ -241,15 +268,19 @@ async def test_email_goes_to_the_mailbox_with_the_directory_contact(
     for recipient in ("E-1", "E-3", "E-404"):
         await notify_enrolled(database, f"ev-{recipient}", recipient, WITH_EMAIL)
     emails = {recipient: (await email_of(database, recipient))[0] for recipient in ("E-1", "E-3", "E-404")}
-    contacts = GrpcContactDirectory(directory_target, timeout_seconds=5)
+    contacts = GrpcContactDirectory(directory_target, timeout_seconds=5, tokens=service_token)
+    Directory.asked.clear()
     try:
         assert await dispatcher(database, contacts, tmp_path / "mail").dispatch_due(NOW) == 3
     finally:
         await contacts.close()
+    assert sorted(Directory.asked) == [
+        (f"Bearer {SERVICE_TOKEN}", "acme", recipient) for recipient in ("E-1", "E-3", "E-404")
+    ], "each look-up carries the service's token and names the recipient's tenant"
 
-    assert await status_of(database, emails["E-1"].notification_id) == ("delivered", 1, "")
-    assert await status_of(database, emails["E-3"].notification_id) == ("failed", 1, "recipient_inactive")
-    assert await status_of(database, emails["E-404"].notification_id) == ("failed", 1, "contact_not_found")
+    assert await status_of(database, emails["E-1"]) == ("delivered", 1, "")
+    assert await status_of(database, emails["E-3"]) == ("failed", 1, "recipient_inactive")
+    assert await status_of(database, emails["E-404"]) == ("failed", 1, "contact_not_found")
     [written] = list((tmp_path / "mail").glob("*.eml"))
     assert written.name == f"{emails['E-1'].notification_id}.eml"
     message = email.message_from_bytes(written.read_bytes(), policy=email.policy.default)
@@ -266,11 +297,11 @@ async def test_email_goes_to_the_mailbox_with_the_directory_contact(
 async def test_an_unreachable_directory_is_retried_with_back_off(database: Database, tmp_path: Path) -> None:
     await notify_enrolled(database, "ev-1", "E-1", WITH_EMAIL)
     [pending] = await email_of(database, "E-1")
-    contacts = GrpcContactDirectory("127.0.0.1:1", timeout_seconds=0.5)
+    contacts = GrpcContactDirectory("127.0.0.1:1", timeout_seconds=0.5, tokens=service_token)
     sender = dispatcher(database, contacts, tmp_path / "mail", max_attempts=2)
     try:
         assert await sender.dispatch_due(NOW) == 1
-        assert await status_of(database, pending.notification_id) == (
+        assert await status_of(database, pending) == (
             "pending",
             1,
             "contact_lookup_unavailable",
@@ -279,5 +310,5 @@ async def test_an_unreachable_directory_is_retried_with_back_off(database: Datab
         assert await sender.dispatch_due(NOW + timedelta(seconds=10)) == 1
     finally:
         await contacts.close()
-    assert await status_of(database, pending.notification_id) == ("failed", 2, "contact_lookup_unavailable")
+    assert await status_of(database, pending) == ("failed", 2, "contact_lookup_unavailable")
     assert [item for item in await staged(database) if item[0] == "failed"] == [("failed", "E-1")]
