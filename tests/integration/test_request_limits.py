@@ -339,10 +339,7 @@ REQUIRED = [
     ("mentoring.v1.SessionService", "RecordGoalProgress", "goal_id"),
     ("mentoring.v1.SessionService", "SubmitFeedback", "session_id"),
     ("mentoring.v1.SessionService", "SubmitFeedback", "employee_id"),
-    ("mentoring.v1.NotificationService", "ListInbox", "recipient_id"),
-    ("mentoring.v1.NotificationService", "MarkRead", "recipient_id"),
-    ("mentoring.v1.NotificationService", "GetPreferences", "recipient_id"),
-    ("mentoring.v1.NotificationService", "UpdatePreferences", "recipient_id"),
+    ("mentoring.v1.NotificationService", "MarkRead", "notification_id"),
     ("mentoring.v1.NotificationService", "GetDeliveryStatus", "notification_id"),
 ]
 
