@@ -36,6 +36,7 @@ def upgrade() -> None:
         "WHERE pa.employee_id = introductions.mentee_employee_id), '') "
         "WHERE tenant = ''"
     )
+    op.drop_index("ix_introductions_pair", "introductions")
     op.create_index(
         "ix_introductions_pair", "introductions", ["tenant", "mentee_employee_id", "mentor_employee_id"]
     )
@@ -45,5 +46,6 @@ def downgrade() -> None:
     op.drop_index("ix_introductions_pair", "introductions")
     with op.batch_alter_table("introductions") as batch:
         batch.drop_column("tenant")
+    op.create_index("ix_introductions_pair", "introductions", ["mentee_employee_id", "mentor_employee_id"])
     op.drop_index("ix_program_managers_manager", "program_managers")
     op.drop_table("program_managers")
