@@ -301,6 +301,10 @@ async def test_only_a_colleague_who_knows_both_introduces_them_and_only_that_ope
                 metadata=caller,
             )
 
+        assert refusal(lambda: introduce(people("STRANGER"), introducer="STRANGER")) == (
+            DENIED,
+            "NOT_CONNECTED",
+        )
         assert refusal(lambda: introduce(people("STRANGER"))) == (DENIED, "NOT_CONNECTED")
         assert refusal(lambda: introduce(people("E1"), introducer="Z1")) == (DENIED, "NOT_YOURS")
         assert refusal(lambda: introduce(people("Z1", tenant="beta"))) == (NOT_FOUND, "")
