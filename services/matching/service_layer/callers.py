@@ -126,12 +126,10 @@ async def listing_for(
 ) -> MatchListing:
     tenant = tenant_of(caller)
     employee_id = employee_id.strip()
-    if is_hr(caller):
+    # A program named must be one of the caller's tenant, whoever asks.
+    program = await program_for(session, caller, program_id) if program_id.strip() else None
+    if is_hr(caller) or (program is not None and manages(caller, program)):
         return MatchListing(tenant, employee_id)
-    if program_id.strip():
-        program = await program_for(session, caller, program_id)
-        if manages(caller, program):
-            return MatchListing(tenant, employee_id)
     me = person_of(caller)
     if caller.has_role(Role.PROGRAM_MANAGER):
         # Other people's matches only in the programs they run.

@@ -141,6 +141,8 @@ async def test_hr_and_a_programs_manager_list_its_matches_others_do_not(db: Data
     assert len(await listed(db, manager("PM1"))) == 2, "the programs they run"
     assert await listed(db, manager("PM2"), program_id="p1") == [], "not their program: their own only"
     assert await listed(db, hr(tenant="gamma")) == []
+    with pytest.raises(NotFound):
+        await listed(db, hr(tenant="beta"), program_id="p1")
 
 
 async def test_a_match_is_seen_by_its_members_hr_and_its_programs_managers(db: Database) -> None:
