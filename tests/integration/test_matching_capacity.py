@@ -23,7 +23,8 @@ import grpc
 import pytest
 from mentoring.v1 import common_pb2, events_pb2, matching_pb2, matching_pb2_grpc
 
-from tests.integration.test_matching_service import participant, program, publish
+from tests.integration.test_matching_service import as_person, participant, program, publish
+from tests.support.identity import KeycloakTokens, Metadata, bearer, hr
 from tests.support.postgres import PostgresServer
 from tests.support.processes import ServiceProcess
 
@@ -75,8 +76,10 @@ def initial_events() -> list[Any]:
     return events
 
 
-async def seat_holding_matches(stub: matching_pb2_grpc.MatchingServiceStub) -> list[common_pb2.Match]:
-    """Every proposed or active match of every program, read back from the service."""
+async def seat_holding_matches(
+    stub: matching_pb2_grpc.MatchingServiceStub, as_hr: Metadata
+) -> list[common_pb2.Match]:
+    """Every proposed or active match of every program, read back from the service (by HR)."""
     found: list[common_pb2.Match] = []
     for status in SEAT_HOLDING:
         token = ""
@@ -86,6 +89,7 @@ async def seat_holding_matches(stub: matching_pb2_grpc.MatchingServiceStub) -> l
                     status=status, page=common_pb2.PageRequest(page_size=500, page_token=token)
                 ),
                 timeout=30,
+                metadata=as_hr,
             )
             found += page.matches
             token = page.page.next_page_token
@@ -118,9 +122,12 @@ async def play_round(
     rng: random.Random,
     bootstrap: str,
     namespace: str,
+    tokens: KeycloakTokens,
 ) -> list[Any]:
-    """One round of everything at once; returns the outcomes (responses or refusals)."""
+    """One round of everything at once, each call by whom it concerns (HR runs and pairs, the members
+    answer); returns the outcomes (responses or refusals)."""
     calls: list[Any] = []
+    as_hr = bearer(hr(tokens, "acme", "hr-1"))
 
     def stub() -> matching_pb2_grpc.MatchingServiceStub:
         return stubs[len(calls) % len(stubs)]
@@ -132,6 +139,7 @@ async def play_round(
                     program_id=program_id, request_id=f"round-{number}-{program_id}"
                 ),
                 timeout=60,
+                metadata=as_hr,
             )
         )
     for _ in range(2):
@@ -147,6 +155,7 @@ async def play_round(
                     hr_actor_id="hr-1",
                 ),
                 timeout=30,
+                metadata=as_hr,
             )
         )
     for _ in range(2):
@@ -160,6 +169,7 @@ async def play_round(
                     mentor_employee_id=rng.choice(("M1", "M2")),
                 ),
                 timeout=30,
+                metadata=as_person(tokens, mentee),
             )
         )
     proposed = [m for m in live if m.status == common_pb2.MATCH_STATUS_PROPOSED]
@@ -169,14 +179,18 @@ async def play_round(
         who = rng.choice((match.mentor_employee_id, match.mentee_employee_ids[0]))
         calls.append(
             stub().DeclineMatch(
-                matching_pb2.RespondToMatchRequest(match_id=match.match_id, employee_id=who), timeout=30
+                matching_pb2.RespondToMatchRequest(match_id=match.match_id, employee_id=who),
+                timeout=30,
+                metadata=as_person(tokens, who),
             )
         )
     for match in proposed[2:4]:  # accepted by both sides: active
         for who in (match.mentor_employee_id, match.mentee_employee_ids[0]):
             calls.append(
                 stub().AcceptMatch(
-                    matching_pb2.RespondToMatchRequest(match_id=match.match_id, employee_id=who), timeout=30
+                    matching_pb2.RespondToMatchRequest(match_id=match.match_id, employee_id=who),
+                    timeout=30,
+                    metadata=as_person(tokens, who),
                 )
             )
     for match in active[:1]:  # ended, with a rematch offered
@@ -186,6 +200,7 @@ async def play_round(
                     match_id=match.match_id, employee_id=match.mentee_employee_ids[0], offer_rematch=True
                 ),
                 timeout=30,
+                metadata=as_person(tokens, match.mentee_employee_ids[0]),
             )
         )
     late = [
@@ -197,14 +212,14 @@ async def play_round(
     return list(outcomes[1:])
 
 
-async def wait_for_pools(stub: matching_pb2_grpc.MatchingServiceStub) -> None:
+async def wait_for_pools(stub: matching_pb2_grpc.MatchingServiceStub, as_hr: Metadata) -> None:
     """Every enrolment was consumed once every program's dry run matches all its mentees."""
 
     async def ready() -> bool:
         for program_id in PROGRAMS:
             try:
                 preview = await stub.PreviewMatching(
-                    matching_pb2.RunMatchingRequest(program_id=program_id), timeout=30
+                    matching_pb2.RunMatchingRequest(program_id=program_id), timeout=30, metadata=as_hr
                 )
             except grpc.aio.AioRpcError as error:
                 if error.code() == grpc.StatusCode.NOT_FOUND:
@@ -222,21 +237,22 @@ async def wait_for_pools(stub: matching_pb2_grpc.MatchingServiceStub) -> None:
 
 
 async def rounds_never_oversubscribe(
-    processes: Sequence[ServiceProcess], bootstrap: str, namespace: str
+    processes: Sequence[ServiceProcess], bootstrap: str, namespace: str, tokens: KeycloakTokens
 ) -> None:
     channels = [grpc.aio.insecure_channel(process.grpc_target) for process in processes]
     try:
         stubs = [matching_pb2_grpc.MatchingServiceStub(channel) for channel in channels]
         await publish(bootstrap, namespace, initial_events())
-        await wait_for_pools(stubs[0])
+        as_hr = bearer(hr(tokens, "acme", "hr-1"))
+        await wait_for_pools(stubs[0], as_hr)
         rng = random.Random(11)
         live: list[common_pb2.Match] = []
         stored = Counter[str]()
         full_seen = 0
         for number in range(1, ROUNDS + 1):
-            outcomes = await play_round(number, stubs, live, rng, bootstrap, namespace)
+            outcomes = await play_round(number, stubs, live, rng, bootstrap, namespace, tokens)
             stored.update(type(outcome).__name__ for outcome in outcomes)
-            live = await seat_holding_matches(stubs[number % len(stubs)])
+            live = await seat_holding_matches(stubs[number % len(stubs)], as_hr)
             held = Counter[str]()
             for match in live:
                 held[match.mentor_employee_id] += len(match.mentee_employee_ids)
@@ -256,15 +272,19 @@ async def rounds_never_oversubscribe(
 
 
 async def test_concurrent_runs_manual_matches_requests_and_late_enrolments_never_exceed_a_cap_on_sqlite(
-    kafka_bootstrap: str, namespace: str, data_dir: Path
+    kafka_bootstrap: str, namespace: str, data_dir: Path, tokens: KeycloakTokens
 ) -> None:
     with ServiceProcess("matching", data_dir, namespace, kafka_bootstrap) as matching:
-        await rounds_never_oversubscribe([matching], kafka_bootstrap, namespace)
+        await rounds_never_oversubscribe([matching], kafka_bootstrap, namespace, tokens)
         assert matching.stop() == 0, matching.log_tail()
 
 
 async def test_two_instances_on_postgres_never_exceed_a_cap(
-    kafka_bootstrap: str, namespace: str, data_dir: Path, postgres_server: PostgresServer
+    kafka_bootstrap: str,
+    namespace: str,
+    data_dir: Path,
+    postgres_server: PostgresServer,
+    tokens: KeycloakTokens,
 ) -> None:
     url = await postgres_server.create_database("matching")
     on_postgres = {"MENTORING_MATCHING_DATABASE_URL": url}
@@ -278,7 +298,7 @@ async def test_two_instances_on_postgres_never_exceed_a_cap(
         # group and share its partitions.
         await asyncio.to_thread(first.start)
         await asyncio.to_thread(second.start)
-        await rounds_never_oversubscribe([first, second], kafka_bootstrap, namespace)
+        await rounds_never_oversubscribe([first, second], kafka_bootstrap, namespace, tokens)
         codes = await asyncio.gather(asyncio.to_thread(first.stop), asyncio.to_thread(second.stop))
         assert codes == [0, 0], first.log_tail() + second.log_tail()
     finally:

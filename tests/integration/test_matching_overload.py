@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc
@@ -23,6 +24,7 @@ from mentoring.v1 import common_pb2, events_pb2, matching_pb2, matching_pb2_grpc
 
 from services.shared.envelope import encode_binary, new_event
 from services.shared.topics import ce_type_of
+from tests.support.identity import KeycloakTokens, hr
 from tests.support.kafka import produce_raw
 from tests.support.processes import ServiceProcess, metric_value
 
@@ -154,19 +156,19 @@ def _retry_delay(error: grpc.RpcError) -> float | None:
 
 
 async def test_a_run_matching_flood_is_refused_beyond_its_bound_within_a_memory_ceiling_and_health_answers(
-    kafka_bootstrap: str, namespace: str, data_dir: Path
+    kafka_bootstrap: str, namespace: str, data_dir: Path, tokens: KeycloakTokens
 ) -> None:
     programs = [f"flood{k}" for k in range(FLOOD_PROGRAMS)]
     process = await _matching_with_pools(
         kafka_bootstrap, namespace, data_dir, {program_id: (400, 150) for program_id in programs}
     )
     try:
-        _flood(process, programs)
+        _flood(process, programs, lambda: hr(tokens, "acme"))
     finally:
         process.stop()
 
 
-def _flood(process: ServiceProcess, programs: list[str]) -> None:
+def _flood(process: ServiceProcess, programs: list[str], token: Callable[[], str]) -> None:
     assert process.process is not None
     pid = process.process.pid
     codes: Counter[str] = Counter()
@@ -178,7 +180,7 @@ def _flood(process: ServiceProcess, programs: list[str]) -> None:
     lock = threading.Lock()
 
     def client(index: int) -> None:
-        with process.channel() as channel:
+        with process.channel(token) as channel:
             stub = matching_pb2_grpc.MatchingServiceStub(channel)
             calls = 0
             while time.monotonic() < end:
@@ -251,17 +253,17 @@ def _handled(process: ServiceProcess, code: str) -> float:
 
 
 async def test_a_run_whose_caller_went_away_is_not_counted_ok_and_stores_nothing(
-    kafka_bootstrap: str, namespace: str, data_dir: Path
+    kafka_bootstrap: str, namespace: str, data_dir: Path, tokens: KeycloakTokens
 ) -> None:
     process = await _matching_with_pools(kafka_bootstrap, namespace, data_dir, {"slow": (1500, 500)})
     try:
-        await _deadline_passes(process)
+        await _deadline_passes(process, lambda: hr(tokens, "acme"))
     finally:
         process.stop()
 
 
-async def _deadline_passes(process: ServiceProcess) -> None:
-    with process.channel() as channel:
+async def _deadline_passes(process: ServiceProcess, token: Callable[[], str]) -> None:
+    with process.channel(token) as channel:
         stub = matching_pb2_grpc.MatchingServiceStub(channel)
         with pytest.raises(grpc.RpcError) as raised:
             stub.RunMatching(matching_pb2.RunMatchingRequest(program_id="slow", request_id="r1"), timeout=0.5)

@@ -20,6 +20,7 @@ from mentoring.v1 import common_pb2, events_pb2, matching_pb2, matching_pb2_grpc
 from services.shared.envelope import decode, encode_binary, new_event
 from services.shared.topics import ce_type_of
 from tests.support.grpc_errors import rpc_error
+from tests.support.identity import KeycloakTokens, Metadata, bearer, hr
 from tests.support.kafka import produce_raw, read_topic
 from tests.support.processes import ServiceProcess, metric_value
 
@@ -164,9 +165,17 @@ async def wait_for_events(
 
 
 @contextmanager
-def matching_stub(process: ServiceProcess) -> Iterator[matching_pb2_grpc.MatchingServiceStub]:
-    with process.channel() as channel:
+def matching_stub(
+    process: ServiceProcess, tokens: KeycloakTokens, tenant: str = "acme"
+) -> Iterator[matching_pb2_grpc.MatchingServiceStub]:
+    """A stub whose calls carry an HR admin's token of ``tenant`` unless a call passes its own."""
+    with process.channel(lambda: hr(tokens, tenant)) as channel:
         yield matching_pb2_grpc.MatchingServiceStub(channel)
+
+
+def as_person(tokens: KeycloakTokens, employee_id: str, *roles: str, tenant: str = "acme") -> Metadata:
+    """The call's metadata of a person of ``tenant`` (a member answering for themselves)."""
+    return bearer(tokens.person(tenant, employee_id, *roles))
 
 
 async def wait_for_pool(stub: matching_pb2_grpc.MatchingServiceStub, program_id: str, matches: int) -> None:
@@ -192,7 +201,7 @@ def by_mentee(run: matching_pb2.MatchingRun) -> dict[str, common_pb2.Match]:
 
 
 async def test_enrolments_in_proposals_out_then_accept_decline_and_end_with_a_rematch(
-    kafka_bootstrap: str, namespace: str, data_dir: Path
+    kafka_bootstrap: str, namespace: str, data_dir: Path, tokens: KeycloakTokens
 ) -> None:
     people = [
         participant("p1", "M1", MENTOR, 8, skills=("python",)),
@@ -204,7 +213,7 @@ async def test_enrolments_in_proposals_out_then_accept_decline_and_end_with_a_re
     ]
     with (
         ServiceProcess("matching", data_dir, namespace, kafka_bootstrap) as service,
-        matching_stub(service) as stub,
+        matching_stub(service, tokens) as stub,
     ):
         await publish(kafka_bootstrap, namespace, enrolments("p1", people))
         await wait_for_pool(stub, "p1", 3)
@@ -229,16 +238,19 @@ async def test_enrolments_in_proposals_out_then_accept_decline_and_end_with_a_re
 
         matches = by_mentee(run)
         accepted = stub.AcceptMatch(
-            matching_pb2.RespondToMatchRequest(match_id=matches["E1"].match_id, employee_id="M1")
+            matching_pb2.RespondToMatchRequest(match_id=matches["E1"].match_id, employee_id="M1"),
+            metadata=as_person(tokens, "M1"),
         )
         assert accepted.status == common_pb2.MATCH_STATUS_PROPOSED and accepted.mentor_accepted
         active = stub.AcceptMatch(
-            matching_pb2.RespondToMatchRequest(match_id=matches["E1"].match_id, employee_id="E1")
+            matching_pb2.RespondToMatchRequest(match_id=matches["E1"].match_id, employee_id="E1"),
+            metadata=as_person(tokens, "E1"),
         )
         assert active.status == common_pb2.MATCH_STATUS_ACTIVE
         code, rule = rpc_error(
             lambda: stub.AcceptMatch(
-                matching_pb2.RespondToMatchRequest(match_id=matches["E3"].match_id, employee_id="E1")
+                matching_pb2.RespondToMatchRequest(match_id=matches["E3"].match_id, employee_id="E1"),
+                metadata=as_person(tokens, "E1"),
             )
         )
         assert (code, rule) == (grpc.StatusCode.FAILED_PRECONDITION, "not_a_participant")
@@ -246,14 +258,16 @@ async def test_enrolments_in_proposals_out_then_accept_decline_and_end_with_a_re
         declined = stub.DeclineMatch(
             matching_pb2.RespondToMatchRequest(
                 match_id=matches["E2"].match_id, employee_id="E2", reason="timing"
-            )
+            ),
+            metadata=as_person(tokens, "E2"),
         )
         assert declined.status == common_pb2.MATCH_STATUS_DECLINED
 
         ended = stub.EndMatch(
             matching_pb2.EndMatchRequest(
                 match_id=matches["E1"].match_id, employee_id="E1", offer_rematch=True
-            )
+            ),
+            metadata=as_person(tokens, "E1"),
         )
         assert ended.status == common_pb2.MATCH_STATUS_ENDED
         live = stub.ListMatches(matching_pb2.ListMatchesRequest(program_id="p1", employee_id="E1"))
@@ -286,7 +300,7 @@ async def test_enrolments_in_proposals_out_then_accept_decline_and_end_with_a_re
 
 
 async def test_hris_effects_end_matches_and_late_enrolments_get_proposals_without_a_run(
-    kafka_bootstrap: str, namespace: str, data_dir: Path
+    kafka_bootstrap: str, namespace: str, data_dir: Path, tokens: KeycloakTokens
 ) -> None:
     people = [
         participant("p1", "M1", MENTOR, 8, skills=("python",)),
@@ -296,7 +310,7 @@ async def test_hris_effects_end_matches_and_late_enrolments_get_proposals_withou
     ]
     with (
         ServiceProcess("matching", data_dir, namespace, kafka_bootstrap) as service,
-        matching_stub(service) as stub,
+        matching_stub(service, tokens) as stub,
     ):
         await publish(
             kafka_bootstrap,
@@ -312,7 +326,8 @@ async def test_hris_effects_end_matches_and_late_enrolments_get_proposals_withou
         assert (first["E1"].mentor_employee_id, first["E2"].mentor_employee_id) == ("M1", "M2")
         for employee in ("M1", "E1"):
             stub.AcceptMatch(
-                matching_pb2.RespondToMatchRequest(match_id=first["E1"].match_id, employee_id=employee)
+                matching_pb2.RespondToMatchRequest(match_id=first["E1"].match_id, employee_id=employee),
+                metadata=as_person(tokens, employee),
             )
 
         # E1's new manager is their mentor: the match ends and E1 is proposed to the other mentor.
@@ -373,7 +388,7 @@ async def test_hris_effects_end_matches_and_late_enrolments_get_proposals_withou
 
 
 async def test_manual_matches_and_nominated_mentor_requests_name_the_rule_that_refused_them(
-    kafka_bootstrap: str, namespace: str, data_dir: Path
+    kafka_bootstrap: str, namespace: str, data_dir: Path, tokens: KeycloakTokens
 ) -> None:
     people = [
         participant("p1", "M1", MENTOR, 12, skills=("python",)),
@@ -384,7 +399,7 @@ async def test_manual_matches_and_nominated_mentor_requests_name_the_rule_that_r
     outsider = participant("other", "MX", MENTOR, 9, department="sales", chain=("vp",))
     with (
         ServiceProcess("matching", data_dir, namespace, kafka_bootstrap) as service,
-        matching_stub(service) as stub,
+        matching_stub(service, tokens) as stub,
     ):
         await publish(
             kafka_bootstrap,
@@ -409,7 +424,8 @@ async def test_manual_matches_and_nominated_mentor_requests_name_the_rule_that_r
                     mentee_enrollment_ids=[f"p1:{mentee}"],
                     override_reason=override,
                     hr_actor_id="hr-7",
-                )
+                ),
+                metadata=bearer(hr(tokens, "acme", "hr-7")),
             )
 
         assert rpc_error(lambda: manual("E1", "the director insists")) == (
@@ -424,7 +440,8 @@ async def test_manual_matches_and_nominated_mentor_requests_name_the_rule_that_r
         ask = matching_pb2.RequestNominatedMentorRequest(
             program_id="p1", mentee_enrollment_id="p1:E3", mentor_employee_id="MX"
         )
-        assert rpc_error(lambda: stub.RequestNominatedMentor(ask)) == (
+        as_e3 = as_person(tokens, "E3")
+        assert rpc_error(lambda: stub.RequestNominatedMentor(ask, metadata=as_e3)) == (
             grpc.StatusCode.FAILED_PRECONDITION,
             "no_connection",
         )
@@ -432,15 +449,18 @@ async def test_manual_matches_and_nominated_mentor_requests_name_the_rule_that_r
             lambda: stub.IntroduceColleague(
                 matching_pb2.IntroduceColleagueRequest(
                     introducer_employee_id="E3", mentee_employee_id="E3", mentor_employee_id="MX"
-                )
+                ),
+                metadata=as_e3,
             )
         ) == (grpc.StatusCode.FAILED_PRECONDITION, "self_introduction")
+        # Z1 knows both: E3's team (the same manager) and MX's program.
         stub.IntroduceColleague(
             matching_pb2.IntroduceColleagueRequest(
-                introducer_employee_id="C1", mentee_employee_id="E3", mentor_employee_id="MX", program_id="p1"
-            )
+                introducer_employee_id="Z1", mentee_employee_id="E3", mentor_employee_id="MX", program_id="p1"
+            ),
+            metadata=as_person(tokens, "Z1"),
         )
-        requested = stub.RequestNominatedMentor(ask)
+        requested = stub.RequestNominatedMentor(ask, metadata=as_e3)
         assert (requested.origin, requested.mentor_employee_id, requested.mentee_accepted) == (
             "nomination",
             "MX",
@@ -471,7 +491,7 @@ async def test_manual_matches_and_nominated_mentor_requests_name_the_rule_that_r
 
 
 async def test_a_crash_loses_nothing_and_a_restart_picks_up_where_it_stopped(
-    kafka_bootstrap: str, namespace: str, data_dir: Path
+    kafka_bootstrap: str, namespace: str, data_dir: Path, tokens: KeycloakTokens
 ) -> None:
     mentors = [participant("p1", f"M{k}", MENTOR, 8) for k in range(1, 5)]
     mentees = [participant("p1", f"E{k}", MENTEE, 4) for k in range(1, 4)]
@@ -479,7 +499,7 @@ async def test_a_crash_loses_nothing_and_a_restart_picks_up_where_it_stopped(
     fast_failover = {"MENTORING_MATCHING_CONSUMER_SESSION_TIMEOUT_SECONDS": "8"}
     service = ServiceProcess("matching", data_dir, namespace, kafka_bootstrap, fast_failover).start()
     try:
-        with matching_stub(service) as stub:
+        with matching_stub(service, tokens) as stub:
             await publish(kafka_bootstrap, namespace, enrolments("p1", [*mentors, *mentees]))
             await wait_for_pool(stub, "p1", 3)
             run = stub.RunMatching(
@@ -488,7 +508,8 @@ async def test_a_crash_loses_nothing_and_a_restart_picks_up_where_it_stopped(
             accepted = stub.AcceptMatch(
                 matching_pb2.RespondToMatchRequest(
                     match_id=run.matches[0].match_id, employee_id=run.matches[0].mentor_employee_id
-                )
+                ),
+                metadata=as_person(tokens, run.matches[0].mentor_employee_id),
             )
         service.kill()  # SIGKILL: nothing flushed, the relay may be mid-publication
     finally:
@@ -501,7 +522,7 @@ async def test_a_crash_loses_nothing_and_a_restart_picks_up_where_it_stopped(
 
     with (
         ServiceProcess("matching", data_dir, namespace, kafka_bootstrap, fast_failover) as again,
-        matching_stub(again) as stub,
+        matching_stub(again, tokens) as stub,
     ):
         assert (
             stub.RunMatching(matching_pb2.RunMatchingRequest(program_id="p1", request_id="before-crash"))

@@ -1,4 +1,5 @@
-"""Introductions by colleagues, which open the way for a request to a nominated mentor."""
+"""Introductions by colleagues, which open the way for a request to a nominated mentor; each kept with
+its tenant (employee ids are unique only within one)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from services.matching.domain.introductions import Introduction
 
 
 async def find_introduction(
-    session: AsyncSession, introducer: str, mentee: str, mentor: str, program_id: str
+    session: AsyncSession, tenant: str, introducer: str, mentee: str, mentor: str, program_id: str
 ) -> Introduction | None:
     row = (
         await session.execute(
             select(introductions).where(
+                introductions.c.tenant == tenant,
                 introductions.c.introducer_employee_id == introducer,
                 introductions.c.mentee_employee_id == mentee,
                 introductions.c.mentor_employee_id == mentor,
@@ -36,11 +38,12 @@ async def find_introduction(
 
 
 async def save_introduction(
-    session: AsyncSession, introduction: Introduction, note: str, now: datetime
+    session: AsyncSession, tenant: str, introduction: Introduction, note: str, now: datetime
 ) -> None:
     await session.execute(
         introductions.insert().values(
             introduction_id=introduction.introduction_id,
+            tenant=tenant,
             introducer_employee_id=introduction.introducer_employee_id,
             mentee_employee_id=introduction.mentee_employee_id,
             mentor_employee_id=introduction.mentor_employee_id,
@@ -51,12 +54,13 @@ async def save_introduction(
     )
 
 
-async def introduced(session: AsyncSession, mentee: str, mentor: str, program_id: str) -> bool:
-    """Whether a colleague introduced the two, for this program or for any program ("")."""
+async def introduced(session: AsyncSession, tenant: str, mentee: str, mentor: str, program_id: str) -> bool:
+    """Whether a colleague introduced the two (of ``tenant``), for this program or for any program ("")."""
     row = (
         await session.execute(
             select(introductions.c.introduction_id)
             .where(
+                introductions.c.tenant == tenant,
                 introductions.c.mentee_employee_id == mentee,
                 introductions.c.mentor_employee_id == mentor,
                 introductions.c.program_id.in_([program_id, ""]),

@@ -12,7 +12,7 @@ from sqlalchemy import and_, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matching.adapters import seat_store
-from services.matching.adapters.tables import CHUNK, LIVE_STATUSES, match_members, matches
+from services.matching.adapters.tables import CHUNK, LIVE_STATUSES, match_members, matches, program_managers
 from services.matching.domain.engine_input import Workload
 from services.matching.domain.lifecycle import MatchRecord, Member, Origin, Status
 from services.shared.errors import InvalidArgument
@@ -134,9 +134,14 @@ async def _records(session: AsyncSession, rows: Sequence[Any]) -> list[MatchReco
     return [_record(row, members[row.match_id]) for row in rows]
 
 
-async def get_match(session: AsyncSession, match_id: str, *, for_update: bool = False) -> MatchRecord | None:
-    """One match; ``for_update`` locks its row until the transaction ends (PostgreSQL)."""
+async def get_match(
+    session: AsyncSession, match_id: str, *, tenant: str | None = None, for_update: bool = False
+) -> MatchRecord | None:
+    """One match (with ``tenant``, only one of that tenant); ``for_update`` locks its row until the
+    transaction ends (PostgreSQL)."""
     query = select(matches).where(matches.c.match_id == match_id)
+    if tenant is not None:
+        query = query.where(matches.c.tenant == tenant)
     if for_update:
         query = query.with_for_update()
     rows = (await session.execute(query)).all()
@@ -218,13 +223,17 @@ async def count_pending(session: AsyncSession) -> int:
 
 
 async def mentor_loads(
-    session: AsyncSession, program_id: str, employee_ids: Iterable[str] | None = None
+    session: AsyncSession, tenant: str, program_id: str, employee_ids: Iterable[str] | None = None
 ) -> dict[str, Workload]:
-    """Per mentor employee id: current mentees in live matches here and in other programs."""
+    """Per mentor employee id: current mentees in live matches here and in the tenant's other programs."""
     query = (
         select(matches.c.mentor_employee_id, matches.c.program_id, func.count().label("load"))
         .select_from(matches.join(match_members, match_members.c.match_id == matches.c.match_id))
-        .where(matches.c.status.in_(LIVE_STATUSES), match_members.c.left_at.is_(None))
+        .where(
+            matches.c.tenant == tenant,
+            matches.c.status.in_(LIVE_STATUSES),
+            match_members.c.left_at.is_(None),
+        )
         .group_by(matches.c.mentor_employee_id, matches.c.program_id)
     )
     if employee_ids is not None:
@@ -263,8 +272,11 @@ async def live_mentees(session: AsyncSession, program_id: str) -> dict[str, set[
     return dict(held)
 
 
-async def ended_partners(session: AsyncSession, employee_ids: Collection[str]) -> dict[str, set[str]]:
-    """Employee id -> the partners of their ended matches, in any program (a repeat pairing scores less)."""
+async def ended_partners(
+    session: AsyncSession, tenant: str, employee_ids: Collection[str]
+) -> dict[str, set[str]]:
+    """Employee id -> the partners of their ended matches, in any program of the tenant (a repeat pairing
+    scores less)."""
     ids = list(set(employee_ids))
     partners: dict[str, set[str]] = defaultdict(set)
     for start in range(0, len(ids), CHUNK):
@@ -273,6 +285,7 @@ async def ended_partners(session: AsyncSession, employee_ids: Collection[str]) -
             select(matches.c.mentor_employee_id, match_members.c.employee_id)
             .select_from(matches.join(match_members, match_members.c.match_id == matches.c.match_id))
             .where(
+                matches.c.tenant == tenant,
                 matches.c.status == str(Status.ENDED),
                 or_(matches.c.mentor_employee_id.in_(chunk), match_members.c.employee_id.in_(chunk)),
             )
@@ -343,26 +356,44 @@ def _after(page_token: str) -> tuple[datetime, str] | None:
         raise InvalidArgument("page.page_token", "is not a token this service issued") from error
 
 
+def _part_of(employee_id: str) -> Any:
+    """The match names the employee: its mentor, or a mentee (one who left too)."""
+    member_of = exists().where(
+        match_members.c.match_id == matches.c.match_id, match_members.c.employee_id == employee_id
+    )
+    return or_(matches.c.mentor_employee_id == employee_id, member_of)
+
+
 async def list_matches(
     session: AsyncSession,
     *,
+    tenant: str,
     program_id: str,
     status: Status | None,
     employee_id: str,
     page_size: int,
     page_token: str,
+    visible_to: str | None = None,
+    managers_see: bool = False,
 ) -> Page[MatchRecord]:
-    """Matches in proposal order (oldest first), keyset-paged, filtered by program, status, employee."""
-    conditions: list[Any] = []
+    """The tenant's matches in proposal order (oldest first), keyset-paged, filtered by program, status,
+    employee. With ``visible_to``, only the matches that person is part of, or (``managers_see``) that
+    belong to a program naming them among its managers."""
+    conditions: list[Any] = [matches.c.tenant == tenant]
     if program_id:
         conditions.append(matches.c.program_id == program_id)
     if status is not None:
         conditions.append(matches.c.status == str(status))
     if employee_id:
-        member_of = exists().where(
-            match_members.c.match_id == matches.c.match_id, match_members.c.employee_id == employee_id
-        )
-        conditions.append(or_(matches.c.mentor_employee_id == employee_id, member_of))
+        conditions.append(_part_of(employee_id))
+    if visible_to is not None:
+        visible = _part_of(visible_to)
+        if managers_see:
+            managed = select(program_managers.c.program_id).where(
+                program_managers.c.tenant == tenant, program_managers.c.employee_id == visible_to
+            )
+            visible = or_(visible, matches.c.program_id.in_(managed))
+        conditions.append(visible)
     total = int(
         (await session.execute(select(func.count()).select_from(matches).where(*conditions))).scalar_one()
     )

@@ -17,6 +17,7 @@ from services.matching.adapters.tables import (
     match_members,
     matches,
     participants,
+    program_managers,
     programs,
 )
 from services.matching.adapters.translate import (
@@ -30,6 +31,7 @@ from services.matching.adapters.translate import (
 )
 from services.matching.domain.engine_input import cap_across_programs, person_cap
 from services.matching.domain.enrollments import Enrollment, EnrollmentStatus, Program
+from services.matching.domain.introductions import Acquaintance
 from services.matching.domain.model import Role
 from services.shared.db import rows_affected
 
@@ -50,12 +52,24 @@ async def save_program(session: AsyncSession, program: Program) -> None:
     )
     if rows_affected(updated) == 0:
         await session.execute(programs.insert().values(program_id=program.program_id, **values))
+    await session.execute(delete(program_managers).where(program_managers.c.program_id == program.program_id))
+    managers = sorted({employee.strip() for employee in program.manager_ids if employee.strip()})
+    if managers:
+        await session.execute(
+            program_managers.insert(),
+            [
+                {"program_id": program.program_id, "employee_id": employee, "tenant": program.tenant}
+                for employee in managers
+            ],
+        )
 
 
-async def load_program(session: AsyncSession, program_id: str) -> Program | None:
-    row = (
-        await session.execute(select(programs.c.program).where(programs.c.program_id == program_id))
-    ).first()
+async def load_program(session: AsyncSession, program_id: str, tenant: str | None = None) -> Program | None:
+    """The program; with ``tenant`` (a caller's), only a program of that tenant."""
+    query = select(programs.c.program).where(programs.c.program_id == program_id)
+    if tenant is not None:
+        query = query.where(programs.c.tenant == tenant)
+    row = (await session.execute(query)).first()
     return program_from_wire(common_pb2.Program.FromString(row.program)) if row else None
 
 
@@ -117,25 +131,48 @@ async def load_participant(session: AsyncSession, enrollment_id: str) -> Enrollm
     return _participant(row.participant) if row else None
 
 
-async def participants_of_employee(session: AsyncSession, employee_id: str) -> list[Enrollment]:
-    """Every enrolment of the employee in any program and status, most recently updated first."""
+async def participants_of_employee(
+    session: AsyncSession, employee_id: str, tenant: str | None = None
+) -> list[Enrollment]:
+    """Every enrolment of the employee in any program and status, most recently updated first; with
+    ``tenant``, in that tenant's programs only (an employee id is unique only within its tenant)."""
+    query = select(participants.c.participant).where(participants.c.employee_id == employee_id)
+    if tenant is not None:
+        query = query.join(programs, programs.c.program_id == participants.c.program_id).where(
+            programs.c.tenant == tenant
+        )
     rows = await session.execute(
-        select(participants.c.participant)
-        .where(participants.c.employee_id == employee_id)
-        .order_by(participants.c.updated_at.desc(), participants.c.enrollment_id)
+        query.order_by(participants.c.updated_at.desc(), participants.c.enrollment_id)
     )
     return [_participant(row.participant) for row in rows]
 
 
-async def shares_a_program(session: AsyncSession, first_employee: str, second_employee: str) -> bool:
-    """Whether both employees are (or were) enrolled in one program, in any role."""
+async def acquaintance(session: AsyncSession, tenant: str, employee_id: str) -> Acquaintance | None:
+    """What the connection rule needs of a person of ``tenant``; None when matching knows no enrolment
+    of theirs there."""
+    known = await participants_of_employee(session, employee_id, tenant)
+    if not known:
+        return None
+    enrolled = frozenset(e.program_id for e in known if e.status is not EnrollmentStatus.WITHDRAWN)
+    return Acquaintance(employee_id, tuple(known[0].management_chain_ids), enrolled)
+
+
+async def shares_a_program(
+    session: AsyncSession, tenant: str, first_employee: str, second_employee: str
+) -> bool:
+    """Whether both employees of ``tenant`` are (or were) enrolled in one of its programs, in any role."""
     first = participants.alias("first")
     second = participants.alias("second")
     row = (
         await session.execute(
             select(first.c.program_id)
             .join(second, first.c.program_id == second.c.program_id)
-            .where(first.c.employee_id == first_employee, second.c.employee_id == second_employee)
+            .join(programs, programs.c.program_id == first.c.program_id)
+            .where(
+                programs.c.tenant == tenant,
+                first.c.employee_id == first_employee,
+                second.c.employee_id == second_employee,
+            )
             .limit(1)
         )
     ).first()
@@ -205,6 +242,7 @@ async def forget_employee(session: AsyncSession, employee_id: str) -> int:
     await session.execute(
         update(match_members).where(match_members.c.employee_id == employee_id).values(employee_id="")
     )
+    await session.execute(delete(program_managers).where(program_managers.c.employee_id == employee_id))
     await seat_store.forget(session, employee_id)
     await decline_store.forget(session, employee_id)
     return rows_affected(result)

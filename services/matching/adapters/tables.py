@@ -1,6 +1,6 @@
-"""The matching service's tables: candidate pools per program (as enrollment published them), matches
-and their mentees, matching runs, introductions, each mentor's seats taken across programs, and the
-pairs declined. Instants are UTC (``UtcDateTime``)."""
+"""The matching service's tables: candidate pools per program (as enrollment published them, with the
+managers who run each), matches and their mentees, matching runs, introductions, each mentor's seats
+taken across programs, and the pairs declined. Instants are UTC (``UtcDateTime``)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,15 @@ programs = Table(
     Column("status", Integer, nullable=False),
     Column("program", LargeBinary, nullable=False),  # mentoring.v1.Program
     Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# Program.manager_ids: the program managers (employee ids) who run each program, no other.
+program_managers = Table(
+    "program_managers",
+    metadata,
+    Column("program_id", String(128), primary_key=True),
+    Column("employee_id", String(128), primary_key=True),
+    Column("tenant", String(128), nullable=False),
 )
 
 participants = Table(
@@ -104,6 +113,7 @@ introductions = Table(
     "introductions",
     metadata,
     Column("introduction_id", String(64), primary_key=True),
+    Column("tenant", String(128), nullable=False, server_default=""),
     Column("introducer_employee_id", String(128), nullable=False),
     Column("mentee_employee_id", String(128), nullable=False),
     Column("mentor_employee_id", String(128), nullable=False),

@@ -164,6 +164,7 @@ def program_from_wire(program: common_pb2.Program) -> Program:
         peer_grade_tolerance=program.peer_grade_tolerance,
         response_window_hours=program.response_window_hours,
         status=PROGRAM_STATUSES.get(program.status, ProgramStatus.UNSPECIFIED),
+        manager_ids=tuple(program.manager_ids),
     )
 
 
@@ -206,6 +207,7 @@ def program_to_wire(program: Program) -> common_pb2.Program:
         peer_grade_tolerance=program.peer_grade_tolerance,
         response_window_hours=program.response_window_hours,
         status=PROGRAM_STATUSES_TO_WIRE[program.status],
+        manager_ids=list(program.manager_ids),
     )
 
 

@@ -74,6 +74,7 @@ class Program:
     peer_grade_tolerance: int = 0
     response_window_hours: int = 0
     status: ProgramStatus = ProgramStatus.UNSPECIFIED
+    manager_ids: tuple[str, ...] = ()  # employee ids of the program managers who run it
 
     @property
     def closed(self) -> bool:

@@ -9,6 +9,7 @@ from services.shared.field_limits import ID, LONG_TEXT, NAME, SHORT_TEXT, Reques
 
 # Every string of every request, with its limit (services.shared.field_limits). Required ids: empty is
 # INVALID_ARGUMENT before anything is looked up (ListMatches filters by program, employee, both or none).
+# Who answers, ends, introduces or acts for HR is the caller when the request leaves it empty.
 LIMITS = RequestLimits(
     matching_pb2.DESCRIPTOR.services_by_name["MatchingService"],
     {
@@ -43,11 +44,11 @@ LIMITS = RequestLimits(
         "RunMatching": ("program_id",),
         "PreviewMatching": ("program_id",),
         "GetMatch": ("match_id",),
-        "AcceptMatch": ("match_id", "employee_id"),
-        "DeclineMatch": ("match_id", "employee_id"),
-        "EndMatch": ("match_id", "employee_id"),
-        "CreateManualMatch": ("program_id", "mentor_enrollment_id", "mentee_enrollment_ids", "hr_actor_id"),
+        "AcceptMatch": ("match_id",),
+        "DeclineMatch": ("match_id",),
+        "EndMatch": ("match_id",),
+        "CreateManualMatch": ("program_id", "mentor_enrollment_id", "mentee_enrollment_ids"),
         "RequestNominatedMentor": ("program_id", "mentee_enrollment_id", "mentor_employee_id"),
-        "IntroduceColleague": ("introducer_employee_id", "mentee_employee_id", "mentor_employee_id"),
+        "IntroduceColleague": ("mentee_employee_id", "mentor_employee_id"),
     },
 )

@@ -1,5 +1,6 @@
 """gRPC MatchingService: each method translates the request into a command, runs it on the bus and
-translates the result back.
+translates the result back. Each RPC's caller is admitted by the access table (``access.py``) and
+carried in the command, whose handler checks it against the program or match.
 
 Domain errors propagate to the shared interceptor, which maps them to statuses with details (the rule
 that failed travels in a PreconditionFailure). Before a match is read or answered, proposals past their
@@ -19,15 +20,19 @@ from mentoring.v1 import common_pb2, matching_pb2, matching_pb2_grpc
 from typing_extensions import override
 
 from services.matching.adapters import translate
+from services.matching.entrypoints.access import ACCESS
 from services.matching.entrypoints.grpc_limits import LIMITS
 from services.matching.service_layer import commands
 from services.shared.admission import Admission
+from services.shared.auth import current_principal
 from services.shared.field_limits import bounded
 from services.shared.messagebus import MessageBus
+from services.shared.rpc_access import guarded
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
+@guarded(ACCESS)
 @bounded(LIMITS)
 class MatchingServicer(matching_pb2_grpc.MatchingServiceServicer):
     def __init__(self, bus: MessageBus, solves: Admission) -> None:
@@ -42,7 +47,9 @@ class MatchingServicer(matching_pb2_grpc.MatchingServiceServicer):
         self, request: matching_pb2.RunMatchingRequest, context: Context
     ) -> matching_pb2.MatchingRun:
         async with self._solves.admit(request.program_id.strip()):
-            run = await self._bus.execute(commands.RunMatching(request.program_id, request.request_id))
+            run = await self._bus.execute(
+                commands.RunMatching(request.program_id, request.request_id, caller=current_principal())
+            )
         return translate.outcome_to_wire(run)
 
     @override
@@ -50,13 +57,17 @@ class MatchingServicer(matching_pb2_grpc.MatchingServiceServicer):
         self, request: matching_pb2.RunMatchingRequest, context: Context
     ) -> matching_pb2.MatchingRun:
         async with self._solves.admit(request.program_id.strip()):
-            run = await self._bus.execute(commands.PreviewMatching(request.program_id, request.request_id))
+            run = await self._bus.execute(
+                commands.PreviewMatching(request.program_id, request.request_id, caller=current_principal())
+            )
         return translate.run_to_wire(run)
 
     @override
     async def GetMatch(self, request: matching_pb2.GetMatchRequest, context: Context) -> common_pb2.Match:
         await self._expire_overdue()
-        return translate.match_to_wire(await self._bus.execute(commands.GetMatch(request.match_id)))
+        return translate.match_to_wire(
+            await self._bus.execute(commands.GetMatch(request.match_id, caller=current_principal()))
+        )
 
     @override
     async def ListMatches(
@@ -71,6 +82,7 @@ class MatchingServicer(matching_pb2_grpc.MatchingServiceServicer):
                 employee_id=request.employee_id,
                 page_size=request.page.page_size,
                 page_token=request.page.page_token,
+                caller=current_principal(),
             )
         )
         return matching_pb2.ListMatchesResponse(
@@ -83,7 +95,9 @@ class MatchingServicer(matching_pb2_grpc.MatchingServiceServicer):
         self, request: matching_pb2.RespondToMatchRequest, context: Context
     ) -> common_pb2.Match:
         await self._expire_overdue()
-        record = await self._bus.execute(commands.AcceptMatch(request.match_id, request.employee_id))
+        record = await self._bus.execute(
+            commands.AcceptMatch(request.match_id, request.employee_id, caller=current_principal())
+        )
         return translate.match_to_wire(record)
 
     @override
@@ -92,7 +106,9 @@ class MatchingServicer(matching_pb2_grpc.MatchingServiceServicer):
     ) -> common_pb2.Match:
         await self._expire_overdue()
         record = await self._bus.execute(
-            commands.DeclineMatch(request.match_id, request.employee_id, request.reason)
+            commands.DeclineMatch(
+                request.match_id, request.employee_id, request.reason, caller=current_principal()
+            )
         )
         return translate.match_to_wire(record)
 
@@ -100,7 +116,13 @@ class MatchingServicer(matching_pb2_grpc.MatchingServiceServicer):
     async def EndMatch(self, request: matching_pb2.EndMatchRequest, context: Context) -> common_pb2.Match:
         await self._expire_overdue()
         record = await self._bus.execute(
-            commands.EndMatch(request.match_id, request.employee_id, request.reason, request.offer_rematch)
+            commands.EndMatch(
+                request.match_id,
+                request.employee_id,
+                request.reason,
+                request.offer_rematch,
+                caller=current_principal(),
+            )
         )
         return translate.match_to_wire(record)
 
@@ -114,6 +136,7 @@ class MatchingServicer(matching_pb2_grpc.MatchingServiceServicer):
             mentee_enrollment_ids=tuple(request.mentee_enrollment_ids),
             override_reason=request.override_reason,
             hr_actor_id=request.hr_actor_id,
+            caller=current_principal(),
         )
         return translate.match_to_wire(await self._bus.execute(command))
 
@@ -127,6 +150,7 @@ class MatchingServicer(matching_pb2_grpc.MatchingServiceServicer):
             mentor_employee_id=request.mentor_employee_id,
             skill_area=request.skill_area,
             message=request.message,
+            caller=current_principal(),
         )
         return translate.match_to_wire(await self._bus.execute(command))
 
@@ -140,5 +164,6 @@ class MatchingServicer(matching_pb2_grpc.MatchingServiceServicer):
             mentor_employee_id=request.mentor_employee_id,
             program_id=request.program_id,
             note=request.note,
+            caller=current_principal(),
         )
         return translate.introduction_to_wire(await self._bus.execute(command))

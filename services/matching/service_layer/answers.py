@@ -15,6 +15,7 @@ from services.matching.adapters import decline_store, match_store, pool_store
 from services.matching.adapters.publishing import publish
 from services.matching.domain import lifecycle
 from services.matching.domain.lifecycle import Kind, MatchRecord, Side, Status, Transition
+from services.matching.service_layer import callers
 from services.matching.service_layer.commands import (
     AcceptMatch,
     DeclineMatch,
@@ -34,6 +35,7 @@ SWEEP_BATCH: Final = 500
 
 
 async def find_match(session: AsyncSession, match_id: str, *, for_update: bool = False) -> MatchRecord:
+    """A match of any tenant (the service's own reactions); RPCs use ``callers.match_for``."""
     if not match_id.strip():
         raise InvalidArgument("match_id", "is required")
     record = await match_store.get_match(session, match_id.strip(), for_update=for_update)
@@ -43,17 +45,25 @@ async def find_match(session: AsyncSession, match_id: str, *, for_update: bool =
 
 
 async def get_match(session: AsyncSession, query: GetMatch) -> MatchRecord:
-    return await find_match(session, query.match_id)
+    record = await callers.match_for(session, query.caller, query.match_id)
+    await callers.require_sees(session, query.caller, record)
+    return record
 
 
 async def list_matches(session: AsyncSession, query: ListMatches) -> Page[MatchRecord]:
+    """HR and a program's managers list the matches of the tenant (of the program); anyone else only
+    the matches they are part of."""
+    listing = await callers.listing_for(session, query.caller, query.program_id, query.employee_id)
     return await match_store.list_matches(
         session,
+        tenant=listing.tenant,
         program_id=query.program_id.strip(),
         status=query.status,
-        employee_id=query.employee_id.strip(),
+        employee_id=listing.employee_id,
         page_size=page_size(query.page_size),
         page_token=query.page_token,
+        visible_to=listing.visible_to,
+        managers_see=listing.managers_see,
     )
 
 
@@ -99,9 +109,10 @@ def _count_answer(session: AsyncSession, transitions: Sequence[Transition], reco
 
 
 async def accept_match(session: AsyncSession, command: AcceptMatch) -> MatchRecord:
-    record = await find_match(session, command.match_id, for_update=True)
+    employee = callers.answering_for(command.caller, command.employee_id)
+    record = await callers.match_for(session, command.caller, command.match_id, for_update=True)
     await pool_store.lock_program(session, record.program_id)
-    transitions = lifecycle.accept(record, command.employee_id.strip(), command.now)
+    transitions = lifecycle.accept(record, employee, command.now)
     if transitions:
         await match_store.update_match(session, record)
         await publish(session, record, transitions)
@@ -115,10 +126,11 @@ async def decline_match(session: AsyncSession, command: DeclineMatch, *, policy:
     the program). When the mentor declines, the mentee (blameless) gets the next best proposal without
     a re-solve; a mentee who declines goes back to the pool."""
     now = command.now
-    record = await find_match(session, command.match_id, for_update=True)
+    employee = callers.answering_for(command.caller, command.employee_id)
+    record = await callers.match_for(session, command.caller, command.match_id, for_update=True)
     await pool_store.lock_program(session, record.program_id)
     current = [member.employee_id for member in record.mentees]
-    transitions = lifecycle.decline(record, command.employee_id.strip(), command.reason, now)
+    transitions = lifecycle.decline(record, employee, command.reason, now)
     await match_store.update_match(session, record)
     # Remembered: the pair is never proposed to each other again in this program (hard rule declined).
     still_in = {member.employee_id for member in record.mentees} if record.live else set()
@@ -141,14 +153,15 @@ async def decline_match(session: AsyncSession, command: DeclineMatch, *, policy:
 
 
 async def end_match(session: AsyncSession, command: EndMatch, *, policy: Policy) -> MatchRecord:
-    """Either side ends an active match at will (no fault). With ``offer_rematch`` the mentees get a new
-    proposal at once from the engine's incremental proposal (never the same mentor): its MatchProposed
-    follows the MatchEnded (``rematch_offered`` true) in the same transaction. When no mentor fits now,
-    none follows and the mentee waits for the next run."""
+    """Either side ends an active match at will (no fault); HR may end it for a member. With
+    ``offer_rematch`` the mentees get a new proposal at once from the engine's incremental proposal
+    (never the same mentor): its MatchProposed follows the MatchEnded (``rematch_offered`` true) in the
+    same transaction. When no mentor fits now, none follows and the mentee waits for the next run."""
     now = command.now
-    record = await find_match(session, command.match_id, for_update=True)
+    employee = callers.ending_for(command.caller, command.employee_id)
+    record = await callers.match_for(session, command.caller, command.match_id, for_update=True)
     await pool_store.lock_program(session, record.program_id)
-    transitions = lifecycle.end(record, command.employee_id.strip(), command.reason, now)
+    transitions = lifecycle.end(record, employee, command.reason, now)
     await match_store.update_match(session, record)
     ended = dataclasses.replace(transitions[0], rematch_offered=command.offer_rematch)
     await publish(session, record, [ended])

@@ -1,6 +1,7 @@
 """What the matching service is asked to do, whichever entrypoint asks: an RPC, or an enrollment event
 (translated into a command by the consumer). Each command names its result type; the handler of each
-is in ``handlers.py``."""
+is in ``handlers.py``. A command an RPC issues carries its ``caller``, whom the handler checks
+(``callers.py``); the commands of events and jobs have none."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from services.matching.domain.enrollments import Enrollment, Program
 from services.matching.domain.introductions import Introduction
 from services.matching.domain.lifecycle import EndCause, MatchRecord, Status
 from services.matching.domain.runs import RunReport, StoredRun
+from services.shared.auth import Principal
 from services.shared.messagebus import Command, Query, Workflow
 from services.shared.paging import Page
 
@@ -27,6 +29,7 @@ class RunMatching(Workflow[RunReport | StoredRun]):
     """Solve the program's pool and propose the matches (read, solve outside a transaction, store).
     The same request id returns the run stored the first time."""
 
+    caller: Principal = field(kw_only=True)  # who asked (the RPC's token)
     program_id: str
     request_id: str = ""
 
@@ -35,6 +38,7 @@ class RunMatching(Workflow[RunReport | StoredRun]):
 class PreviewMatching(Workflow[RunReport]):
     """What a run would propose now; nothing is stored or published."""
 
+    caller: Principal = field(kw_only=True)  # who asked (the RPC's token)
     program_id: str
     request_id: str = ""
 
@@ -44,11 +48,13 @@ class PreviewMatching(Workflow[RunReport]):
 
 @dataclass(frozen=True, slots=True)
 class GetMatch(Query[MatchRecord]):
+    caller: Principal = field(kw_only=True)  # who asked (the RPC's token)
     match_id: str
 
 
 @dataclass(frozen=True, slots=True)
 class ListMatches(Query[Page[MatchRecord]]):
+    caller: Principal = field(kw_only=True)  # who asked (the RPC's token)
     program_id: str = ""
     status: Status | None = None
     employee_id: str = ""
@@ -58,6 +64,7 @@ class ListMatches(Query[Page[MatchRecord]]):
 
 @dataclass(frozen=True, slots=True)
 class AcceptMatch(Command[MatchRecord]):
+    caller: Principal = field(kw_only=True)  # who asked (the RPC's token)
     match_id: str
     employee_id: str
     now: datetime = field(default_factory=_now)
@@ -65,6 +72,7 @@ class AcceptMatch(Command[MatchRecord]):
 
 @dataclass(frozen=True, slots=True)
 class DeclineMatch(Command[MatchRecord]):
+    caller: Principal = field(kw_only=True)  # who asked (the RPC's token)
     match_id: str
     employee_id: str
     reason: str = ""
@@ -73,6 +81,7 @@ class DeclineMatch(Command[MatchRecord]):
 
 @dataclass(frozen=True, slots=True)
 class EndMatch(Command[MatchRecord]):
+    caller: Principal = field(kw_only=True)  # who asked (the RPC's token)
     match_id: str
     employee_id: str
     reason: str = ""
@@ -93,6 +102,7 @@ class ExpireOverdue(Workflow[int]):
 
 @dataclass(frozen=True, slots=True)
 class CreateManualMatch(Command[MatchRecord]):
+    caller: Principal = field(kw_only=True)  # who asked (the RPC's token)
     program_id: str
     mentor_enrollment_id: str
     mentee_enrollment_ids: tuple[str, ...]
@@ -103,6 +113,7 @@ class CreateManualMatch(Command[MatchRecord]):
 
 @dataclass(frozen=True, slots=True)
 class RequestNominatedMentor(Command[MatchRecord]):
+    caller: Principal = field(kw_only=True)  # who asked (the RPC's token)
     program_id: str
     mentee_enrollment_id: str
     mentor_employee_id: str
@@ -113,6 +124,7 @@ class RequestNominatedMentor(Command[MatchRecord]):
 
 @dataclass(frozen=True, slots=True)
 class IntroduceColleague(Command[Introduction]):
+    caller: Principal = field(kw_only=True)  # who asked (the RPC's token)
     introducer_employee_id: str
     mentee_employee_id: str
     mentor_employee_id: str

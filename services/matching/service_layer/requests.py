@@ -38,8 +38,9 @@ from services.matching.domain import (
 )
 from services.matching.domain.engine_input import best_possible_score, engine_participant
 from services.matching.domain.enrollments import Enrollment
-from services.matching.domain.introductions import Introduction
+from services.matching.domain.introductions import Acquaintance, Introduction, connected
 from services.matching.domain.lifecycle import MatchRecord, Origin, clean_reason
+from services.matching.service_layer import callers
 from services.matching.service_layer.commands import (
     CreateManualMatch,
     IntroduceColleague,
@@ -48,6 +49,7 @@ from services.matching.service_layer.commands import (
 from services.matching.service_layer.policy import Policy
 from services.matching.service_layer.proposals import new_id, record_for, refresh_pending, store_proposals
 from services.matching.service_layer.views import ProgramView, load_view, require_open
+from services.shared.access import DenialReason, PermissionDenied, acting_for, person_of, tenant_of
 from services.shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.shared.unit_of_work import after_commit
 
@@ -84,10 +86,11 @@ def _enrolled(view: ProgramView, enrollment_id: str, field: str) -> Enrollment:
     )
 
 
-async def _require_known(session: AsyncSession, view: ProgramView, enrollment_id: str) -> None:
+async def _require_known(session: AsyncSession, view: ProgramView, enrollment_id: str) -> Enrollment:
     stored = await pool_store.load_participant(session, enrollment_id)
     if stored is None or stored.program_id != view.program.program_id:
         raise NotFound("enrollment", enrollment_id)
+    return stored
 
 
 SEAT_TAKEN: Final = "the mentor's cap across programs was reached meanwhile (another match)"
@@ -124,14 +127,15 @@ async def create_manual_match(
     now = command.now
     program_id = _required(command.program_id, "program_id")
     mentor_id = _required(command.mentor_enrollment_id, "mentor_enrollment_id")
-    hr_actor = _required(command.hr_actor_id, "hr_actor_id")
+    hr_actor = callers.actor_of(command.caller, command.hr_actor_id)
+    await callers.program_run_by(session, command.caller, program_id)
     mentee_ids = tuple(dict.fromkeys(e.strip() for e in command.mentee_enrollment_ids if e.strip()))
     if not mentee_ids:
         raise InvalidArgument("mentee_enrollment_ids", "name at least one mentee")
     if len(mentee_ids) != len(command.mentee_enrollment_ids):
         raise InvalidArgument("mentee_enrollment_ids", "must be distinct, non-empty ids")
     await pool_store.lock_program(session, program_id)
-    view = await load_view(session, program_id, policy)
+    view = await load_view(session, program_id, policy, tenant=tenant_of(command.caller))
     require_open(view.program)
     settings = view.settings
     limit = settings.group_max_size if view.format is ProgramFormat.GROUP else 1
@@ -230,16 +234,20 @@ def _refuse_request(rule: str, message: str) -> FailedPrecondition:
     return FailedPrecondition(rule, message)
 
 
-async def _connected(session: AsyncSession, mentee: Enrollment, mentor: Enrollment, program_id: str) -> bool:
+async def _connected(
+    session: AsyncSession, tenant: str, mentee: Enrollment, mentor: Enrollment, program_id: str
+) -> bool:
     """Same team (department, or the same manager), a shared program, or an introduction by a colleague."""
     if mentee.department and mentee.department == mentor.department:
         return True
     chains = (mentee.management_chain_ids, mentor.management_chain_ids)
     if chains[0] and chains[1] and chains[0][0] == chains[1][0]:
         return True
-    if await pool_store.shares_a_program(session, mentee.employee_id, mentor.employee_id):
+    if await pool_store.shares_a_program(session, tenant, mentee.employee_id, mentor.employee_id):
         return True
-    return await introduction_store.introduced(session, mentee.employee_id, mentor.employee_id, program_id)
+    return await introduction_store.introduced(
+        session, tenant, mentee.employee_id, mentor.employee_id, program_id
+    )
 
 
 async def request_nominated_mentor(
@@ -253,10 +261,14 @@ async def request_nominated_mentor(
     mentee_id = _required(command.mentee_enrollment_id, "mentee_enrollment_id")
     mentor_employee = _required(command.mentor_employee_id, "mentor_employee_id")
     note = clean_reason(command.message, "message", MAX_NOTE_LENGTH)
+    me = person_of(command.caller)
+    tenant = tenant_of(command.caller)
     await pool_store.lock_program(session, program_id)
-    view = await load_view(session, program_id, policy, extra_employees=(mentor_employee,))
+    view = await load_view(session, program_id, policy, extra_employees=(mentor_employee,), tenant=tenant)
     require_open(view.program)
-    await _require_known(session, view, mentee_id)
+    stored = await _require_known(session, view, mentee_id)
+    if stored.employee_id != me:
+        raise PermissionDenied(DenialReason.NOT_YOURS, "a mentee asks for a mentor for themselves only")
     mentee_enrollment = _enrolled(view, mentee_id, "mentee")
     if mentee_enrollment.role is not Role.MENTEE:
         raise _refuse_request("role", "only a mentee asks for a mentor")
@@ -271,14 +283,14 @@ async def request_nominated_mentor(
     )
     mentor_enrollment = enrolled_mentor
     if mentor_enrollment is None:
-        known = await pool_store.participants_of_employee(session, mentor_employee)
+        known = await pool_store.participants_of_employee(session, mentor_employee, tenant)
         if not known:
             raise _refuse_request("mentor_unknown", "matching knows no profile of this mentor")
         # Their capacity elsewhere says nothing of this program.
         mentor_enrollment = dataclasses.replace(
             known[0], program_id=program_id, profile=dataclasses.replace(known[0].profile, capacity=0)
         )
-    if not await _connected(session, mentee_enrollment, mentor_enrollment, program_id):
+    if not await _connected(session, tenant, mentee_enrollment, mentor_enrollment, program_id):
         raise _refuse_request(
             "no_connection",
             "no connection with this mentor: not the same team, no shared program, no introduction",
@@ -334,9 +346,13 @@ async def request_nominated_mentor(
 
 
 async def introduce(session: AsyncSession, command: IntroduceColleague) -> Introduction:
-    """Record that a colleague introduced a mentee to a mentor (for one program, or for any when the
-    program is empty). Recording the same introduction again returns the first one."""
-    introducer = _required(command.introducer_employee_id, "introducer_employee_id")
+    """Record that a colleague (the caller) introduced a mentee to a mentor of their tenant (for one
+    program, or for any when the program is empty). The introducer must know both (same team, one in the
+    other's management line, or a shared program). Recording the same introduction again returns the
+    first one."""
+    caller = command.caller
+    tenant = tenant_of(caller)
+    introducer = acting_for(caller, command.introducer_employee_id)
     mentee = _required(command.mentee_employee_id, "mentee_employee_id")
     mentor = _required(command.mentor_employee_id, "mentor_employee_id")
     note = clean_reason(command.note, "note", MAX_NOTE_LENGTH)
@@ -345,11 +361,25 @@ async def introduce(session: AsyncSession, command: IntroduceColleague) -> Intro
         raise InvalidArgument("mentor_employee_id", "must differ from the mentee")
     if introducer in (mentee, mentor):
         raise FailedPrecondition("self_introduction", "the introducer must be a third colleague")
-    if program_id and await pool_store.load_program(session, program_id) is None:
+    if program_id and await pool_store.load_program(session, program_id, tenant) is None:
         raise NotFound("program", program_id)
-    existing = await introduction_store.find_introduction(session, introducer, mentee, mentor, program_id)
+    people = []
+    for employee in (mentee, mentor):
+        known = await pool_store.acquaintance(session, tenant, employee)
+        if known is None:  # unknown here, or of another tenant
+            raise NotFound("employee", employee)
+        people.append(known)
+    by = await pool_store.acquaintance(session, tenant, introducer) or Acquaintance(introducer)
+    if not connected(by, people[0], people[1]):
+        raise PermissionDenied(
+            DenialReason.NOT_CONNECTED,
+            "an introducer must know both: same team, management line, or a shared program",
+        )
+    existing = await introduction_store.find_introduction(
+        session, tenant, introducer, mentee, mentor, program_id
+    )
     if existing is not None:
         return existing
     row = Introduction(new_id(), introducer, mentee, mentor, program_id)
-    await introduction_store.save_introduction(session, row, note, command.now)
+    await introduction_store.save_introduction(session, tenant, row, note, command.now)
     return row

@@ -23,6 +23,7 @@ from services.matching.domain.engine_input import engine_participant
 from services.matching.domain.enrollments import Enrollment, MatchingMode
 from services.matching.domain.lifecycle import Origin
 from services.matching.domain.runs import CHANGED_DURING_RUN, RunReport, StoredRun
+from services.matching.service_layer import callers
 from services.matching.service_layer.commands import PreviewMatching, RunMatching
 from services.matching.service_layer.policy import Policy
 from services.matching.service_layer.proposals import (
@@ -33,6 +34,8 @@ from services.matching.service_layer.proposals import (
 )
 from services.matching.service_layer.views import ProgramView, load_view, require_open, solve_pool
 from services.shared import worker_process
+from services.shared.access import tenant_of
+from services.shared.auth import Principal
 from services.shared.db import Database
 from services.shared.errors import FailedPrecondition, InvalidArgument
 from services.shared.unit_of_work import after_commit
@@ -52,12 +55,20 @@ def _now() -> datetime:
 
 
 async def prepare_run(
-    session: AsyncSession, program_id: str, request_id: str, *, dry_run: bool, policy: Policy
+    session: AsyncSession,
+    caller: Principal,
+    program_id: str,
+    request_id: str,
+    *,
+    dry_run: bool,
+    policy: Policy,
 ) -> PreparedRun:
-    """The pool to solve, or the stored result of an earlier run with the same request id."""
+    """The pool to solve, or the stored result of an earlier run with the same request id. The caller
+    runs the program (HR, or one of its managers), which is one of their tenant."""
     if len(request_id) > MAX_REQUEST_ID_LENGTH:
         raise InvalidArgument("request_id", f"at most {MAX_REQUEST_ID_LENGTH} characters")
-    view = await load_view(session, program_id, policy)
+    await callers.program_run_by(session, caller, program_id)
+    view = await load_view(session, program_id, policy, tenant=tenant_of(caller))
     if not dry_run:
         earlier = await run_store.find_run(session, program_id, request_id) if request_id else None
         if earlier is not None:
@@ -204,11 +215,19 @@ def _count_run(
 
 
 async def _run(
-    database: Database, program_id: str, request_id: str, *, dry_run: bool, policy: Policy
+    database: Database,
+    caller: Principal,
+    program_id: str,
+    request_id: str,
+    *,
+    dry_run: bool,
+    policy: Policy,
 ) -> RunReport | StoredRun:
     request_id = request_id.strip()
     async with database.transaction() as session:
-        prepared = await prepare_run(session, program_id.strip(), request_id, dry_run=dry_run, policy=policy)
+        prepared = await prepare_run(
+            session, caller, program_id.strip(), request_id, dry_run=dry_run, policy=policy
+        )
     format_name = str(prepared.view.format)
     if prepared.replay is not None:
         metrics.RUNS.labels(format_name, "replayed").inc()
@@ -232,11 +251,15 @@ async def _run(
 
 async def run_matching(database: Database, command: RunMatching, *, policy: Policy) -> RunReport | StoredRun:
     """RunMatching: a workflow of two units of work with the solve between them."""
-    return await _run(database, command.program_id, command.request_id, dry_run=False, policy=policy)
+    return await _run(
+        database, command.caller, command.program_id, command.request_id, dry_run=False, policy=policy
+    )
 
 
 async def preview_matching(database: Database, command: PreviewMatching, *, policy: Policy) -> RunReport:
     """PreviewMatching: the solve of a run, nothing stored (a request id plays no part)."""
-    report = await _run(database, command.program_id, command.request_id, dry_run=True, policy=policy)
+    report = await _run(
+        database, command.caller, command.program_id, command.request_id, dry_run=True, policy=policy
+    )
     assert isinstance(report, RunReport)  # a preview never replays
     return report

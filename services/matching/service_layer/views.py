@@ -63,10 +63,12 @@ class ProgramView:
         return True
 
 
-async def load_program(session: AsyncSession, program_id: str) -> Program:
+async def load_program(session: AsyncSession, program_id: str, tenant: str | None = None) -> Program:
+    """The program; with ``tenant`` (a caller's), another tenant's program is not found, like a missing
+    one."""
     if not program_id:
         raise InvalidArgument("program_id", "is required")
-    program = await pool_store.load_program(session, program_id)
+    program = await pool_store.load_program(session, program_id, tenant)
     if program is None:
         raise NotFound("program", program_id)
     return program
@@ -78,9 +80,13 @@ def require_open(program: Program) -> None:
 
 
 async def load_view(
-    session: AsyncSession, program_id: str, policy: Policy, extra_employees: Collection[str] = ()
+    session: AsyncSession,
+    program_id: str,
+    policy: Policy,
+    extra_employees: Collection[str] = (),
+    tenant: str | None = None,
 ) -> ProgramView:
-    program = await load_program(session, program_id)
+    program = await load_program(session, program_id, tenant)
     active = await pool_store.load_participants(session, program_id)
     employees = {p.employee_id for p in active} | set(extra_employees)
     mentors = {p.employee_id for p in active if p.role is Role.MENTOR} | set(extra_employees)
@@ -95,9 +101,9 @@ async def load_view(
         format=settings.format,
         settings=settings,
         active=active,
-        loads=await match_store.mentor_loads(session, program_id),
+        loads=await match_store.mentor_loads(session, program.tenant, program_id),
         live=await match_store.live_mentees(session, program_id),
-        partners=await match_store.ended_partners(session, employees),
+        partners=await match_store.ended_partners(session, program.tenant, employees),
         by_enrollment={p.enrollment_id: p for p in active},
         caps=await pool_store.person_caps(session, program.tenant, mentors),
         declined=await decline_store.declined_in(session, program_id),

@@ -17,6 +17,7 @@ from services.matching.domain.runs import RunReport
 from services.matching.service_layer import runs
 from services.matching.service_layer.commands import RunMatching
 from services.shared.db import Database
+from tests.unit.matching.principals import hr
 from tests.unit.matching.test_service_handlers import MENTEE, MENTOR, POLICY, enrol, enrolled, program, setup
 
 
@@ -41,7 +42,9 @@ async def two_programs_sharing(db: Database, caps: tuple[int, int]) -> None:
 
 async def prepared(db: Database, program_id: str) -> runs.PreparedRun:
     async with db.transaction() as session:
-        return await runs.prepare_run(session, program_id, f"run-{program_id}", dry_run=False, policy=POLICY)
+        return await runs.prepare_run(
+            session, hr(), program_id, f"run-{program_id}", dry_run=False, policy=POLICY
+        )
 
 
 async def stored(db: Database, run: runs.PreparedRun) -> RunReport:
@@ -70,7 +73,9 @@ async def test_the_cap_across_programs_is_the_strictest_the_person_states(db: Da
     await two_programs_sharing(db, (6, 2))
     held = []
     for program_id in ("p1", "p2"):
-        report = await runs.run_matching(db, RunMatching(program_id, f"r-{program_id}"), policy=POLICY)
+        report = await runs.run_matching(
+            db, RunMatching(program_id, f"r-{program_id}", caller=hr()), policy=POLICY
+        )
         assert isinstance(report, RunReport)
         held += [r for r in report.matches if r.mentor_employee_id == "M1"]
     assert len(held) == 2, "program p1 saying 6 does not lift the 2 the person's other enrolment says"

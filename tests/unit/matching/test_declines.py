@@ -27,6 +27,7 @@ from services.matching.service_layer.commands import (
 )
 from services.shared.db import Database
 from services.shared.errors import FailedPrecondition
+from tests.unit.matching.principals import hr, person
 from tests.unit.matching.test_incremental_audit import _document
 from tests.unit.matching.test_service_handlers import MENTEE, MENTOR, POLICY, enrolled, program, setup
 
@@ -40,14 +41,16 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 async def report_of(database: Database, request_id: str) -> RunReport:
-    report = await runs.run_matching(database, RunMatching("p1", request_id), policy=POLICY)
+    report = await runs.run_matching(database, RunMatching("p1", request_id, caller=hr()), policy=POLICY)
     assert isinstance(report, RunReport)
     return report
 
 
 async def decline(database: Database, match_id: str, employee_id: str) -> None:
     async with database.transaction() as session:
-        await answers.decline_match(session, DeclineMatch(match_id, employee_id, "no"), policy=POLICY)
+        await answers.decline_match(
+            session, DeclineMatch(match_id, employee_id, "no", caller=person(employee_id)), policy=POLICY
+        )
 
 
 def mentors_of(report: RunReport) -> list[str]:
@@ -90,11 +93,11 @@ async def test_hr_may_pair_a_declined_pair_only_with_an_override_reason(db: Data
     async with db.transaction() as session:
         with pytest.raises(FailedPrecondition) as refused:
             await requests.request_nominated_mentor(
-                session, RequestNominatedMentor("p1", "p1:E1", "M1"), policy=POLICY
+                session, RequestNominatedMentor("p1", "p1:E1", "M1", caller=person("E1")), policy=POLICY
             )
     assert refused.value.rule == "declined", "a mentee's request does not bend the rule"
 
-    manual = CreateManualMatch("p1", "p1:M1", ("p1:E1",), "", "hr-1")
+    manual = CreateManualMatch("p1", "p1:M1", ("p1:E1",), "", "hr-1", caller=hr("hr-1"))
     async with db.transaction() as session:
         with pytest.raises(FailedPrecondition) as soft:
             await requests.create_manual_match(session, manual, policy=POLICY)

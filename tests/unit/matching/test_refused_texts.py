@@ -16,6 +16,7 @@ from services.matching.service_layer.commands import DeclineMatch, IntroduceColl
 from services.matching.service_layer.requests import MAX_NOTE_LENGTH
 from services.shared.db import Database
 from services.shared.errors import InvalidArgument
+from tests.unit.matching.principals import person
 from tests.unit.matching.test_service_handlers import (
     MENTEE,
     MENTOR,
@@ -52,7 +53,13 @@ async def test_a_one_megabyte_decline_reason_is_refused_and_the_proposal_stands(
         async with db.transaction() as session:
             await answers.decline_match(
                 session,
-                DeclineMatch(record.match_id, record.mentor_employee_id, "x" * 1024 * 1024, now()),
+                DeclineMatch(
+                    record.match_id,
+                    record.mentor_employee_id,
+                    "x" * 1024 * 1024,
+                    now(),
+                    caller=person(record.mentor_employee_id),
+                ),
                 policy=POLICY,
             )
     assert refused.value.field == "reason"
@@ -61,24 +68,32 @@ async def test_a_one_megabyte_decline_reason_is_refused_and_the_proposal_stands(
 
 
 async def test_an_over_long_introduction_note_or_nomination_message_is_refused(db: Database) -> None:
-    await setup(db, program("other"), enrolled("M9", MENTOR, 9, program_id="other", department="sales"))
+    await setup(
+        db,
+        program("other"),
+        enrolled("M9", MENTOR, 9, program_id="other", department="sales"),
+        enrolled("C7", MENTEE, 4, program_id="other"),  # the introducer: E1's team, M9's program
+    )
     await setup(db, program(), enrolled("E1", MENTEE, 4, nominations=("M9",)))
     with pytest.raises(InvalidArgument) as note:
         async with db.transaction() as session:
             await requests.introduce(
-                session, IntroduceColleague("C7", "E1", "M9", "p1", "n" * (MAX_NOTE_LENGTH + 1))
+                session,
+                IntroduceColleague("C7", "E1", "M9", "p1", "n" * (MAX_NOTE_LENGTH + 1), caller=person("C7")),
             )
     assert note.value.field == "note"
     with pytest.raises(InvalidArgument) as message:
         async with db.transaction() as session:
             await requests.request_nominated_mentor(
                 session,
-                RequestNominatedMentor("p1", "p1:E1", "M9", message="m" * (MAX_NOTE_LENGTH + 1)),
+                RequestNominatedMentor(
+                    "p1", "p1:E1", "M9", message="m" * (MAX_NOTE_LENGTH + 1), caller=person("E1")
+                ),
                 policy=POLICY,
             )
     assert message.value.field == "message"
     async with db.transaction() as session:
         kept = await requests.introduce(
-            session, IntroduceColleague("C7", "E1", "M9", "p1", "n" * MAX_NOTE_LENGTH)
+            session, IntroduceColleague("C7", "E1", "M9", "p1", "n" * MAX_NOTE_LENGTH, caller=person("C7"))
         )
     assert kept.introducer_employee_id == "C7"

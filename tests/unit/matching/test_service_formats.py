@@ -31,6 +31,7 @@ from services.matching.service_layer.commands import (
 from services.matching.service_layer.policy import Policy
 from services.shared.db import Database
 from services.shared.errors import FailedPrecondition
+from tests.unit.matching import principals
 
 POLICY = Policy()
 
@@ -73,7 +74,9 @@ async def setup(db: Database, program: common_pb2.Program, *people: common_pb2.P
 
 async def stored(db: Database) -> list[MatchRecord]:
     async with db.transaction() as session:
-        return (await answers.list_matches(session, ListMatches(program_id="p1"))).items
+        return (
+            await answers.list_matches(session, ListMatches(program_id="p1", caller=principals.hr()))
+        ).items
 
 
 def program(**fields: object) -> common_pb2.Program:
@@ -94,22 +97,32 @@ async def test_a_group_is_one_match_that_activates_when_everyone_accepted(db: Da
         person("M1", common_pb2.ROLE_MENTOR, 8),
         *mentees,
     )
-    run = outcome_to_wire(await runs.run_matching(db, RunMatching("p1", "g"), policy=POLICY))
+    run = outcome_to_wire(
+        await runs.run_matching(db, RunMatching("p1", "g", caller=principals.hr()), policy=POLICY)
+    )
     (group,) = run.matches
     assert sorted(group.mentee_employee_ids) == ["E0", "E1", "E2"]
     record = (await stored(db))[0]
     async with db.transaction() as session:
         # One mentee declines their seat: the group goes on with the others.
         after = await answers.decline_match(
-            session, DeclineMatch(record.match_id, "E2", "", now()), policy=POLICY
+            session,
+            DeclineMatch(record.match_id, "E2", "", now(), caller=principals.person("E2")),
+            policy=POLICY,
         )
         assert after.status is Status.PROPOSED and [m.employee_id for m in after.mentees] == ["E0", "E1"]
         for employee in ("M1", "E0"):
-            await answers.accept_match(session, AcceptMatch(record.match_id, employee, now()))
-        last = await answers.accept_match(session, AcceptMatch(record.match_id, "E1", now()))
+            await answers.accept_match(
+                session, AcceptMatch(record.match_id, employee, now(), caller=principals.person(employee))
+            )
+        last = await answers.accept_match(
+            session, AcceptMatch(record.match_id, "E1", now(), caller=principals.person("E1"))
+        )
     assert last.status is Status.ACTIVE
     # The mentee who declined is back in the pool; alone, they cannot make a group of two.
-    rerun = outcome_to_wire(await runs.run_matching(db, RunMatching("p1", "g2"), policy=POLICY))
+    rerun = outcome_to_wire(
+        await runs.run_matching(db, RunMatching("p1", "g2", caller=principals.hr()), policy=POLICY)
+    )
     reasons = {u.enrollment_id: u.reason_code for u in rerun.unmatched}
     assert not rerun.matches and "p1:E0" not in reasons and "p1:E2" in reasons
 
@@ -117,18 +130,36 @@ async def test_a_group_is_one_match_that_activates_when_everyone_accepted(db: Da
 async def test_peers_pair_up_and_either_peer_answers_as_a_peer(db: Database) -> None:
     peers = [person(f"P{k}", common_pb2.ROLE_PEER, 5) for k in range(4)]
     await setup(db, program(format=common_pb2.PROGRAM_FORMAT_PEER), *peers)
-    run = outcome_to_wire(await runs.run_matching(db, RunMatching("p1", "p"), policy=POLICY))
+    run = outcome_to_wire(
+        await runs.run_matching(db, RunMatching("p1", "p", caller=principals.hr()), policy=POLICY)
+    )
     assert len(run.matches) == 2
     paired = [m.mentor_employee_id for m in run.matches] + [m.mentee_employee_ids[0] for m in run.matches]
     assert sorted(paired) == ["P0", "P1", "P2", "P3"]
     record = (await stored(db))[0]
     async with db.transaction() as session:
-        await answers.accept_match(session, AcceptMatch(record.match_id, record.mentor_employee_id, now()))
+        await answers.accept_match(
+            session,
+            AcceptMatch(
+                record.match_id,
+                record.mentor_employee_id,
+                now(),
+                caller=principals.person(record.mentor_employee_id),
+            ),
+        )
         active = await answers.accept_match(
-            session, AcceptMatch(record.match_id, record.mentees[0].employee_id, now())
+            session,
+            AcceptMatch(
+                record.match_id,
+                record.mentees[0].employee_id,
+                now(),
+                caller=principals.person(record.mentees[0].employee_id),
+            ),
         )
     assert active.status is Status.ACTIVE
-    again = outcome_to_wire(await runs.run_matching(db, RunMatching("p1", "p2"), policy=POLICY))
+    again = outcome_to_wire(
+        await runs.run_matching(db, RunMatching("p1", "p2", caller=principals.hr()), policy=POLICY)
+    )
     assert not again.matches, "peers in live matches are not paired again"
 
 
@@ -141,7 +172,9 @@ async def test_speed_meetings_are_numbered_by_round(db: Database) -> None:
         person("E1", common_pb2.ROLE_MENTEE, 3),
         person("E2", common_pb2.ROLE_MENTEE, 3),
     )
-    run = outcome_to_wire(await runs.run_matching(db, RunMatching("p1", "s"), policy=POLICY))
+    run = outcome_to_wire(
+        await runs.run_matching(db, RunMatching("p1", "s", caller=principals.hr()), policy=POLICY)
+    )
     meetings = {(m.mentor_employee_id, m.mentee_employee_ids[0]): m.speed_round for m in run.matches}
     assert set(meetings) == {("M1", "E1"), ("M1", "E2"), ("M2", "E1"), ("M2", "E2")}
     for mentor in ("M1", "M2"):
@@ -156,12 +189,18 @@ async def test_a_manual_match_in_an_hr_manual_program_while_the_solver_is_refuse
         person("E1", common_pb2.ROLE_MENTEE, 4, skills_wanted=["python"]),
     )
     with pytest.raises(FailedPrecondition) as refused:
-        outcome_to_wire(await runs.run_matching(db, RunMatching("p1", "x"), policy=POLICY))
+        outcome_to_wire(
+            await runs.run_matching(db, RunMatching("p1", "x", caller=principals.hr()), policy=POLICY)
+        )
     assert refused.value.rule == "hr_manual_program"
-    suggestion = run_to_wire(await runs.preview_matching(db, PreviewMatching("p1", ""), policy=POLICY))
+    suggestion = run_to_wire(
+        await runs.preview_matching(db, PreviewMatching("p1", "", caller=principals.hr()), policy=POLICY)
+    )
     assert len(suggestion.matches) == 1, "a preview still suggests"
     async with db.transaction() as session:
         record = await requests.create_manual_match(
-            session, CreateManualMatch("p1", "p1:M1", ("p1:E1",), "", "hr-1"), policy=POLICY
+            session,
+            CreateManualMatch("p1", "p1:M1", ("p1:E1",), "", "hr-1", caller=principals.hr("hr-1")),
+            policy=POLICY,
         )
     assert record.origin == "manual" and record.override_reason == "" and record.override_by == "hr-1"

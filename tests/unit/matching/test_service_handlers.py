@@ -48,6 +48,7 @@ from services.shared.db import Database
 from services.shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.shared.outbox import outbox_table
 from services.shared.topics import EVENT_TYPES, ce_type_of
+from tests.unit.matching.principals import hr, person
 
 POLICY = Policy()
 MENTOR, MENTEE, PEER = common_pb2.ROLE_MENTOR, common_pb2.ROLE_MENTEE, common_pb2.ROLE_PEER
@@ -149,11 +150,13 @@ async def events(db: Database, ce_type: str | None = None) -> list[tuple[str, An
 
 async def all_matches(db: Database, program_id: str = "p1") -> list[MatchRecord]:
     async with db.transaction() as session:
-        return (await answers.list_matches(session, ListMatches(program_id=program_id))).items
+        return (await answers.list_matches(session, ListMatches(program_id=program_id, caller=hr()))).items
 
 
 async def run(db: Database, request_id: str = "r1", program_id: str = "p1") -> Any:
-    return outcome_to_wire(await runs.run_matching(db, RunMatching(program_id, request_id), policy=POLICY))
+    return outcome_to_wire(
+        await runs.run_matching(db, RunMatching(program_id, request_id, caller=hr()), policy=POLICY)
+    )
 
 
 def pairs(records: list[MatchRecord]) -> set[tuple[str, str]]:
@@ -195,7 +198,9 @@ async def test_a_run_proposes_publishes_and_replays_by_request_id(db: Database) 
 
 async def test_preview_stores_and_publishes_nothing(db: Database) -> None:
     await setup(db, program(), enrolled("M1", MENTOR, 8), enrolled("E1", MENTEE, 4))
-    preview = run_to_wire(await runs.preview_matching(db, PreviewMatching("p1", ""), policy=POLICY))
+    preview = run_to_wire(
+        await runs.preview_matching(db, PreviewMatching("p1", "", caller=hr()), policy=POLICY)
+    )
     assert preview.dry_run and len(preview.matches) == 1
     assert (
         preview.matches[0].match_id == "" and preview.matches[0].status == common_pb2.MATCH_STATUS_UNSPECIFIED
@@ -252,15 +257,22 @@ async def test_both_sides_accept_then_the_match_is_active(db: Database) -> None:
     mentee = record.mentees[0].employee_id
     async with db.transaction() as session:
         with pytest.raises(FailedPrecondition) as stranger:
-            await answers.accept_match(session, AcceptMatch(record.match_id, "someone-else", now()))
+            await answers.accept_match(
+                session, AcceptMatch(record.match_id, "someone-else", now(), caller=person("someone-else"))
+            )
     assert stranger.value.rule == "not_a_participant"
     async with db.transaction() as session:
         half = await answers.accept_match(
-            session, AcceptMatch(record.match_id, record.mentor_employee_id, now())
+            session,
+            AcceptMatch(
+                record.match_id, record.mentor_employee_id, now(), caller=person(record.mentor_employee_id)
+            ),
         )
     assert half.status is Status.PROPOSED and half.mentor_accepted
     async with db.transaction() as session:
-        full = await answers.accept_match(session, AcceptMatch(record.match_id, mentee, now()))
+        full = await answers.accept_match(
+            session, AcceptMatch(record.match_id, mentee, now(), caller=person(mentee))
+        )
     assert full.status is Status.ACTIVE
     kinds = [t for t, _ in await events(db) if t != PROPOSED]
     assert kinds == [ACCEPTED, ACCEPTED, ACTIVATED]
@@ -269,7 +281,9 @@ async def test_both_sides_accept_then_the_match_is_active(db: Database) -> None:
     async with db.transaction() as session:
         with pytest.raises(FailedPrecondition) as late:
             await answers.decline_match(
-                session, DeclineMatch(record.match_id, mentee, "", now()), policy=POLICY
+                session,
+                DeclineMatch(record.match_id, mentee, "", now(), caller=person(mentee)),
+                policy=POLICY,
             )
     assert late.value.rule == "not_pending"
 
@@ -278,7 +292,15 @@ async def test_a_mentor_who_declines_frees_the_seat_and_the_mentee_gets_another_
     record = await one_proposal(db)
     async with db.transaction() as session:
         declined = await answers.decline_match(
-            session, DeclineMatch(record.match_id, record.mentor_employee_id, "no time", now()), policy=POLICY
+            session,
+            DeclineMatch(
+                record.match_id,
+                record.mentor_employee_id,
+                "no time",
+                now(),
+                caller=person(record.mentor_employee_id),
+            ),
+            policy=POLICY,
         )
     assert declined.status is Status.DECLINED
     ((_, event),) = await events(db, DECLINED)
@@ -301,7 +323,13 @@ async def test_proposals_expire_after_the_window_and_cannot_be_answered(db: Data
         assert expired.status is Status.EXPIRED
         with pytest.raises(FailedPrecondition) as refused:
             await answers.accept_match(
-                session, AcceptMatch(record.match_id, record.mentor_employee_id, later)
+                session,
+                AcceptMatch(
+                    record.match_id,
+                    record.mentor_employee_id,
+                    later,
+                    caller=person(record.mentor_employee_id),
+                ),
             )
     assert refused.value.rule == "not_pending"
     ((_, event),) = await events(db, DECLINED)
@@ -311,9 +339,20 @@ async def test_proposals_expire_after_the_window_and_cannot_be_answered(db: Data
 
 async def activate(db: Database, record: MatchRecord) -> None:
     async with db.transaction() as session:
-        await answers.accept_match(session, AcceptMatch(record.match_id, record.mentor_employee_id, now()))
         await answers.accept_match(
-            session, AcceptMatch(record.match_id, record.mentees[0].employee_id, now())
+            session,
+            AcceptMatch(
+                record.match_id, record.mentor_employee_id, now(), caller=person(record.mentor_employee_id)
+            ),
+        )
+        await answers.accept_match(
+            session,
+            AcceptMatch(
+                record.match_id,
+                record.mentees[0].employee_id,
+                now(),
+                caller=person(record.mentees[0].employee_id),
+            ),
         )
 
 
@@ -322,14 +361,25 @@ async def test_ending_at_will_with_a_rematch_proposes_another_mentor(db: Databas
     async with db.transaction() as session:
         with pytest.raises(FailedPrecondition) as early:
             await answers.end_match(
-                session, EndMatch(record.match_id, record.mentor_employee_id, "", True, now()), policy=POLICY
+                session,
+                EndMatch(
+                    record.match_id,
+                    record.mentor_employee_id,
+                    "",
+                    True,
+                    now(),
+                    caller=person(record.mentor_employee_id),
+                ),
+                policy=POLICY,
             )
     assert early.value.rule == "not_active"
     await activate(db, record)
     mentee = record.mentees[0].employee_id
     async with db.transaction() as session:
         ended = await answers.end_match(
-            session, EndMatch(record.match_id, mentee, "moving on", True, now()), policy=POLICY
+            session,
+            EndMatch(record.match_id, mentee, "moving on", True, now(), caller=person(mentee)),
+            policy=POLICY,
         )
     assert ended.status is Status.ENDED and ended.end_reason == "moving on"
     ((_, event),) = await events(db, ENDED)
@@ -355,7 +405,7 @@ async def test_listing_pages_and_filters(db: Database) -> None:
     while True:
         async with db.transaction() as session:
             page = await answers.list_matches(
-                session, ListMatches(program_id="p1", page_size=2, page_token=token)
+                session, ListMatches(program_id="p1", page_size=2, page_token=token, caller=hr())
             )
         assert page.total_size == 5
         seen.extend(r.match_id for r in page.items)
@@ -364,10 +414,10 @@ async def test_listing_pages_and_filters(db: Database) -> None:
             break
     assert len(seen) == len(set(seen)) == 5
     async with db.transaction() as session:
-        mine = await answers.list_matches(session, ListMatches(employee_id="E3"))
-        active = await answers.list_matches(session, ListMatches(status=Status.ACTIVE))
+        mine = await answers.list_matches(session, ListMatches(employee_id="E3", caller=hr()))
+        active = await answers.list_matches(session, ListMatches(status=Status.ACTIVE, caller=hr()))
         with pytest.raises(InvalidArgument):
-            await answers.list_matches(session, ListMatches(page_token="garbage!"))
+            await answers.list_matches(session, ListMatches(page_token="garbage!", caller=hr()))
     assert [r.mentees[0].employee_id for r in mine.items] == ["E3"] and active.total_size == 0
 
 
@@ -376,7 +426,7 @@ async def test_listing_pages_and_filters(db: Database) -> None:
 
 async def test_manual_match_hard_rules_are_never_overridden(db: Database) -> None:
     await setup(db, program(), enrolled("M1", MENTOR, 8), enrolled("E1", MENTEE, 4, chain=("M1", "boss")))
-    command = CreateManualMatch("p1", "p1:M1", ("p1:E1",), "HR knows best", "hr-1")
+    command = CreateManualMatch("p1", "p1:M1", ("p1:E1",), "HR knows best", "hr-1", caller=hr("hr-1"))
     async with db.transaction() as session:
         with pytest.raises(FailedPrecondition) as refused:
             await requests.create_manual_match(session, command, policy=POLICY)
@@ -392,12 +442,14 @@ async def test_manual_match_soft_issue_needs_an_override_reason_which_is_recorde
         enrolled("M1", MENTOR, 12, offers=("sql",)),
         enrolled("E1", MENTEE, 1, wants=("python",)),
     )
-    without = CreateManualMatch("p1", "p1:M1", ("p1:E1",), "", "hr-1")
+    without = CreateManualMatch("p1", "p1:M1", ("p1:E1",), "", "hr-1", caller=hr("hr-1"))
     async with db.transaction() as session:
         with pytest.raises(FailedPrecondition) as refused:
             await requests.create_manual_match(session, without, policy=POLICY)
     assert refused.value.rule == requests.LOW_SCORE
-    with_reason = CreateManualMatch("p1", "p1:M1", ("p1:E1",), "  cross-training agreed ", "hr-1")
+    with_reason = CreateManualMatch(
+        "p1", "p1:M1", ("p1:E1",), "  cross-training agreed ", "hr-1", caller=hr("hr-1")
+    )
     async with db.transaction() as session:
         record = await requests.create_manual_match(session, with_reason, policy=POLICY)
     assert record.origin == "manual" and record.override_reason == "cross-training agreed"
@@ -420,26 +472,30 @@ async def test_manual_match_past_the_default_capacity_is_soft_but_a_declared_cap
         for mentor, mentee in (("M1", "E0"), ("M2", "E1")):
             await requests.create_manual_match(
                 session,
-                CreateManualMatch("p1", f"p1:{mentor}", (f"p1:{mentee}",), "", "hr"),
+                CreateManualMatch("p1", f"p1:{mentor}", (f"p1:{mentee}",), "", "hr", caller=hr("hr")),
                 policy=POLICY,
             )
     async with db.transaction() as session:
         with pytest.raises(FailedPrecondition) as soft:
             await requests.create_manual_match(
-                session, CreateManualMatch("p1", "p1:M1", ("p1:E2",), "", "hr"), policy=POLICY
+                session,
+                CreateManualMatch("p1", "p1:M1", ("p1:E2",), "", "hr", caller=hr("hr")),
+                policy=POLICY,
             )
     assert soft.value.rule == requests.CAPACITY_DEFAULT_EXCEEDED
     async with db.transaction() as session:
         stretched = await requests.create_manual_match(
             session,
-            CreateManualMatch("p1", "p1:M1", ("p1:E2",), "mentor agreed to two", "hr"),
+            CreateManualMatch("p1", "p1:M1", ("p1:E2",), "mentor agreed to two", "hr", caller=hr("hr")),
             policy=POLICY,
         )
     assert stretched.override_reason == "mentor agreed to two"
     async with db.transaction() as session:
         with pytest.raises(FailedPrecondition) as hard:
             await requests.create_manual_match(
-                session, CreateManualMatch("p1", "p1:M2", ("p1:E3",), "please", "hr"), policy=POLICY
+                session,
+                CreateManualMatch("p1", "p1:M2", ("p1:E3",), "please", "hr", caller=hr("hr")),
+                policy=POLICY,
             )
     assert hard.value.rule == "capacity"
 
@@ -447,10 +503,13 @@ async def test_manual_match_past_the_default_capacity_is_soft_but_a_declared_cap
 async def test_a_nominated_mentor_needs_a_connection_and_an_introduction_is_one(db: Database) -> None:
     # The mentor is known from another program only; different department and manager.
     await setup(
-        db, program("other"), enrolled("M9", MENTOR, 9, program_id="other", department="sales", chain=("vp",))
+        db,
+        program("other"),
+        enrolled("M9", MENTOR, 9, program_id="other", department="sales", chain=("vp",)),
+        enrolled("C7", MENTEE, 4, program_id="other"),  # the introducer: E1's team, M9's program
     )
     await setup(db, program(), enrolled("E1", MENTEE, 4, nominations=("M9",)), enrolled("E2", MENTEE, 4))
-    ask = RequestNominatedMentor("p1", "p1:E1", "M9", message="would love your advice")
+    ask = RequestNominatedMentor("p1", "p1:E1", "M9", message="would love your advice", caller=person("E1"))
     async with db.transaction() as session:
         with pytest.raises(FailedPrecondition) as refused:
             await requests.request_nominated_mentor(session, ask, policy=POLICY)
@@ -458,23 +517,27 @@ async def test_a_nominated_mentor_needs_a_connection_and_an_introduction_is_one(
     async with db.transaction() as session:
         with pytest.raises(FailedPrecondition) as not_nominated:
             await requests.request_nominated_mentor(
-                session, RequestNominatedMentor("p1", "p1:E2", "M9"), policy=POLICY
+                session, RequestNominatedMentor("p1", "p1:E2", "M9", caller=person("E2")), policy=POLICY
             )
         with pytest.raises(FailedPrecondition) as self_intro:
-            await requests.introduce(session, IntroduceColleague("E1", "E1", "M9", "p1"))
+            await requests.introduce(session, IntroduceColleague("E1", "E1", "M9", "p1", caller=person("E1")))
     assert not_nominated.value.rule == "not_nominated" and self_intro.value.rule == "self_introduction"
     async with db.transaction() as session:
         intro = await requests.introduce(
-            session, IntroduceColleague("C7", "E1", "M9", "p1", "met at offsite")
+            session, IntroduceColleague("C7", "E1", "M9", "p1", "met at offsite", caller=person("C7"))
         )
-        again = await requests.introduce(session, IntroduceColleague("C7", "E1", "M9", "p1"))
+        again = await requests.introduce(
+            session, IntroduceColleague("C7", "E1", "M9", "p1", caller=person("C7"))
+        )
     assert again.introduction_id == intro.introduction_id
     async with db.transaction() as session:
         record = await requests.request_nominated_mentor(session, ask, policy=POLICY)
     assert record.origin == "nomination" and record.mentor_employee_id == "M9"
     assert record.mentor_enrollment_id == "" and record.mentees[0].accepted and not record.mentor_accepted
     async with db.transaction() as session:
-        active = await answers.accept_match(session, AcceptMatch(record.match_id, "M9", now()))
+        active = await answers.accept_match(
+            session, AcceptMatch(record.match_id, "M9", now(), caller=person("M9"))
+        )
     assert active.status is Status.ACTIVE
 
 
@@ -488,7 +551,7 @@ async def test_a_nominated_mentor_in_the_same_department_is_asked_but_hard_rules
     async with db.transaction() as session:
         with pytest.raises(FailedPrecondition) as refused:
             await requests.request_nominated_mentor(
-                session, RequestNominatedMentor("p1", "p1:E1", "M9"), policy=POLICY
+                session, RequestNominatedMentor("p1", "p1:E1", "M9", caller=person("E1")), policy=POLICY
             )
     assert refused.value.rule == "seniority"
 
