@@ -4,6 +4,7 @@ outbox / inbox / dead-letter rules with the services as real processes on the re
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -51,7 +52,12 @@ def head_revisions(service: str) -> set[str]:
 
 def store_metadata(service: str) -> MetaData:
     """The service's own tables: declared in ``adapters/tables.py`` (a store split into one module per
-    concern) or in ``adapters/store.py``."""
+    concern) or in ``adapters/store.py``, on one MetaData that every adapter module adds to (each is
+    imported, so a table declared beside its store is counted too)."""
+    adapters = importlib.import_module(f"services.{service}.adapters")
+    for found in pkgutil.iter_modules(adapters.__path__):
+        if not found.ispkg:
+            importlib.import_module(f"{adapters.__name__}.{found.name}")
     for module in ("tables", "store"):
         name = f"services.{service}.adapters.{module}"
         try:
