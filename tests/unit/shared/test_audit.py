@@ -209,7 +209,7 @@ async def test_a_refusal_by_a_handler_is_recorded_on_an_rpc_that_is_not_audited(
         "PERMISSION_DENIED",
         "NOT_YOURS",
     )
-    assert record["audited"] is False
+    assert (record["audited"], record["tenant"], record["actor_employee_id"]) == (False, "acme", "E-7")
     assert json.loads(record["ids"]) == {"employee_id": ["someone-else"], "match_id": ["m-1"]}
 
 
@@ -305,3 +305,33 @@ async def test_a_server_without_access_tables_records_only_its_refusals(
     assert [(row.grpc_method, row.outcome, row.audited, row.ids) for row in rows] == [
         ("Echo", "UNAUTHENTICATED", False, "{}")
     ]
+
+
+async def test_an_audit_trail_that_cannot_write_never_fails_the_call(
+    signed_tokens: SignedTokens, tmp_path: Path
+) -> None:
+    broken = Database(f"sqlite+aiosqlite:///{tmp_path / 'unmigrated.db'}")  # no audit_log table
+    audit = AuditTrail("matching", broken, retention=None)
+    await audit.start()
+    servicer = GuardedMatching()
+    server = GrpcServer(
+        "127.0.0.1",
+        0,
+        [lambda s: matching_pb2_grpc.add_MatchingServiceServicer_to_server(servicer, s)],
+        [MATCHING.full_name],
+        1 << 20,
+        0.5,
+        signed_tokens.verifier(),
+        audit=audit,
+    )
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            stub = matching_pb2_grpc.MatchingServiceStub(channel)
+            hr = bearer(signed_tokens.person("acme", "HR-1", "hr_admin"))
+            for _ in range(3):
+                await stub.CreateManualMatch(manual_match(), metadata=hr, timeout=10)
+    finally:
+        await server.stop()
+        await audit.stop()
+        await broken.dispose()
