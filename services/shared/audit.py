@@ -106,6 +106,7 @@ class Call:
     caller: Principal | None  # None: not authenticated
     request: object  # the decoded request message; None when it did not decode
     audited: bool
+    metadata_tenant: str = ""  # the tenant the call's metadata names (a service account's look-up)
 
 
 def _nothing() -> None:
@@ -150,17 +151,17 @@ class AuditTrail:
         try:
             record = self._record_of(call)
         except Exception as error:  # noqa: BLE001 -- a request we cannot read must not fail the call
-            self._lost("build_error", 1, error)
+            self.lost("build_error", 1, error)
             return
         try:
             self._queue.put_nowait(record)
         except asyncio.QueueFull:
-            self._lost("queue_full", 1, None)
+            self.lost("queue_full", 1, None)
 
     def _record_of(self, call: Call) -> AuditRecord:
         ids = request_ids(call.request)
         caller = call.caller
-        named_tenant = next((values[0] for field, values in ids if field == "tenant"), "")
+        named_tenant = next((values[0] for field, values in ids if field == "tenant"), call.metadata_tenant)
         return AuditRecord(
             audit_id=str(uuid.uuid4()),
             recorded_at=datetime.now(UTC),
@@ -196,7 +197,7 @@ class AuditTrail:
 
     async def flush(self) -> None:
         """Return once every record queued so far is stored (or counted lost)."""
-        if self._task is None:
+        if self._task is None or self._task.done():
             while not self._queue.empty():
                 await self._write(self._take_batch())
             return
@@ -223,7 +224,7 @@ class AuditTrail:
             async with self._database.transaction() as session:
                 await append(session, batch)
         except Exception as error:  # noqa: BLE001 -- the database is down or busy: tried again
-            self._lost("shutdown" if self._stopping else "write_error", len(batch), error)
+            self.lost("shutdown" if self._stopping else "write_error", len(batch), error)
             if not self._stopping:
                 return False
         else:
@@ -234,7 +235,8 @@ class AuditTrail:
             self._queue.task_done()
         return True
 
-    def _lost(self, reason: str, count: int, error: BaseException | None) -> None:
+    def lost(self, reason: str, count: int, error: BaseException | None) -> None:
+        """Count and log ``count`` records not stored (at once, for ``write_error``)."""
         AUDIT_FAILURES.labels(self._service, reason).inc(count)
         # The exception's type only: its text may quote the statement's parameters.
         log.warning(

@@ -94,6 +94,17 @@ class CallerTap(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         )
 
 
+TENANT_METADATA_KEYS = ("tenant", "x-tenant")
+
+
+def metadata_tenant(metadata: Iterable[tuple[str, Any]] | None) -> str:
+    """The tenant a call's metadata names (a service account names the tenant of its look-up there)."""
+    for key, value in metadata or ():
+        if key.lower() in TENANT_METADATA_KEYS and isinstance(value, str):
+            return value[:100]
+    return ""
+
+
 def error_info_reason(status: status_pb2.Status) -> str:
     """The reason of the first ErrorInfo in a rich status's details; empty when it has none."""
     for detail in status.details:

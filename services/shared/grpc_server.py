@@ -36,6 +36,7 @@ from services.shared.audit_rpc import (
     CallerTap,
     CallSeen,
     error_info_reason,
+    metadata_tenant,
     reason_of_trailers,
     unwatch,
     watch,
@@ -219,7 +220,7 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type
                 )
                 GRPC_HANDLED.labels("unary", service_name, method_name, code.name).inc()
                 unwatch(watched)
-                self._record(service_name, method_name, request, code, reason, seen)
+                self._record(service_name, method_name, request, code, reason, seen, context)
 
         return grpc.unary_unary_rpc_method_handler(
             observed,
@@ -235,11 +236,12 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type
         code: grpc.StatusCode,
         reason: str,
         seen: CallSeen,
+        context: grpc.aio.ServicerContext[Any, Any],
     ) -> None:
         if self._audit is None:
             return
-        self._audit.record(
-            Call(
+        try:
+            call = Call(
                 grpc_service=service_name,
                 grpc_method=method_name,
                 outcome=code.name,
@@ -247,8 +249,12 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type
                 caller=seen.caller,
                 request=None if request is MALFORMED else request,
                 audited=seen.audited,
+                metadata_tenant=metadata_tenant(context.invocation_metadata()),
             )
-        )
+        except Exception as error:  # noqa: BLE001 -- the call's answer never depends on its record
+            self._audit.lost("build_error", 1, error)
+            return
+        self._audit.record(call)
 
 
 def _split_method(full_method: str) -> tuple[str, str]:

@@ -213,6 +213,23 @@ async def test_a_refusal_by_a_handler_is_recorded_on_an_rpc_that_is_not_audited(
     assert json.loads(record["ids"]) == {"employee_id": ["someone-else"], "match_id": ["m-1"]}
 
 
+async def test_a_service_account_is_recorded_by_name_with_the_tenant_its_call_names(served: Served) -> None:
+    notification = served.tokens.service("notification-service")
+    metadata = (*bearer(notification), ("tenant", "globex"))
+    request = matching_pb2.GetMatchRequest(match_id="m-1")
+    code = await refused(served.stub.GetMatch(request, metadata=metadata, timeout=10))
+    assert code == grpc.StatusCode.PERMISSION_DENIED
+
+    [record] = await records(served)
+    assert (record["outcome"], record["reason"]) == ("PERMISSION_DENIED", "SERVICE_NOT_ALLOWED")
+    assert (record["tenant"], record["actor_service"], record["actor_employee_id"]) == (
+        "globex",
+        "notification",
+        "",
+    )
+    assert record["actor_subject"] == payload(notification)["sub"]
+
+
 async def test_an_unauthenticated_call_is_recorded_without_a_caller(served: Served) -> None:
     missing = await refused(served.stub.GetMatch(matching_pb2.GetMatchRequest(match_id="m-1"), timeout=10))
     stranger = TestIssuer()  # a token of an issuer the server does not trust
