@@ -10,8 +10,9 @@ without a valid token, whose token is never read) and the ids the request named:
 The call never waits for its record and never fails because of it: :meth:`AuditTrail.record` puts the
 record on a bounded queue, and a writer stores queued records in batches, each batch in one transaction
 with its ``AuditRecorded`` events in the outbox (``audit_store.py``). A failed write is counted, logged
-without personal data and retried; a record the full queue cannot take, or still unwritten when the
-service stops, is counted as lost (``mentoring_audit_failures_total``).
+without personal data and retried (a couple of minutes at most); a record the full queue cannot take,
+given up, or still unwritten when the service stops, is counted as lost
+(``mentoring_audit_failures_total``).
 """
 
 from __future__ import annotations
@@ -43,11 +44,11 @@ AUDIT_RECORDS = Counter(
 )
 AUDIT_FAILURES = Counter(
     "mentoring_audit_failures_total",
-    "Audit records not stored at once, by reason: write_error (a write failed; retried), queue_full, "
-    "shutdown (lost), build_error (lost).",
+    "Audit records not stored at once, by reason: write_error (a write failed; retried); lost: gave_up "
+    "(refused at every try), queue_full, shutdown, build_error.",
     ["service", "reason"],
 )
-FAILURE_REASONS = ("write_error", "queue_full", "shutdown", "build_error")
+FAILURE_REASONS = ("write_error", "gave_up", "queue_full", "shutdown", "build_error")
 
 # Refusals recorded on every RPC; an audited RPC has every outcome recorded.
 REFUSALS = frozenset({"UNAUTHENTICATED", "PERMISSION_DENIED"})
@@ -56,6 +57,9 @@ MAX_ID_CHARS = 128  # an id longer than this is no id of ours: cut, so a record 
 MAX_IDS_PER_FIELD = 100
 MAX_DEPTH = 3  # nested messages looked into (CreateProgramRequest.program.manager_ids)
 MAX_RETRY_SECONDS = 5.0
+# A batch the database keeps refusing is given up after this many tries (about two minutes): the writer
+# must not stall behind it for good. Values are fitted to their columns first, so that it takes an outage.
+MAX_WRITE_ATTEMPTS = 30
 
 
 def worth_recording(outcome: str, audited: bool) -> bool:
@@ -66,8 +70,15 @@ def _is_id(name: str) -> bool:
     return name == "tenant" or name.endswith(("_id", "_ids"))
 
 
+def _fit(value: str, length: int) -> str:
+    """``value`` without control characters (PostgreSQL refuses NUL in text), cut to ``length``."""
+    if not value.isprintable():
+        value = "".join(char if char.isprintable() else "?" for char in value)
+    return value if len(value) <= length else value[: length - 1] + "…"
+
+
 def _clip(value: str) -> str:
-    return value if len(value) <= MAX_ID_CHARS else value[: MAX_ID_CHARS - 1] + "…"
+    return _fit(value, MAX_ID_CHARS)
 
 
 def request_ids(request: object) -> Ids:
@@ -162,18 +173,20 @@ class AuditTrail:
         ids = request_ids(call.request)
         caller = call.caller
         named_tenant = next((values[0] for field, values in ids if field == "tenant"), call.metadata_tenant)
+        tenant = caller.tenant if caller is not None and caller.tenant else named_tenant
+        # Each text fits its column (audit_store.audit_log_table), or one record would fail its batch.
         return AuditRecord(
             audit_id=str(uuid.uuid4()),
             recorded_at=datetime.now(UTC),
             service=self._service,
-            grpc_service=call.grpc_service,
-            grpc_method=call.grpc_method,
-            outcome=call.outcome,
-            reason=call.reason,
-            tenant=(caller.tenant if caller is not None and caller.tenant else named_tenant),
-            actor_employee_id=(caller.employee_id or "") if caller is not None else "",
-            actor_service=(caller.service or "") if caller is not None else "",
-            actor_subject=caller.subject if caller is not None else "",
+            grpc_service=_fit(call.grpc_service, 200),
+            grpc_method=_fit(call.grpc_method, 100),
+            outcome=_fit(call.outcome, 40),
+            reason=_fit(call.reason, 100),
+            tenant=_fit(tenant, 100),
+            actor_employee_id=_fit((caller.employee_id or "") if caller is not None else "", 200),
+            actor_service=_fit((caller.service or "") if caller is not None else "", 100),
+            actor_subject=_fit(caller.subject if caller is not None else "", 200),
             ids=ids,
             audited=call.audited,
         )
@@ -214,18 +227,23 @@ class AuditTrail:
             batch = [await self._queue.get()]
             batch += self._take_batch()
             delay = 0.1
-            while not await self._write(batch):
+            for attempt in range(1, MAX_WRITE_ATTEMPTS + 1):
+                if await self._write(batch, last=attempt == MAX_WRITE_ATTEMPTS):
+                    break
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_RETRY_SECONDS)
 
-    async def _write(self, batch: list[AuditRecord]) -> bool:
-        """Store ``batch`` in one transaction; False when it failed and may be tried again."""
+    async def _write(self, batch: list[AuditRecord], last: bool = True) -> bool:
+        """Store ``batch`` in one transaction; False when it failed and is to be tried again (unless
+        ``last`` or the trail is stopping: then it is counted lost)."""
         try:
             async with self._database.transaction() as session:
                 await append(session, batch)
         except Exception as error:  # noqa: BLE001 -- the database is down or busy: tried again
-            self.lost("shutdown" if self._stopping else "write_error", len(batch), error)
-            if not self._stopping:
+            final = last or self._stopping
+            reason = "shutdown" if self._stopping else "gave_up" if last else "write_error"
+            self.lost(reason, len(batch), error)
+            if not final:
                 return False
         else:
             self._after_write()

@@ -17,6 +17,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
+from services.shared import audit
 from services.shared.audit import MAX_ID_CHARS, AuditTrail, Call, request_ids
 from services.shared.audit_store import AuditRecord, append, audit_log_table
 from services.shared.auth import Principal
@@ -111,6 +112,21 @@ async def test_a_failing_write_is_counted_and_tried_again_until_it_succeeds(tmp_
         await database.dispose()
 
 
+async def test_a_batch_refused_at_every_try_is_given_up_and_counted_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(audit, "MAX_WRITE_ATTEMPTS", 2)
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'never.db'}")
+    trail = AuditTrail("enrollment", database, retention=None)
+    await trail.start()
+    before = failures("gave_up")
+    trail.record(call())
+    await asyncio.wait_for(trail.flush(), timeout=30)  # the writer goes on rather than stall behind it
+    assert failures("gave_up") == before + 1
+    await trail.stop()
+    await database.dispose()
+
+
 async def test_records_the_writer_cannot_store_by_the_stop_are_counted_lost(tmp_path: Path) -> None:
     database = Database(f"sqlite+aiosqlite:///{tmp_path / 'never.db'}")
     trail = AuditTrail("enrollment", database, retention=None)
@@ -160,6 +176,27 @@ async def test_a_service_account_is_recorded_with_the_tenant_its_request_names(d
         "",
         "sub-n",
     )
+
+
+async def test_every_value_is_fitted_to_its_column_so_no_record_can_fail_its_batch(
+    database: Database,
+) -> None:
+    notification = Principal("s" * 500, None, None, "notification", frozenset({"contact_lookup"}))
+    request = matching_pb2.GetMatchRequest(match_id="m\x00-1\n")
+    trail = AuditTrail("matching", database, retention=None)
+    refused = Call(
+        "x" * 300, "y" * 300, "PERMISSION_DENIED", "z" * 300, notification, request, False, "t" * 300
+    )
+    trail.record(refused)
+    await trail.flush()
+    async with database.read_transaction() as session:
+        row = (await session.execute(select(audit_log_table))).one()
+    for column in audit_log_table.columns:
+        length = getattr(column.type, "length", None)
+        if length is not None:
+            assert len(getattr(row, column.name)) <= length, column.name
+    assert json.loads(row.ids) == {"match_id": ["m?-1?"]}
+    assert row.tenant == "t" * 99 + "…"
 
 
 def test_the_ids_of_a_request_are_read_by_field_name_nested_ones_too() -> None:
