@@ -1,18 +1,21 @@
 """The audit trail on the real broker: records leave through the outbox as AuditRecorded CloudEvents on
 ``audit.events.v1`` (the audit id is the event id, the tenant its attribute and key), from a server in
-this process and from a running service process, whose every refused call is recorded."""
+this process and from a running service process, whose every refused call is recorded. And on a real
+PostgreSQL: the table refuses updates and the retention deletes what is past it."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import grpc
 import pytest
 from mentoring.v1 import events_pb2, matching_pb2, matching_pb2_grpc, session_pb2, session_pb2_grpc
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 
 from services.shared.audit import AuditTrail
-from services.shared.audit_store import audit_log_table
+from services.shared.audit_store import append, audit_log_table
 from services.shared.db import Database
 from services.shared.envelope import decode
 from services.shared.grpc_server import GrpcServer
@@ -21,9 +24,11 @@ from services.shared.outbox import OutboxRelay
 from services.shared.topics import AUDIT_EVENTS, ce_type_of
 from tests.support.identity import SignedTokens, bearer
 from tests.support.kafka import read_topic
+from tests.support.postgres import PostgresServer
 from tests.support.processes import ServiceProcess, metric_value
 from tests.support.waiting import wait_for
 from tests.unit.shared.test_audit import MATCHING, GuardedMatching, manual_match
+from tests.unit.shared.test_audit_trail import NOW, record
 
 pytestmark = pytest.mark.integration
 
@@ -116,3 +121,25 @@ async def test_a_running_service_records_a_refused_call_and_publishes_it(
         "UNAUTHENTICATED",
     )
     assert [(ids.field, list(ids.values)) for ids in recorded.ids] == [("match_id", ["m-1"])]
+
+
+async def test_on_postgres_the_table_refuses_updates_and_retention_deletes_what_is_past_it(
+    postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    database = Database(await postgres_server.create_database("audit"))
+    try:
+        await database.migrate(tmp_path / "no-service-migrations")
+        async with database.transaction() as session:
+            await append(session, [record("old", NOW - timedelta(days=401)), record("young", NOW)])
+        with pytest.raises(DBAPIError, match="append-only"):
+            async with database.transaction() as session:
+                await session.execute(text("UPDATE audit_log SET outcome = 'PERMISSION_DENIED'"))
+        trail = AuditTrail("matching", database, retention=timedelta(days=400))
+        assert await trail.prune(NOW) == 1
+        async with database.read_transaction() as session:
+            rows = (
+                await session.execute(select(audit_log_table.c.audit_id, audit_log_table.c.outcome))
+            ).all()
+        assert [tuple(row) for row in rows] == [("young", "OK")]
+    finally:
+        await database.dispose()
