@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import prometheus_client
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from mentoring.v1 import events_pb2 as ev
-from prometheus_client import Counter
 
 from services.shared.audit_store import AuditRecord, Ids, append, delete_older_than
 from services.shared.auth import Principal
@@ -37,12 +39,12 @@ from services.shared.topics import check_producer
 
 log = get_logger(__name__)
 
-AUDIT_RECORDS = Counter(
+AUDIT_RECORDS = prometheus_client.Counter(
     "mentoring_audit_records_total",
     "Audit records stored (with their AuditRecorded event in the outbox), by the call's status code name.",
     ["service", "outcome"],
 )
-AUDIT_FAILURES = Counter(
+AUDIT_FAILURES = prometheus_client.Counter(
     "mentoring_audit_failures_total",
     "Audit records not stored at once, by reason: write_error (a write failed; retried); lost: gave_up "
     "(refused at every try), queue_full, shutdown, build_error.",
@@ -60,6 +62,7 @@ MAX_RETRY_SECONDS = 5.0
 # A batch the database keeps refusing is given up after this many tries (about two minutes): the writer
 # must not stall behind it for good. Values are fitted to their columns first, so that it takes an outage.
 MAX_WRITE_ATTEMPTS = 30
+LOG_EVERY_SECONDS = 10.0  # at most one log line per reason in this time, with the count since the last
 
 
 def worth_recording(outcome: str, audited: bool) -> bool:
@@ -148,6 +151,8 @@ class AuditTrail:
         self._chunk_size = chunk_size
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        self._unlogged: Counter[str] = Counter()
+        self._logged_at: dict[str, float] = {}
         for reason in FAILURE_REASONS:
             AUDIT_FAILURES.labels(service, reason)
 
@@ -256,11 +261,16 @@ class AuditTrail:
     def lost(self, reason: str, count: int, error: BaseException | None) -> None:
         """Count and log ``count`` records not stored (at once, for ``write_error``)."""
         AUDIT_FAILURES.labels(self._service, reason).inc(count)
+        self._unlogged[reason] += count
+        now = time.monotonic()
+        if now - self._logged_at.get(reason, -LOG_EVERY_SECONDS) < LOG_EVERY_SECONDS:
+            return  # a flood of refused calls must not become a flood of log lines
+        self._logged_at[reason] = now
         # The exception's type only: its text may quote the statement's parameters.
         log.warning(
             "audit_records_not_stored",
             reason=reason,
-            records=count,
+            records=self._unlogged.pop(reason),
             error=type(error).__name__ if error is not None else "",
         )
 
