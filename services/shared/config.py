@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.shared.topics import AUDIT_RETENTION_DAYS
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -56,6 +58,14 @@ class ServiceSettings(BaseSettings):
     # of a topic the service consumes (4 weeks by default): the runtime refuses to start otherwise.
     inbox_retention_hours: float = Field(default=35 * 24, ge=0)
     retention_interval_seconds: float = Field(default=600.0, gt=0)
+    # The audit trail (services/shared/audit.py): records are kept this long in the audit_log table, then
+    # deleted; 0 keeps them. The audit.events.v1 topic is created with the registry's retention (the same
+    # default). Records wait in a queue of audit_queue_size for the writer, stored audit_batch_size at once.
+    audit_retention_days: float = Field(
+        default=AUDIT_RETENTION_DAYS, ge=0, validation_alias=_shared("AUDIT_RETENTION_DAYS")
+    )
+    audit_queue_size: int = Field(default=10_000, ge=1)
+    audit_batch_size: int = Field(default=500, ge=1)
     # Health follows whether the service can write to its database: a write transaction is tried every
     # health_probe_seconds, and health is NOT_SERVING while one fails or takes longer than
     # health_probe_timeout_seconds (e.g. the database is down, or its write lock is held elsewhere).

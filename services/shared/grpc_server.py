@@ -8,7 +8,10 @@ of what the caller sent (see ``services.shared.errors.shown``).
 
 A call whose caller went away before its handler ended (deadline, cancellation) is counted with
 DEADLINE_EXCEEDED or CANCELLED, never OK; a call refused by admission control (:class:`Overloaded`) is
-RESOURCE_EXHAUSTED with a ``google.rpc.RetryInfo`` when a retry may succeed."""
+RESOURCE_EXHAUSTED with a ``google.rpc.RetryInfo`` when a retry may succeed.
+
+With an :class:`AuditTrail`, every call of an audited RPC and every refused call is recorded once it
+ended (``audit.py``; the caller is learnt by ``audit_rpc.CallerTap``, installed innermost)."""
 
 from __future__ import annotations
 
@@ -28,6 +31,16 @@ from grpc_status import rpc_status
 
 from services.shared.access import PermissionDenied
 from services.shared.admission import Overloaded
+from services.shared.audit import AuditTrail, Call
+from services.shared.audit_rpc import (
+    CallerTap,
+    CallSeen,
+    error_info_reason,
+    metadata_tenant,
+    reason_of_trailers,
+    unwatch,
+    watch,
+)
 from services.shared.auth_interceptor import ERROR_DOMAIN, AuthenticationInterceptor
 from services.shared.auth_tokens import TokenVerifier
 from services.shared.cancellation import CallerGone
@@ -146,7 +159,11 @@ def _unfinished_code(context: grpc.aio.ServicerContext[Any, Any]) -> grpc.Status
 
 
 class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
-    """Counts and times every unary RPC and maps domain errors to statuses with details."""
+    """Counts and times every unary RPC, maps domain errors to statuses with details, and hands how each
+    call ended to the audit trail, if there is one."""
+
+    def __init__(self, audit: AuditTrail | None = None) -> None:
+        self._audit = audit
 
     async def intercept_service(
         self,
@@ -163,6 +180,8 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type
             GRPC_STARTED.labels("unary", service_name, method_name).inc()
             started = time.perf_counter()
             code = grpc.StatusCode.OK
+            reason = ""
+            seen, watched = watch()
             try:
                 if request is MALFORMED:
                     raise InvalidArgument("request", f"is not a valid {method_name} request message")
@@ -171,7 +190,9 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type
                     code = _unfinished_code(context)
                 return response
             except DomainError as error:
-                status = rpc_status.to_status(status_of(error))
+                rich = status_of(error)
+                reason = error_info_reason(rich)
+                status = rpc_status.to_status(rich)
                 code = status.code
                 await context.abort(status.code, status.details, status.trailing_metadata)
             except Overloaded as error:
@@ -187,6 +208,7 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type
                 await context.abort(code, f"{method_name} is not implemented yet")
             except grpc.aio.AbortError:
                 code = context.code() or grpc.StatusCode.UNKNOWN
+                reason = reason_of_trailers(context.trailing_metadata())  # e.g. a refused token's
                 raise
             except Exception:
                 code = grpc.StatusCode.INTERNAL
@@ -197,12 +219,42 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type
                     time.perf_counter() - started
                 )
                 GRPC_HANDLED.labels("unary", service_name, method_name, code.name).inc()
+                unwatch(watched)
+                self._record(service_name, method_name, request, code, reason, seen, context)
 
         return grpc.unary_unary_rpc_method_handler(
             observed,
             request_deserializer=tolerant(handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )
+
+    def _record(
+        self,
+        service_name: str,
+        method_name: str,
+        request: Any,
+        code: grpc.StatusCode,
+        reason: str,
+        seen: CallSeen,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> None:
+        if self._audit is None:
+            return
+        try:
+            call = Call(
+                grpc_service=service_name,
+                grpc_method=method_name,
+                outcome=code.name,
+                reason=reason,
+                caller=seen.caller,
+                request=None if request is MALFORMED else request,
+                audited=seen.audited,
+                metadata_tenant=metadata_tenant(context.invocation_metadata()),
+            )
+        except Exception as error:  # noqa: BLE001 -- the call's answer never depends on its record
+            self._audit.lost("build_error", 1, error)
+            return
+        self._audit.record(call)
 
 
 def _split_method(full_method: str) -> tuple[str, str]:
@@ -212,7 +264,8 @@ def _split_method(full_method: str) -> tuple[str, str]:
 
 class GrpcServer:
     """A grpc.aio server with health and reflection for the given services. Every other RPC is
-    authenticated by ``verifier`` (there is no server without it)."""
+    authenticated by ``verifier`` (there is no server without it). With ``audit``, audited RPCs and
+    refused calls are recorded in that trail."""
 
     def __init__(
         self,
@@ -223,14 +276,19 @@ class GrpcServer:
         max_message_bytes: int,
         shutdown_grace_seconds: float,
         verifier: TokenVerifier,
+        audit: AuditTrail | None = None,
     ) -> None:
         options = [
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),
         ]
-        self.server = grpc.aio.server(
-            interceptors=[ObservabilityInterceptor(), AuthenticationInterceptor(verifier)], options=options
-        )
+        interceptors: list[grpc.aio.ServerInterceptor] = [  # type: ignore[type-arg]
+            ObservabilityInterceptor(audit),
+            AuthenticationInterceptor(verifier),
+        ]
+        if audit is not None:
+            interceptors.append(CallerTap())  # innermost: the caller is known only past authentication
+        self.server = grpc.aio.server(interceptors=interceptors, options=options)
         self.health = HealthServicer()
         self._service_names = tuple(service_names)
         self._grace = shutdown_grace_seconds

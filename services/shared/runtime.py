@@ -14,6 +14,7 @@ import gc
 import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from google.protobuf.message import Message
 from sqlalchemy import text
 
 from services.shared import paging
+from services.shared.audit import AuditTrail
 from services.shared.auth_tokens import verifier_from_settings
 from services.shared.bulk_consumer import BulkConsumer
 from services.shared.cancellation import run_guarded
@@ -70,9 +72,21 @@ class ServiceRuntime:
             inbox_retention=hours(settings.inbox_retention_hours),
             interval_seconds=settings.retention_interval_seconds,
         )
+        self.audit = AuditTrail(
+            self.name,
+            self.database,
+            retention=timedelta(days=settings.audit_retention_days)
+            if settings.audit_retention_days
+            else None,
+            after_write=self.relay.wake,
+            queue_size=settings.audit_queue_size,
+            batch_size=settings.audit_batch_size,
+        )
         self._consumed_topics: list[str] = []
         self.jobs = Jobs(self.name)
         self.jobs.every("health_probe", settings.health_probe_seconds, self._probe_health)
+        if self.audit.retention is not None:
+            self.jobs.every("audit_retention", settings.retention_interval_seconds, self.audit.prune)
         self._serving = True
         self._on_stop: list[Callable[[], Awaitable[None]]] = []
         self.faust_app = faust.App(
@@ -194,6 +208,7 @@ class ServiceRuntime:
         await self.dlq.start()
         await self.relay.start()
         await self.retention.start()
+        await self.audit.start()
         self.grpc = GrpcServer(
             self.settings.grpc_host,
             self.settings.grpc_port,
@@ -202,6 +217,7 @@ class ServiceRuntime:
             self.settings.grpc_max_message_bytes,
             self.settings.grpc_shutdown_grace_seconds,
             verifier_from_settings(self.settings),
+            audit=self.audit,
         )
         await self.grpc.start()
         self.metrics_port = start_metrics_server(self.settings.metrics_host, self.settings.metrics_port)
@@ -222,6 +238,7 @@ class ServiceRuntime:
             await self.grpc.stop()
         for bulk_consumer in self._bulk_consumers:
             await bulk_consumer.stop()
+        await self.audit.stop()  # after the last call, before the relay: its last records still leave
         await self.relay.stop()
         await self.retention.stop()
         await self.dlq.stop()

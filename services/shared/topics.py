@@ -16,8 +16,15 @@ ENROLLMENT_EVENTS = "enrollment.events.v1"
 MATCHING_EVENTS = "matching.events.v1"
 SESSION_EVENTS = "session.events.v1"
 NOTIFICATION_EVENTS = "notification.events.v1"
+AUDIT_EVENTS = "audit.events.v1"
 
-WEEK_MS = 7 * 24 * 3600 * 1000
+DAY_MS = 24 * 3600 * 1000
+WEEK_MS = 7 * DAY_MS
+# The audit trail is kept longer than the events that drive the services: a year and a bit, so that a
+# yearly review still finds last year's records. The default of the setting MENTORING_AUDIT_RETENTION_DAYS
+# (each service's audit_log table); the topic is created with it.
+AUDIT_RETENTION_DAYS = 400
+SERVICES = ("enrollment", "matching", "session", "notification")
 
 # The largest record we produce (the producers' max_request_size). Topics accept a little more
 # (TOPIC_MAX_MESSAGE_BYTES: the batch's own overhead), so whatever a producer of ours sends, the broker
@@ -64,6 +71,8 @@ TOPICS: dict[str, Topic] = {
         Topic(MATCHING_EVENTS, "match_id", ("matching",), ("session", "notification")),
         Topic(SESSION_EVENTS, "match_id", ("session",), ("notification",)),
         Topic(NOTIFICATION_EVENTS, "recipient_id", ("notification",), ()),
+        # Read by the organisation's own audit tooling, none of the services.
+        Topic(AUDIT_EVENTS, "tenant", SERVICES, (), retention_ms=AUDIT_RETENTION_DAYS * DAY_MS),
     )
 }
 
@@ -160,6 +169,24 @@ def _session() -> ev.Session:
         starts_at=_ts(1_800_000_000),
         duration_minutes=45,
         status="scheduled",
+    )
+
+
+def _audit_recorded() -> ev.AuditRecorded:
+    return ev.AuditRecorded(
+        audit_id="a-1",
+        recorded_at=_ts(1_800_000_000),
+        service="matching",
+        grpc_service="mentoring.v1.MatchingService",
+        grpc_method="CreateManualMatch",
+        outcome="OK",
+        tenant="acme",
+        actor=ev.AuditActor(employee_id="HR-1", subject="7f0c7a52-8d1e-4f0b-9d7e-1b2c3d4e5f60"),
+        ids=[
+            ev.AuditIds(field="program_id", values=["prog-1"]),
+            ev.AuditIds(field="mentee_enrollment_ids", values=["enr-1"]),
+        ],
+        audited=True,
     )
 
 
@@ -310,6 +337,7 @@ _TYPES: tuple[EventType, ...] = (
             notification_id="n-1", recipient_id="E-1001", channel="email", reason="smtp_unreachable"
         ),
     ),
+    EventType("mentoring.audit.rpc.recorded.v1", AUDIT_EVENTS, ev.AuditRecorded, _audit_recorded),
 )
 
 EVENT_TYPES: dict[str, EventType] = {event_type.ce_type: event_type for event_type in _TYPES}
