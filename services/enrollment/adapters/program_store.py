@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +20,7 @@ def _program(row: Row[Any]) -> Program:
     return Program(
         program_id=row.program_id,
         tenant=row.tenant,
-        spec=spec_from_json(row.spec),
+        spec=replace(spec_from_json(row.spec), manager_ids=frozenset(row.manager_ids or ())),
         status=ProgramStatus(row.status),
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -34,6 +35,7 @@ def _program_values(program: Program) -> dict[str, Any]:
         "format": program.spec.format.value,
         "status": program.status.value,
         "spec": spec_to_json(program.spec),
+        "manager_ids": sorted(program.spec.manager_ids),
         "created_at": program.created_at,
         "updated_at": program.updated_at,
         "revision": program.revision,
