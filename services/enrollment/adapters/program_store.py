@@ -42,8 +42,13 @@ def _program_values(program: Program) -> dict[str, Any]:
     }
 
 
-async def get_program(session: AsyncSession, program_id: str) -> Program | None:
-    row = (await session.execute(select(programs).where(programs.c.program_id == program_id))).first()
+async def get_program(session: AsyncSession, tenant: str, program_id: str) -> Program | None:
+    """The program of ``tenant`` with this id: another tenant's is None, as a missing one."""
+    row = (
+        await session.execute(
+            select(programs).where(programs.c.tenant == tenant, programs.c.program_id == program_id)
+        )
+    ).first()
     return None if row is None else _program(row)
 
 
