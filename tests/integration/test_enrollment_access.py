@@ -216,7 +216,13 @@ async def test_every_rpc_refuses_the_wrong_role_hides_other_tenants_and_serves_t
     assert outcome(lambda: stub.ListPrograms(listing(), metadata=who.notification(ACME))) == Outcome(
         DENIED, "SERVICE_NOT_ALLOWED"
     )
+    draft_program = program("Draft")
+    draft_program.status = common_pb2.PROGRAM_STATUS_DRAFT
+    draft = stub.CreateProgram(req.CreateProgramRequest(program=draft_program), metadata=acme_hr).program_id
     assert [p.program_id for p in stub.ListPrograms(listing(), metadata=e1).programs] == [pid]
+    assert [p.program_id for p in stub.ListPrograms(listing(), metadata=pm2).programs] == [pid, draft]
+    assert on_program(e1, draft, "GetProgram") == on_program(e1, "nope", "GetProgram")  # a draft: not yet
+    assert on_program(e1, draft, "GetProgram").code is NOT_FOUND
     assert list(stub.ListPrograms(listing(tenant=GLOBEX), metadata=globex_e1).programs) == []
 
     # Enroll: an employee for themselves, HR for anyone of the tenant.

@@ -108,9 +108,11 @@ async def update_program(
 
 
 def _program_filters(
-    tenant: str, status: ProgramStatus | None, program_format: ProgramFormat | None
+    tenant: str, status: ProgramStatus | None, program_format: ProgramFormat | None, hide_drafts: bool
 ) -> list[Any]:
     filters: list[Any] = [programs.c.tenant == tenant]
+    if hide_drafts:
+        filters.append(programs.c.status != ProgramStatus.DRAFT.value)
     if status is not None:
         filters.append(programs.c.status == status.value)
     if program_format is not None:
@@ -126,9 +128,10 @@ async def list_programs(
     program_format: ProgramFormat | None,
     after: tuple[datetime, str] | None,
     limit: int,
+    hide_drafts: bool = False,
 ) -> list[Program]:
-    """Oldest first, keyset-paged on (created_at, program_id)."""
-    filters = _program_filters(tenant, status, program_format)
+    """Oldest first, keyset-paged on (created_at, program_id); without drafts when ``hide_drafts``."""
+    filters = _program_filters(tenant, status, program_format, hide_drafts)
     if after is not None:
         created_at, program_id = after
         filters.append(
@@ -144,9 +147,14 @@ async def list_programs(
 
 
 async def count_programs(
-    session: AsyncSession, *, tenant: str, status: ProgramStatus | None, program_format: ProgramFormat | None
+    session: AsyncSession,
+    *,
+    tenant: str,
+    status: ProgramStatus | None,
+    program_format: ProgramFormat | None,
+    hide_drafts: bool = False,
 ) -> int:
-    filters = _program_filters(tenant, status, program_format)
+    filters = _program_filters(tenant, status, program_format, hide_drafts)
     return int(
         (await session.execute(select(func.count()).select_from(programs).where(*filters))).scalar_one()
     )

@@ -22,9 +22,14 @@ ACCESS = AccessTable(
             "its managers nor its closing",
             audited=True,
         ),
-        "GetProgram": RpcAccess(people=EVERY_PERSON, objects="a program of the caller's tenant"),
+        "GetProgram": RpcAccess(
+            people=EVERY_PERSON,
+            objects="a program of the caller's tenant; a draft only for HR and program managers",
+        ),
         "ListPrograms": RpcAccess(
-            people=EVERY_PERSON, objects="the caller's tenant's programs (request tenant empty or theirs)"
+            people=EVERY_PERSON,
+            objects="the caller's tenant's programs (request tenant empty or theirs); drafts only for HR "
+            "and program managers",
         ),
         "CloseProgram": RpcAccess(people=HR_ROLES, objects="a program of the caller's tenant", audited=True),
         "Enroll": RpcAccess(

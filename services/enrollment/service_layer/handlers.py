@@ -45,7 +45,8 @@ from services.enrollment.service_layer.permissions import (
     require_owner_or_hr,
     require_runs,
 )
-from services.shared.access import acting_for, require_hr, tenant_of
+from services.shared.access import acting_for, require_hr, runs_programs, tenant_of
+from services.shared.auth import Principal
 from services.shared.errors import AlreadyExists, DomainError, FailedPrecondition, InvalidArgument, NotFound
 from services.shared.ids import optional_id, require_id
 from services.shared.messagebus import Command, Handler
@@ -77,6 +78,15 @@ def _reason(value: str, default: str = "") -> str:
 async def _program(session: AsyncSession, tenant: str, program_id: str) -> Program:
     program = await store.get_program(session, tenant, _required_id(program_id, "program_id"))
     if program is None:
+        raise NotFound("program", program_id)
+    return program
+
+
+async def _published(session: AsyncSession, caller: Principal, program_id: str) -> Program:
+    """A program of the caller's tenant as they may see it: a draft is HR's and program managers' work
+    in progress, so for anyone else it is NotFound like a missing program."""
+    program = await _program(session, tenant_of(caller), program_id)
+    if program.status is ProgramStatus.DRAFT and not runs_programs(caller):
         raise NotFound("program", program_id)
     return program
 
@@ -168,8 +178,8 @@ async def update_program(
 
 
 async def get_program(session: AsyncSession, query: commands.GetProgram) -> Program:
-    """Any person of the program's tenant."""
-    return await _program(session, tenant_of(query.caller), query.program_id)
+    """Any person of the program's tenant; a draft only those who run programs."""
+    return await _published(session, query.caller, query.program_id)
 
 
 async def close_program(
@@ -197,6 +207,7 @@ async def list_programs(session: AsyncSession, query: commands.ListPrograms) -> 
             after = (datetime.fromisoformat(key[0]), key[1])
         except ValueError as error:
             raise InvalidArgument("page.page_token", "is not a token this service issued") from error
+    hide_drafts = not runs_programs(query.caller)
     found = await store.list_programs(
         session,
         tenant=tenant,
@@ -204,6 +215,7 @@ async def list_programs(session: AsyncSession, query: commands.ListPrograms) -> 
         program_format=query.program_format,
         after=after,
         limit=size + 1,
+        hide_drafts=hide_drafts,
     )
     items = found[:size]
     token = ""
@@ -211,7 +223,11 @@ async def list_programs(session: AsyncSession, query: commands.ListPrograms) -> 
         last = items[-1]
         token = encode_token(listing, [last.created_at.isoformat(), last.program_id])
     total = await store.count_programs(
-        session, tenant=tenant, status=query.status, program_format=query.program_format
+        session,
+        tenant=tenant,
+        status=query.status,
+        program_format=query.program_format,
+        hide_drafts=hide_drafts,
     )
     return Page(items, token, total)
 
@@ -222,7 +238,7 @@ async def list_programs(session: AsyncSession, query: commands.ListPrograms) -> 
 async def enrol(session: AsyncSession, command: commands.Enrol, now: datetime | None = None) -> Enrollment:
     employee_id = _required_id(command.employee_id, "employee_id")
     acting_for(command.caller, employee_id, hr_may=True)
-    program = await _program(session, tenant_of(command.caller), command.program_id)
+    program = await _published(session, command.caller, command.program_id)
     request_id = _request_id(command.request_id)
     if request_id is not None:
         earlier = await store.get_enrollment_by_request(session, program.program_id, request_id)

@@ -5,7 +5,7 @@ missing one), and the tenant taken from the caller, never from the request."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -15,7 +15,7 @@ from services.enrollment.service_layer import commands, handlers, hris
 from services.shared.access import DenialReason, PermissionDenied
 from services.shared.auth import Principal
 from services.shared.db import Database
-from services.shared.errors import NotFound
+from services.shared.errors import FailedPrecondition, NotFound
 from tests.unit.enrollment.test_handlers import NOW, spec
 
 ACME, GLOBEX = "acme", "globex"
@@ -272,3 +272,24 @@ async def test_contacts_are_looked_up_by_a_contact_lookup_service_in_the_tenant_
     await not_found(
         world, handlers.look_up_contact, commands.LookUpContact("PM1", tenant=GLOBEX, caller=notification)
     )
+
+
+async def test_a_draft_is_seen_only_by_those_who_run_programs(world: World) -> None:
+    draft = await world.run(
+        handlers.create_program, commands.CreateProgram("", spec(), draft=True, caller=HR)
+    )
+    for caller in (HR, PM2):
+        read = await world.run(handlers.get_program, commands.GetProgram(draft.program_id, caller=caller))
+        assert read.program_id == draft.program_id
+        listed = await world.run(handlers.list_programs, commands.ListPrograms("", caller=caller))
+        assert draft.program_id in {program.program_id for program in listed.items} and listed.total_size == 3
+    missing = await not_found(world, handlers.get_program, commands.GetProgram("nope", caller=E1))
+    hidden = await not_found(world, handlers.get_program, commands.GetProgram(draft.program_id, caller=E1))
+    assert same_shape(hidden, draft.program_id, missing)
+    listed = await world.run(handlers.list_programs, commands.ListPrograms("", caller=E1))
+    assert draft.program_id not in {program.program_id for program in listed.items} and listed.total_size == 2
+    enrol = commands.Enrol(draft.program_id, "E2", Role.MENTEE, Profile(), caller=E2)
+    assert same_shape(await not_found(world, handlers.enrol, enrol), draft.program_id, missing)
+    with pytest.raises(FailedPrecondition) as refused:  # HR sees it: the rule that applies is the domain's
+        await world.run(handlers.enrol, replace(enrol, caller=HR))
+    assert refused.value.rule == "program_not_open"
