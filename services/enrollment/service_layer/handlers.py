@@ -29,6 +29,7 @@ from services.enrollment.adapters.outbox import keyed, stage
 from services.enrollment.adapters.translate import PROFILE_FIELDS, PROGRAM_FIELDS, request_field_names
 from services.enrollment.domain import (
     Employee,
+    EmployeeStatus,
     Enrollment,
     HrisApplyResult,
     Participant,
@@ -124,6 +125,22 @@ async def _check_nominees(
         domain.check_nominees(nominations, nominees, chain, already_nominated=already_nominated)
 
 
+async def _check_managers(
+    session: AsyncSession, tenant: str, managers: frozenset[str], already: frozenset[str] = frozenset()
+) -> None:
+    """The managers a program newly names are employees of its tenant, still employed."""
+    new = sorted(managers - already)
+    if not new:
+        return
+    known = await store.get_employees(session, tenant, new)
+    for manager_id in new:
+        employee = known.get(manager_id)
+        if employee is None:
+            raise InvalidArgument("program.manager_ids", "names someone who is no employee of the tenant")
+        if employee.status in (EmployeeStatus.TERMINATED, EmployeeStatus.ERASED):
+            raise FailedPrecondition("manager_not_employed", "a named manager no longer works here")
+
+
 # --- programs ------------------------------------------------------------------------------------------
 
 
@@ -144,6 +161,7 @@ async def create_program(
         change = domain.create_program(
             program_id=uuid.uuid4().hex, tenant=tenant, spec=command.spec, now=_now(now), draft=command.draft
         )
+    await _check_managers(session, tenant, change.state.spec.manager_ids)
     await store.insert_program(session, change.state, request_id=request_id, fingerprint=command.fingerprint)
     await stage(session, keyed(change.events))
     return change.state
@@ -172,6 +190,7 @@ async def update_program(
         )
         current, events = step.state, [*events, *step.events]
     if current is not program:
+        await _check_managers(session, program.tenant, current.spec.manager_ids, program.spec.manager_ids)
         await store.update_program(session, current)
         await stage(session, keyed(events))
     return current

@@ -15,11 +15,16 @@ from services.enrollment.service_layer import commands, handlers
 from services.shared.access import DenialReason, PermissionDenied
 from services.shared.auth import Principal
 from services.shared.db import Database
-from services.shared.errors import InvalidArgument
-from tests.unit.enrollment.test_handlers import HR, NOW, TENANT, outbox, spec
+from services.shared.errors import FailedPrecondition, InvalidArgument
+from tests.unit.enrollment.test_handlers import HR, NOW, TENANT, Clock, feed, hire, outbox, spec
 
 CREATED = "mentoring.enrollment.program.created.v1"
 UPDATED = "mentoring.enrollment.program.updated.v1"
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
 
 
 def manager(employee_id: str) -> Principal:
@@ -43,7 +48,9 @@ async def update(
         )
 
 
-async def test_managers_are_stored_returned_and_published(database: Database) -> None:
+async def test_managers_are_stored_returned_and_published(database: Database, clock: Clock) -> None:
+    for who in ("PM1", "PM2", "PM3"):
+        await hire(database, clock, who)
     program = await create(database, manager_ids=frozenset({"PM1", " PM2 "}))
     assert program.spec.manager_ids == frozenset({"PM1", "PM2"})
     async with database.transaction() as session:
@@ -61,15 +68,32 @@ async def test_managers_are_stored_returned_and_published(database: Database) ->
     assert list(staged[-1][2].program.manager_ids) == ["PM3"]
 
 
-async def test_a_blank_manager_id_is_refused_naming_the_field(database: Database) -> None:
-    with pytest.raises(InvalidArgument) as raised:
-        await create(database, manager_ids=frozenset({" "}))
-    assert raised.value.field == "program.manager_ids"
+async def test_managers_must_be_employees_of_the_tenant_still_employed(
+    database: Database, clock: Clock
+) -> None:
+    for unknown in (" ", "NOBODY"):
+        with pytest.raises(InvalidArgument) as raised:
+            await create(database, manager_ids=frozenset({unknown}))
+        assert raised.value.field == "program.manager_ids"
+    await hire(database, clock, "PM1")
+    await hire(database, clock, "GONE")
+    program = await create(database, manager_ids=frozenset({"PM1", "GONE"}))
+    await feed(database, "left", {"employeeNumber": "GONE", "type": "TERMINATED"}, clock)
+    kept = await update(database, HR, program.program_id, common_pb2.Program(name="Kept"), ["name"])
+    assert kept.spec.manager_ids == frozenset({"PM1", "GONE"})  # named before they left: not re-checked
+    with pytest.raises(FailedPrecondition) as refused:
+        await create(database, manager_ids=frozenset({"GONE"}))
+    assert refused.value.rule == "manager_not_employed"
+    with pytest.raises(InvalidArgument):
+        await update(
+            database, HR, program.program_id, common_pb2.Program(manager_ids=["NOBODY"]), ["manager_ids"]
+        )
 
 
 async def test_a_named_manager_edits_the_program_but_not_its_managers_nor_its_status(
-    database: Database,
+    database: Database, clock: Clock
 ) -> None:
+    await hire(database, clock, "PM1")
     program = await create(database, manager_ids=frozenset({"PM1"}))
     edited = await update(
         database, manager("PM1"), program.program_id, common_pb2.Program(name="New"), ["name"]
