@@ -1,6 +1,7 @@
 """The enrollment service's gRPC API as a real process on the real broker and a real SQLite file: every
 RPC, every error status with the field or rule it names, idempotent creates, paging, the contact
-look-up, and the events that reach enrollment.events.v1."""
+look-up, and the events that reach enrollment.events.v1. Calls carry real Keycloak tokens: HR of the
+tenant, and the notification service for the contact look-up (access itself: test_enrollment_access.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from mentoring.v1 import common_pb2, enrollment_pb2, enrollment_pb2_grpc, events
 from services.shared.envelope import decode, encode_binary, new_event
 from services.shared.timestamps import timestamp
 from tests.support.grpc_errors import rpc_error
+from tests.support.identity import KeycloakTokens, bearer, hr
 from tests.support.kafka import produce_raw, read_topic
 from tests.support.processes import ServiceProcess
 from tests.support.waiting import scalar, wait_for
@@ -59,7 +61,9 @@ GOAL = common_pb2.Goal(
 )
 
 
-async def test_every_rpc_and_every_error_status(kafka_bootstrap: str, namespace: str, data_dir: Path) -> None:
+async def test_every_rpc_and_every_error_status(
+    kafka_bootstrap: str, namespace: str, data_dir: Path, tokens: KeycloakTokens
+) -> None:
     long_ago, recently = timestamp(NOW - timedelta(days=900)), timestamp(NOW - timedelta(days=3))
     employees = [
         hired("M1", name="Mia Manager", email="mia@example.com", grade=9, department="Engineering",
@@ -77,12 +81,15 @@ async def test_every_rpc_and_every_error_status(kafka_bootstrap: str, namespace:
         await produce_raw(kafka_bootstrap, namespace + "hris.worker.events.v1", employees)
         database = data_dir / "enrollment.db"
         await wait_for(lambda: scalar(database, "SELECT count(*) FROM employees") == 5, timeout=30)
-        with service.channel() as channel:
+        with service.channel(lambda: hr(tokens, TENANT)) as channel:
             stub = enrollment_pb2_grpc.EnrollmentServiceStub(channel)
 
             # --- programs ---
             create = enrollment_pb2.CreateProgramRequest
-            assert rpc_error(lambda: stub.CreateProgram(create(program=program()))) == (INVALID, "tenant")
+            # The tenant is the token's: a request naming another is refused.
+            assert rpc_error(lambda: stub.CreateProgram(create(tenant="globex", program=program())))[0] == (
+                grpc.StatusCode.PERMISSION_DENIED
+            )
             assert rpc_error(
                 lambda: stub.CreateProgram(create(tenant=TENANT, program=program(format=0)))
             ) == (INVALID, "program.format")
@@ -367,8 +374,12 @@ async def test_every_rpc_and_every_error_status(kafka_bootstrap: str, namespace:
                 "",
             )
 
-            # --- contact look-up ---
-            contact = stub.GetEmployeeContact(enrollment_pb2.GetEmployeeContactRequest(employee_id="E1"))
+            # --- contact look-up: by the notification service, in the tenant it names ---
+            notification = bearer(tokens.service("notification-service"))
+            contact = stub.GetEmployeeContact(
+                enrollment_pb2.GetEmployeeContactRequest(employee_id="E1"),
+                metadata=(*notification, ("tenant", TENANT)),
+            )
             assert (contact.display_name, contact.email, contact.timezone) == (
                 "Eve Engineer",
                 "eve@example.com",
@@ -376,17 +387,28 @@ async def test_every_rpc_and_every_error_status(kafka_bootstrap: str, namespace:
             )
             assert contact.status == common_pb2.EMPLOYEE_STATUS_ACTIVE
             with_tenant = stub.GetEmployeeContact(
-                enrollment_pb2.GetEmployeeContactRequest(employee_id="E1"), metadata=(("tenant", TENANT),)
+                enrollment_pb2.GetEmployeeContactRequest(employee_id="E1"),
+                metadata=(*notification, ("x-tenant", TENANT)),
             )
             assert with_tenant == contact
+            assert (
+                rpc_error(
+                    lambda: stub.GetEmployeeContact(
+                        enrollment_pb2.GetEmployeeContactRequest(employee_id="E1"), metadata=notification
+                    )
+                )[0]
+                == grpc.StatusCode.PERMISSION_DENIED
+            )  # a service names the tenant it acts in
             assert rpc_error(
                 lambda: stub.GetEmployeeContact(
                     enrollment_pb2.GetEmployeeContactRequest(employee_id="E1"),
-                    metadata=(("tenant", "globex"),),
+                    metadata=(*notification, ("tenant", "globex")),
                 )
             ) == (NOT_FOUND, "")
             assert rpc_error(
-                lambda: stub.GetEmployeeContact(enrollment_pb2.GetEmployeeContactRequest(employee_id=""))
+                lambda: stub.GetEmployeeContact(
+                    enrollment_pb2.GetEmployeeContactRequest(employee_id=""), metadata=notification
+                )
             ) == (INVALID, "employee_id")
 
         # Everything it changed reached the topic once, keyed by program, with no personal data.

@@ -32,6 +32,7 @@ from mentoring.v1 import common_pb2, enrollment_pb2, enrollment_pb2_grpc, events
 from services.shared.dlq import open_letter
 from services.shared.envelope import decode, encode_binary, new_event
 from services.shared.timestamps import timestamp
+from tests.support.identity import KeycloakTokens, bearer, hr
 from tests.support.kafka import REPO_ROOT, read_topic
 from tests.support.processes import ServiceProcess, metric_samples, metric_value
 from tests.support.waiting import rows, scalar, wait_for
@@ -300,7 +301,7 @@ def enrol_everyone(
 
 
 async def test_scripted_organisation_streams_through_a_service_killed_mid_stream(
-    kafka_bootstrap: str, namespace: str, data_dir: Path, tmp_path: Path
+    kafka_bootstrap: str, namespace: str, data_dir: Path, tmp_path: Path, tokens: KeycloakTokens
 ) -> None:
     rng = random.Random(2027)
     organisation = generate(rng)
@@ -343,8 +344,8 @@ async def test_scripted_organisation_streams_through_a_service_killed_mid_stream
         assert f"{SIZE - len(late)} events sent" in loaded.stdout
         await wait_for(lambda: applied() == SIZE - len(late), timeout=90, what="initial load")
 
-        # 2. Programs and enrollments over gRPC.
-        with service.channel() as channel:
+        # 2. Programs and enrollments over gRPC, by HR.
+        with service.channel(lambda: hr(tokens, TENANT)) as channel:
             stub = enrollment_pb2_grpc.EnrollmentServiceStub(channel)
             programs = create_programs(stub)
             enrolled = enrol_everyone(stub, organisation, programs)
@@ -461,17 +462,20 @@ async def test_scripted_organisation_streams_through_a_service_killed_mid_stream
         )
         assert applied() == expected_applied
 
-        # 7. The directory, over gRPC.
-        with service.channel() as channel:
+        # 7. The directory, over gRPC: contacts for the notification service, participants for HR.
+        with service.channel(lambda: hr(tokens, TENANT)) as channel:
             stub = enrollment_pb2_grpc.EnrollmentServiceStub(channel)
+            notification = (*bearer(tokens.service("notification-service")), ("tenant", TENANT))
             contact = stub.GetEmployeeContact(
-                enrollment_pb2.GetEmployeeContactRequest(employee_id=reordered[3])
+                enrollment_pb2.GetEmployeeContactRequest(employee_id=reordered[3]), metadata=notification
             )
             assert (contact.display_name, contact.email) == (
                 people[reordered[3]].name,
                 people[reordered[3]].email,
             )
-            tombstone = stub.GetEmployeeContact(enrollment_pb2.GetEmployeeContactRequest(employee_id=erased))
+            tombstone = stub.GetEmployeeContact(
+                enrollment_pb2.GetEmployeeContactRequest(employee_id=erased), metadata=notification
+            )
             assert tombstone.status == common_pb2.EMPLOYEE_STATUS_ERASED
             assert (tombstone.display_name, tombstone.email) == ("", "")
             participants = {

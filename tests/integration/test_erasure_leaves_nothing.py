@@ -28,6 +28,7 @@ from mentoring.v1 import common_pb2, enrollment_pb2, enrollment_pb2_grpc
 from services.enrollment.bootstrap import MIGRATIONS
 from services.enrollment.service_layer.erasure import DeadLetterKeys
 from services.shared.db import Database
+from tests.support.identity import KeycloakTokens
 from tests.support.kafka import REPO_ROOT, produce_raw, read_topic
 from tests.support.postgres import PostgresServer
 from tests.support.processes import ServiceProcess
@@ -106,9 +107,9 @@ def replay(data_dir: Path, namespace: str, bootstrap: str, *options: str) -> tup
     return printed, done.stdout + done.stderr
 
 
-async def erase(service: ServiceProcess, bootstrap: str, hris_topic: str) -> None:
-    """Send the erasure and wait until the service has applied it."""
-    with service.channel() as channel:
+async def erase(service: ServiceProcess, bootstrap: str, hris_topic: str, tokens: KeycloakTokens) -> None:
+    """Send the erasure and wait until the service has applied it (seen as the notification service)."""
+    with service.channel(lambda: tokens.service("notification-service")) as channel:
         stub = enrollment_pb2_grpc.EnrollmentServiceStub(channel)
         request = enrollment_pb2.GetEmployeeContactRequest(employee_id=WHO)
 
@@ -133,7 +134,7 @@ async def erase(service: ServiceProcess, bootstrap: str, hris_topic: str) -> Non
 
 
 async def test_an_erasure_leaves_the_person_in_no_database_file_while_the_service_runs(
-    kafka_bootstrap: str, namespace: str, data_dir: Path
+    kafka_bootstrap: str, namespace: str, data_dir: Path, tokens: KeycloakTokens
 ) -> None:
     hris_topic = namespace + "hris.worker.events.v1"
     markers = (EMAIL.encode(), NAME.encode())
@@ -141,7 +142,7 @@ async def test_an_erasure_leaves_the_person_in_no_database_file_while_the_servic
     try:
         neighbours = [hired(f"N{i}", f"Neighbour {i}", f"n{i}@example.com", i) for i in range(20)]
         await produce_raw(kafka_bootstrap, hris_topic, [*neighbours, hired(WHO, NAME, EMAIL, 30)])
-        await erase(service, kafka_bootstrap, hris_topic)
+        await erase(service, kafka_bootstrap, hris_topic, tokens)
 
         # The files as they are on disk while the service runs (the test opens no connection: nothing
         # checkpoints them for it). The follow-up runs once the erasure committed: give it a moment.
@@ -154,7 +155,7 @@ async def test_an_erasure_leaves_the_person_in_no_database_file_while_the_servic
 
 
 async def test_a_dead_letter_about_the_person_is_readable_by_the_replay_tool_until_the_erasure(
-    kafka_bootstrap: str, namespace: str, data_dir: Path
+    kafka_bootstrap: str, namespace: str, data_dir: Path, tokens: KeycloakTokens
 ) -> None:
     hris_topic = namespace + "hris.worker.events.v1"
     markers = (EMAIL.encode(), NAME.encode())
@@ -182,7 +183,7 @@ async def test_a_dead_letter_about_the_person_is_readable_by_the_replay_tool_unt
         assert len(dead) == 2 and dead[1].key == letter.key
         assert [marker for marker in markers if marker in (dead[1].value or b"")] == []
 
-        await erase(service, kafka_bootstrap, hris_topic)
+        await erase(service, kafka_bootstrap, hris_topic, tokens)
 
         after, printed = replay(data_dir, namespace, kafka_bootstrap)
         assert [item["readable"] for item in after] == [False, False], "nobody can open them any more"

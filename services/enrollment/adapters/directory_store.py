@@ -102,14 +102,6 @@ async def get_employees(
     return found
 
 
-async def tenants_of_employee(session: AsyncSession, employee_id: str) -> list[str]:
-    """The tenants that know this employee id (a contact look-up that carries no tenant)."""
-    rows = await session.execute(
-        select(employees.c.tenant).where(employees.c.employee_id == employee_id).limit(2)
-    )
-    return [row.tenant for row in rows]
-
-
 # Written on every change of a known employee, whatever fields the change set.
 _VERSION_COLUMNS: Final = frozenset({"version_time", "version_sequence", "field_versions", "updated_at"})
 

@@ -47,9 +47,14 @@ def _enrollment_values(enrollment: Enrollment) -> dict[str, Any]:
     }
 
 
-async def get_enrollment(session: AsyncSession, enrollment_id: str) -> Enrollment | None:
+async def get_enrollment(session: AsyncSession, tenant: str, enrollment_id: str) -> Enrollment | None:
+    """The enrolment of ``tenant`` with this id: another tenant's is None, as a missing one."""
     row = (
-        await session.execute(select(enrollments).where(enrollments.c.enrollment_id == enrollment_id))
+        await session.execute(
+            select(enrollments).where(
+                enrollments.c.tenant == tenant, enrollments.c.enrollment_id == enrollment_id
+            )
+        )
     ).first()
     return None if row is None else _enrollment(row)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +20,7 @@ def _program(row: Row[Any]) -> Program:
     return Program(
         program_id=row.program_id,
         tenant=row.tenant,
-        spec=spec_from_json(row.spec),
+        spec=replace(spec_from_json(row.spec), manager_ids=frozenset(row.manager_ids or ())),
         status=ProgramStatus(row.status),
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -34,14 +35,20 @@ def _program_values(program: Program) -> dict[str, Any]:
         "format": program.spec.format.value,
         "status": program.status.value,
         "spec": spec_to_json(program.spec),
+        "manager_ids": sorted(program.spec.manager_ids),
         "created_at": program.created_at,
         "updated_at": program.updated_at,
         "revision": program.revision,
     }
 
 
-async def get_program(session: AsyncSession, program_id: str) -> Program | None:
-    row = (await session.execute(select(programs).where(programs.c.program_id == program_id))).first()
+async def get_program(session: AsyncSession, tenant: str, program_id: str) -> Program | None:
+    """The program of ``tenant`` with this id: another tenant's is None, as a missing one."""
+    row = (
+        await session.execute(
+            select(programs).where(programs.c.tenant == tenant, programs.c.program_id == program_id)
+        )
+    ).first()
     return None if row is None else _program(row)
 
 
@@ -101,9 +108,11 @@ async def update_program(
 
 
 def _program_filters(
-    tenant: str, status: ProgramStatus | None, program_format: ProgramFormat | None
+    tenant: str, status: ProgramStatus | None, program_format: ProgramFormat | None, hide_drafts: bool
 ) -> list[Any]:
     filters: list[Any] = [programs.c.tenant == tenant]
+    if hide_drafts:
+        filters.append(programs.c.status != ProgramStatus.DRAFT.value)
     if status is not None:
         filters.append(programs.c.status == status.value)
     if program_format is not None:
@@ -119,9 +128,10 @@ async def list_programs(
     program_format: ProgramFormat | None,
     after: tuple[datetime, str] | None,
     limit: int,
+    hide_drafts: bool = False,
 ) -> list[Program]:
-    """Oldest first, keyset-paged on (created_at, program_id)."""
-    filters = _program_filters(tenant, status, program_format)
+    """Oldest first, keyset-paged on (created_at, program_id); without drafts when ``hide_drafts``."""
+    filters = _program_filters(tenant, status, program_format, hide_drafts)
     if after is not None:
         created_at, program_id = after
         filters.append(
@@ -137,9 +147,14 @@ async def list_programs(
 
 
 async def count_programs(
-    session: AsyncSession, *, tenant: str, status: ProgramStatus | None, program_format: ProgramFormat | None
+    session: AsyncSession,
+    *,
+    tenant: str,
+    status: ProgramStatus | None,
+    program_format: ProgramFormat | None,
+    hide_drafts: bool = False,
 ) -> int:
-    filters = _program_filters(tenant, status, program_format)
+    filters = _program_filters(tenant, status, program_format, hide_drafts)
     return int(
         (await session.execute(select(func.count()).select_from(programs).where(*filters))).scalar_one()
     )

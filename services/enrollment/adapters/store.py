@@ -14,7 +14,6 @@ from services.enrollment.adapters.directory_store import (
     manager_lookup,
     reporting_lines,
     save_employees,
-    tenants_of_employee,
 )
 from services.enrollment.adapters.enrollment_store import (
     count_enrollments,
@@ -70,7 +69,6 @@ __all__ = [
     "program_counts",
     "reporting_lines",
     "save_employees",
-    "tenants_of_employee",
     "update_enrollments",
     "update_program",
 ]

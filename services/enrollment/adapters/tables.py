@@ -76,6 +76,7 @@ programs = Table(
     Column("closed_reason", String(500)),
     Column("request_id", String(128)),
     Column("request_fingerprint", String(64)),
+    Column("manager_ids", JSON, nullable=False, server_default=text("'[]'")),  # employee ids
     Index("ix_programs_tenant_created", "tenant", "created_at", "program_id"),
     UniqueConstraint("tenant", "request_id", name="uq_programs_request"),
 )

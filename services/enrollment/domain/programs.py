@@ -33,6 +33,8 @@ MAX_NAME_LENGTH: Final = 200
 MAX_DESCRIPTION_LENGTH: Final = 5000
 MAX_CAPACITY: Final = 50
 MAX_RESPONSE_HOURS: Final = 30 * 24
+MAX_MANAGERS: Final = 20
+MAX_ID_LENGTH: Final = 128
 
 
 class ProgramFormat(enum.Enum):
@@ -163,6 +165,8 @@ class ProgramSpec:
     objective: MatchingObjective = MatchingObjective.MOST_MATCHED_THEN_SCORE
     peer_grade_tolerance: int = 1  # PEER: largest grade difference between peers
     response_window_hours: int = 72  # how long a proposed match waits for both answers
+    # Employee ids of the program managers who run this program (set by HR); none: HR alone runs it.
+    manager_ids: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -189,6 +193,7 @@ class ProgramPatch:
     objective: Carried[MatchingObjective] = ABSENT
     peer_grade_tolerance: Carried[int] = ABSENT
     response_window_hours: Carried[int] = ABSENT
+    manager_ids: Carried[frozenset[str]] = ABSENT
 
     def carried(self) -> dict[str, object]:
         return {
@@ -240,8 +245,22 @@ def validate_spec(spec: ProgramSpec) -> ProgramSpec:
     require_int(spec.peer_grade_tolerance, "peer_grade_tolerance", minimum=0, maximum=MAX_GRADE)
     require_int(spec.response_window_hours, "response_window_hours", minimum=1, maximum=MAX_RESPONSE_HOURS)
     return replace(
-        spec, name=name, description=description, eligibility=eligibility, reverse_skill=reverse_skill
+        spec,
+        name=name,
+        description=description,
+        eligibility=eligibility,
+        reverse_skill=reverse_skill,
+        manager_ids=_check_managers(spec.manager_ids),
     )
+
+
+def _check_managers(values: object) -> frozenset[str]:
+    if isinstance(values, str) or not isinstance(values, frozenset | set | tuple | list):
+        raise InvalidArgument("manager_ids", "must be a set of employee ids")
+    managers = frozenset(require_text(value, "manager_ids", max_length=MAX_ID_LENGTH) for value in values)
+    if len(managers) > MAX_MANAGERS:
+        raise InvalidArgument("manager_ids", f"must name at most {MAX_MANAGERS} managers")
+    return managers
 
 
 def _check_window(window: EnrollmentWindow) -> None:

@@ -32,7 +32,6 @@ LIMITS = RequestLimits(
     required={
         "UpdateProgram": ("program_id",),
         "GetProgram": ("program_id",),
-        "ListPrograms": ("tenant",),
         "CloseProgram": ("program_id",),
         "Enroll": ("program_id", "employee_id"),
         "UpdateEnrollment": ("enrollment_id",),

@@ -4,8 +4,10 @@ Domain errors propagate to the shared interceptor, which maps them to statuses w
 (INVALID_ARGUMENT + the field, FAILED_PRECONDITION + the rule, NOT_FOUND, ALREADY_EXISTS). The bus runs
 each command in its own unit of work and wakes the outbox relay once a write commits.
 
-Tenancy: requests that carry a tenant use it; ``GetEmployeeContact`` has no tenant field, so it reads
-the ``tenant`` (or ``x-tenant``) call metadata, and without it the id must be known in one tenant only.
+Access: ``@guarded(ACCESS)`` admits the caller's roles per RPC (``access.py``); every command carries the
+caller (``current_principal()``), which the handler checks against what it loads. Tenancy: a person acts
+in their token's tenant (a request naming another is refused); ``GetEmployeeContact``, called by services
+that have no tenant of their own, names the tenant in the ``tenant`` (or ``x-tenant``) call metadata.
 """
 
 from __future__ import annotations
@@ -20,12 +22,16 @@ from typing_extensions import override
 
 from services.enrollment.adapters import translate
 from services.enrollment.domain import Role
+from services.enrollment.entrypoints.access import ACCESS
 from services.enrollment.entrypoints.grpc_limits import LIMITS
 from services.enrollment.service_layer import commands
+from services.shared.access import tenant_of
+from services.shared.auth import current_principal
 from services.shared.errors import InvalidArgument
 from services.shared.field_limits import bounded
 from services.shared.ids import optional_id
 from services.shared.messagebus import MessageBus
+from services.shared.rpc_access import guarded
 
 Context = grpc.aio.ServicerContext[Any, Any]
 TENANT_METADATA = ("tenant", "x-tenant")
@@ -51,23 +57,26 @@ def _role(number: int, field: str = "role") -> Role:
     return found
 
 
+@guarded(ACCESS)
 @bounded(LIMITS)
 class EnrollmentServicer(enrollment_pb2_grpc.EnrollmentServiceServicer):
     def __init__(self, bus: MessageBus) -> None:
         self._bus = bus
 
-    # --- programs (HR program managers) ---
+    # --- programs (HR; program managers their own) ---
 
     @override
     async def CreateProgram(
         self, request: enrollment_pb2.CreateProgramRequest, context: Context
     ) -> common_pb2.Program:
-        tenant = request.tenant or request.program.tenant
+        caller = current_principal()
         if request.tenant and request.program.tenant and request.program.tenant != request.tenant:
             raise InvalidArgument("program.tenant", "differs from the request's tenant")
+        tenant = tenant_of(caller, request.tenant or request.program.tenant)
         if request.program.status == common_pb2.PROGRAM_STATUS_CLOSED:
             raise InvalidArgument("program.status", "a program is created DRAFT or OPEN")
         command = commands.CreateProgram(
+            caller=caller,
             tenant=tenant,
             spec=translate.spec_from_wire(request.program),
             draft=request.program.status == common_pb2.PROGRAM_STATUS_DRAFT,
@@ -84,6 +93,7 @@ class EnrollmentServicer(enrollment_pb2_grpc.EnrollmentServiceServicer):
         self, request: enrollment_pb2.UpdateProgramRequest, context: Context
     ) -> common_pb2.Program:
         command = commands.UpdateProgram(
+            caller=current_principal(),
             program_id=request.program_id,
             edit=translate.program_edit(
                 request.program, translate.update_paths(request.program, request.update_mask)
@@ -96,7 +106,7 @@ class EnrollmentServicer(enrollment_pb2_grpc.EnrollmentServiceServicer):
     async def GetProgram(
         self, request: enrollment_pb2.GetProgramRequest, context: Context
     ) -> common_pb2.Program:
-        program = await self._bus.execute(commands.GetProgram(request.program_id))
+        program = await self._bus.execute(commands.GetProgram(request.program_id, caller=current_principal()))
         return translate.program_to_wire(program)
 
     @override
@@ -104,6 +114,7 @@ class EnrollmentServicer(enrollment_pb2_grpc.EnrollmentServiceServicer):
         self, request: enrollment_pb2.ListProgramsRequest, context: Context
     ) -> enrollment_pb2.ListProgramsResponse:
         query = commands.ListPrograms(
+            caller=current_principal(),
             tenant=request.tenant,
             status=translate.program_status(request.status),
             program_format=translate.program_format(request.format, "format", optional=True),
@@ -120,7 +131,9 @@ class EnrollmentServicer(enrollment_pb2_grpc.EnrollmentServiceServicer):
     async def CloseProgram(
         self, request: enrollment_pb2.CloseProgramRequest, context: Context
     ) -> common_pb2.Program:
-        command = commands.CloseProgram(program_id=request.program_id, reason=request.reason)
+        command = commands.CloseProgram(
+            program_id=request.program_id, reason=request.reason, caller=current_principal()
+        )
         program = await self._bus.execute(command)
         return translate.program_to_wire(program)
 
@@ -131,6 +144,7 @@ class EnrollmentServicer(enrollment_pb2_grpc.EnrollmentServiceServicer):
         self, request: enrollment_pb2.EnrollRequest, context: Context
     ) -> enrollment_pb2.Enrollment:
         command = commands.Enrol(
+            caller=current_principal(),
             program_id=request.program_id,
             employee_id=request.employee_id,
             role=_role(request.role),
@@ -153,7 +167,9 @@ class EnrollmentServicer(enrollment_pb2_grpc.EnrollmentServiceServicer):
         self, request: enrollment_pb2.UpdateEnrollmentRequest, context: Context
     ) -> enrollment_pb2.Enrollment:
         command = commands.UpdateEnrollment(
-            enrollment_id=request.enrollment_id, profile=translate.profile_from_wire(request.profile)
+            enrollment_id=request.enrollment_id,
+            profile=translate.profile_from_wire(request.profile),
+            caller=current_principal(),
         )
         enrollment = await self._bus.execute(command)
         return translate.enrollment_to_wire(enrollment)
@@ -162,7 +178,9 @@ class EnrollmentServicer(enrollment_pb2_grpc.EnrollmentServiceServicer):
     async def WithdrawEnrollment(
         self, request: enrollment_pb2.WithdrawEnrollmentRequest, context: Context
     ) -> enrollment_pb2.Enrollment:
-        command = commands.WithdrawEnrollment(enrollment_id=request.enrollment_id, reason=request.reason)
+        command = commands.WithdrawEnrollment(
+            enrollment_id=request.enrollment_id, reason=request.reason, caller=current_principal()
+        )
         enrollment = await self._bus.execute(command)
         return translate.enrollment_to_wire(enrollment)
 
@@ -170,7 +188,9 @@ class EnrollmentServicer(enrollment_pb2_grpc.EnrollmentServiceServicer):
     async def GetEnrollment(
         self, request: enrollment_pb2.GetEnrollmentRequest, context: Context
     ) -> enrollment_pb2.Enrollment:
-        enrollment = await self._bus.execute(commands.GetEnrollment(request.enrollment_id))
+        enrollment = await self._bus.execute(
+            commands.GetEnrollment(request.enrollment_id, caller=current_principal())
+        )
         return translate.enrollment_to_wire(enrollment)
 
     @override
@@ -178,6 +198,7 @@ class EnrollmentServicer(enrollment_pb2_grpc.EnrollmentServiceServicer):
         self, request: enrollment_pb2.ListParticipantsRequest, context: Context
     ) -> enrollment_pb2.ListParticipantsResponse:
         query = commands.ListParticipants(
+            caller=current_principal(),
             program_id=request.program_id,
             role=translate.role(request.role, optional=True),
             status=translate.enrollment_status(request.status),
@@ -196,6 +217,8 @@ class EnrollmentServicer(enrollment_pb2_grpc.EnrollmentServiceServicer):
     async def GetEmployeeContact(
         self, request: enrollment_pb2.GetEmployeeContactRequest, context: Context
     ) -> enrollment_pb2.EmployeeContact:
-        query = commands.LookUpContact(employee_id=request.employee_id, tenant=_tenant_from_metadata(context))
+        query = commands.LookUpContact(
+            employee_id=request.employee_id, tenant=_tenant_from_metadata(context), caller=current_principal()
+        )
         employee = await self._bus.execute(query)
         return translate.contact_to_wire(employee)

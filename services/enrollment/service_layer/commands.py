@@ -1,10 +1,14 @@
 """Every command and query the enrollment service accepts, already translated from the wire: the gRPC
-API's calls and the HRIS topic's batches. Each names the result its handler returns."""
+API's calls and the HRIS topic's batches. Each names the result its handler returns.
+
+Every command an RPC issues carries its ``caller`` (keyword-only, required): the handler checks it against
+the objects it loads and scopes every read by the caller's tenant. Only the HRIS batches (a consumer's)
+have no caller, and no RPC issues them."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from services.enrollment.domain import (
     Employee,
@@ -21,6 +25,7 @@ from services.enrollment.domain import (
     ProgramStatus,
     Role,
 )
+from services.shared.auth import Principal
 from services.shared.errors import DomainError
 from services.shared.messagebus import Command, Query
 from services.shared.paging import Page
@@ -40,23 +45,27 @@ class CreateProgram(Command[Program]):
     draft: bool = False
     request_id: str = ""
     fingerprint: str = ""  # of the request, so a reused request_id with other content is refused
+    caller: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True)
 class UpdateProgram(Command[Program]):
     program_id: str
     edit: ProgramEdit
+    caller: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True)
 class CloseProgram(Command[Program]):
     program_id: str
     reason: str = ""
+    caller: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True)
 class GetProgram(Query[Program]):
     program_id: str
+    caller: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,7 @@ class ListPrograms(Query[Page[Program]]):
     program_format: ProgramFormat | None = None
     page_size: int = 0
     page_token: str = ""
+    caller: Principal = field(kw_only=True)
 
 
 # --- enrollments ---------------------------------------------------------------------------------------
@@ -79,23 +89,27 @@ class Enrol(Command[Enrollment]):
     profile: Profile
     request_id: str = ""
     fingerprint: str = ""
+    caller: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True)
 class UpdateEnrollment(Command[Enrollment]):
     enrollment_id: str
     profile: Profile
+    caller: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True)
 class WithdrawEnrollment(Command[Enrollment]):
     enrollment_id: str
     reason: str = ""
+    caller: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True)
 class GetEnrollment(Query[Enrollment]):
     enrollment_id: str
+    caller: Principal = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -105,6 +119,7 @@ class ListParticipants(Query[Page[Participant]]):
     status: EnrollmentStatus | None = None
     page_size: int = 0
     page_token: str = ""
+    caller: Principal = field(kw_only=True)
 
 
 # --- contacts ------------------------------------------------------------------------------------------
@@ -113,7 +128,8 @@ class ListParticipants(Query[Page[Participant]]):
 @dataclass(frozen=True)
 class LookUpContact(Query[Employee]):
     employee_id: str
-    tenant: str = ""  # empty: the id must be known in exactly one tenant
+    tenant: str = ""  # the tenant the calling service names (services have no tenant of their own)
+    caller: Principal = field(kw_only=True)
 
 
 # --- HRIS worker events (hris.worker.events.v1) --------------------------------------------------------

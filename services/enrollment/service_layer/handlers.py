@@ -5,6 +5,10 @@ decide in the domain, persist, and stage the resulting events in the outbox in t
 so a change and its events commit or vanish together. Creates are idempotent by ``request_id``: a
 retry returns the first result, a reused key with other content is refused.
 
+Every RPC's command carries its caller: reads by id are scoped by the caller's tenant (another tenant's
+program or enrolment is NotFound, as a missing one) and the caller is checked against what was loaded
+(``permissions.py``) before anything changes.
+
 :func:`handler_map`, at the end, is every command the service reacts to and its handler.
 """
 
@@ -25,6 +29,7 @@ from services.enrollment.adapters.outbox import keyed, stage
 from services.enrollment.adapters.translate import PROFILE_FIELDS, PROGRAM_FIELDS, request_field_names
 from services.enrollment.domain import (
     Employee,
+    EmployeeStatus,
     Enrollment,
     HrisApplyResult,
     Participant,
@@ -34,6 +39,15 @@ from services.enrollment.domain import (
 )
 from services.enrollment.service_layer import commands
 from services.enrollment.service_layer.hris import DirectoryCache, HrisIngestion
+from services.enrollment.service_layer.permissions import (
+    require_contact_lookup,
+    require_may_edit,
+    require_may_read,
+    require_owner_or_hr,
+    require_runs,
+)
+from services.shared.access import acting_for, require_hr, runs_programs, tenant_of
+from services.shared.auth import Principal
 from services.shared.errors import AlreadyExists, DomainError, FailedPrecondition, InvalidArgument, NotFound
 from services.shared.ids import optional_id, require_id
 from services.shared.messagebus import Command, Handler
@@ -62,15 +76,24 @@ def _reason(value: str, default: str = "") -> str:
     return text
 
 
-async def _program(session: AsyncSession, program_id: str) -> Program:
-    program = await store.get_program(session, _required_id(program_id, "program_id"))
+async def _program(session: AsyncSession, tenant: str, program_id: str) -> Program:
+    program = await store.get_program(session, tenant, _required_id(program_id, "program_id"))
     if program is None:
         raise NotFound("program", program_id)
     return program
 
 
-async def _enrollment(session: AsyncSession, enrollment_id: str) -> Enrollment:
-    enrollment = await store.get_enrollment(session, _required_id(enrollment_id, "enrollment_id"))
+async def _published(session: AsyncSession, caller: Principal, program_id: str) -> Program:
+    """A program of the caller's tenant as they may see it: a draft is HR's and program managers' work
+    in progress, so for anyone else it is NotFound like a missing program."""
+    program = await _program(session, tenant_of(caller), program_id)
+    if program.status is ProgramStatus.DRAFT and not runs_programs(caller):
+        raise NotFound("program", program_id)
+    return program
+
+
+async def _enrollment(session: AsyncSession, tenant: str, enrollment_id: str) -> Enrollment:
+    enrollment = await store.get_enrollment(session, tenant, _required_id(enrollment_id, "enrollment_id"))
     if enrollment is None:
         raise NotFound("enrollment", enrollment_id)
     return enrollment
@@ -102,13 +125,30 @@ async def _check_nominees(
         domain.check_nominees(nominations, nominees, chain, already_nominated=already_nominated)
 
 
+async def _check_managers(
+    session: AsyncSession, tenant: str, managers: frozenset[str], already: frozenset[str] = frozenset()
+) -> None:
+    """The managers a program newly names are employees of its tenant, still employed."""
+    new = sorted(managers - already)
+    if not new:
+        return
+    known = await store.get_employees(session, tenant, new)
+    for manager_id in new:
+        employee = known.get(manager_id)
+        if employee is None:
+            raise InvalidArgument("program.manager_ids", "names someone who is no employee of the tenant")
+        if employee.status in (EmployeeStatus.TERMINATED, EmployeeStatus.ERASED):
+            raise FailedPrecondition("manager_not_employed", "a named manager no longer works here")
+
+
 # --- programs ------------------------------------------------------------------------------------------
 
 
 async def create_program(
     session: AsyncSession, command: commands.CreateProgram, now: datetime | None = None
 ) -> Program:
-    tenant = _required_id(command.tenant, "tenant")
+    require_hr(command.caller)
+    tenant = _required_id(tenant_of(command.caller, command.tenant), "tenant")
     request_id = _request_id(command.request_id)
     if request_id is not None:
         earlier = await store.get_program_by_request(session, tenant, request_id)
@@ -121,6 +161,7 @@ async def create_program(
         change = domain.create_program(
             program_id=uuid.uuid4().hex, tenant=tenant, spec=command.spec, now=_now(now), draft=command.draft
         )
+    await _check_managers(session, tenant, change.state.spec.manager_ids)
     await store.insert_program(session, change.state, request_id=request_id, fingerprint=command.fingerprint)
     await stage(session, keyed(change.events))
     return change.state
@@ -131,9 +172,11 @@ async def update_program(
 ) -> Program:
     """Apply the masked fields; a status in the mask opens a draft (OPEN) or closes (CLOSED)."""
     moment = _now(now)
-    program = await _program(session, command.program_id)
+    program = await _program(session, tenant_of(command.caller), command.program_id)
+    require_runs(command.caller, program)
     with request_field_names(PROGRAM_FIELDS, "program."):
         patch, status = command.edit(program)
+        require_may_edit(command.caller, program, patch, status)
         has_enrollments = await store.has_live_enrollments(session, program.program_id)
         change = domain.update_program(program, patch, has_enrollments=has_enrollments, now=moment)
     current, events = change.state, list(change.events)
@@ -147,20 +190,23 @@ async def update_program(
         )
         current, events = step.state, [*events, *step.events]
     if current is not program:
+        await _check_managers(session, program.tenant, current.spec.manager_ids, program.spec.manager_ids)
         await store.update_program(session, current)
         await stage(session, keyed(events))
     return current
 
 
 async def get_program(session: AsyncSession, query: commands.GetProgram) -> Program:
-    return await _program(session, query.program_id)
+    """Any person of the program's tenant; a draft only those who run programs."""
+    return await _published(session, query.caller, query.program_id)
 
 
 async def close_program(
     session: AsyncSession, command: commands.CloseProgram, now: datetime | None = None
 ) -> Program:
     """Close for good; closing a closed program returns it unchanged (a retry is harmless)."""
-    program = await _program(session, command.program_id)
+    require_hr(command.caller)
+    program = await _program(session, tenant_of(command.caller), command.program_id)
     reason = _reason(command.reason)
     change = domain.close_program(program, now=_now(now))
     if change.state is not program:
@@ -170,7 +216,7 @@ async def close_program(
 
 
 async def list_programs(session: AsyncSession, query: commands.ListPrograms) -> Page[Program]:
-    tenant = _required_id(query.tenant, "tenant")
+    tenant = _required_id(tenant_of(query.caller, query.tenant), "tenant")
     size = page_size(query.page_size)
     listing = f"programs:{tenant}"
     key = decode_token(listing, query.page_token, 2)
@@ -180,6 +226,7 @@ async def list_programs(session: AsyncSession, query: commands.ListPrograms) -> 
             after = (datetime.fromisoformat(key[0]), key[1])
         except ValueError as error:
             raise InvalidArgument("page.page_token", "is not a token this service issued") from error
+    hide_drafts = not runs_programs(query.caller)
     found = await store.list_programs(
         session,
         tenant=tenant,
@@ -187,6 +234,7 @@ async def list_programs(session: AsyncSession, query: commands.ListPrograms) -> 
         program_format=query.program_format,
         after=after,
         limit=size + 1,
+        hide_drafts=hide_drafts,
     )
     items = found[:size]
     token = ""
@@ -194,7 +242,11 @@ async def list_programs(session: AsyncSession, query: commands.ListPrograms) -> 
         last = items[-1]
         token = encode_token(listing, [last.created_at.isoformat(), last.program_id])
     total = await store.count_programs(
-        session, tenant=tenant, status=query.status, program_format=query.program_format
+        session,
+        tenant=tenant,
+        status=query.status,
+        program_format=query.program_format,
+        hide_drafts=hide_drafts,
     )
     return Page(items, token, total)
 
@@ -203,8 +255,9 @@ async def list_programs(session: AsyncSession, query: commands.ListPrograms) -> 
 
 
 async def enrol(session: AsyncSession, command: commands.Enrol, now: datetime | None = None) -> Enrollment:
-    program = await _program(session, command.program_id)
     employee_id = _required_id(command.employee_id, "employee_id")
+    acting_for(command.caller, employee_id, hr_may=True)
+    program = await _published(session, command.caller, command.program_id)
     request_id = _request_id(command.request_id)
     if request_id is not None:
         earlier = await store.get_enrollment_by_request(session, program.program_id, request_id)
@@ -241,8 +294,9 @@ async def enrol(session: AsyncSession, command: commands.Enrol, now: datetime | 
 async def update_enrollment(
     session: AsyncSession, command: commands.UpdateEnrollment, now: datetime | None = None
 ) -> Enrollment:
-    enrollment = await _enrollment(session, command.enrollment_id)
-    program = await _program(session, enrollment.program_id)
+    enrollment = await _enrollment(session, tenant_of(command.caller), command.enrollment_id)
+    require_owner_or_hr(command.caller, enrollment)
+    program = await _program(session, enrollment.tenant, enrollment.program_id)
     employee, chain = await _employee_and_chain(session, enrollment.tenant, enrollment.employee_id)
     with request_field_names(PROFILE_FIELDS):
         change = domain.update_profile(
@@ -269,7 +323,8 @@ async def update_enrollment(
 async def withdraw_enrollment(
     session: AsyncSession, command: commands.WithdrawEnrollment, now: datetime | None = None
 ) -> Enrollment:
-    enrollment = await _enrollment(session, command.enrollment_id)
+    enrollment = await _enrollment(session, tenant_of(command.caller), command.enrollment_id)
+    require_owner_or_hr(command.caller, enrollment)
     reason = _reason(command.reason, DEFAULT_WITHDRAWAL_REASON)
     change = domain.withdraw(enrollment, reason, now=_now(now))
     withdrawn = change.state
@@ -279,11 +334,15 @@ async def withdraw_enrollment(
 
 
 async def get_enrollment(session: AsyncSession, query: commands.GetEnrollment) -> Enrollment:
-    return await _enrollment(session, query.enrollment_id)
+    enrollment = await _enrollment(session, tenant_of(query.caller), query.enrollment_id)
+    program = await _program(session, enrollment.tenant, enrollment.program_id)
+    require_may_read(query.caller, enrollment, program)
+    return enrollment
 
 
 async def list_participants(session: AsyncSession, query: commands.ListParticipants) -> Page[Participant]:
-    program = await _program(session, query.program_id)
+    program = await _program(session, tenant_of(query.caller), query.program_id)
+    require_runs(query.caller, program)
     size = page_size(query.page_size)
     listing = f"participants:{program.program_id}"
     key = decode_token(listing, query.page_token, 1)
@@ -332,15 +391,12 @@ async def _views(
 
 
 async def look_up_contact(session: AsyncSession, query: commands.LookUpContact) -> Employee:
-    """The directory record behind a contact look-up (name, e-mail, time zone, status)."""
+    """The directory record behind a contact look-up (name, e-mail, time zone, status), for a service
+    that may look contacts up, in the tenant it names (employee ids are unique within a tenant only)."""
+    require_contact_lookup(query.caller)
     employee_id = _required_id(query.employee_id, "employee_id")
-    tenant = query.tenant.strip()
-    if not tenant:
-        tenants = await store.tenants_of_employee(session, employee_id)
-        if len(tenants) > 1:
-            raise InvalidArgument("tenant", "the employee id is known in several tenants: send the tenant")
-        tenant = tenants[0] if tenants else ""
-    employee = await store.get_employee(session, tenant, employee_id) if tenant else None
+    tenant = tenant_of(query.caller, query.tenant)
+    employee = await store.get_employee(session, tenant, employee_id)
     if employee is None:
         raise NotFound("employee", employee_id)
     return employee

@@ -34,6 +34,7 @@ from services.enrollment.domain import (
     hris_event_from_scim,
 )
 from services.enrollment.service_layer import commands, handlers, hris
+from services.shared.auth import Principal
 from services.shared.db import Database
 from services.shared.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from services.shared.outbox import outbox_table
@@ -51,6 +52,14 @@ PAUSED = "mentoring.enrollment.participant.paused.v1"
 RESUMED = "mentoring.enrollment.participant.resumed.v1"
 WITHDRAWN = "mentoring.enrollment.participant.withdrawn.v1"
 ERASED = "mentoring.enrollment.employee.erased.v1"
+
+
+def hr_of(tenant: str) -> Principal:
+    return Principal(f"hr-{tenant}", tenant, "HR-ADMIN", None, frozenset({"employee", "hr_admin"}))
+
+
+HR = hr_of(TENANT)
+NOTIFICATION = Principal("svc-notification", None, None, "notification", frozenset({"contact_lookup"}))
 
 
 class Clock:
@@ -111,7 +120,9 @@ async def create_program(db: Database, request_id: str = "", **overrides: Any) -
     async with db.transaction() as session:
         program = await handlers.create_program(
             session,
-            commands.CreateProgram(TENANT, spec(**overrides), request_id=request_id, fingerprint="f"),
+            commands.CreateProgram(
+                TENANT, spec(**overrides), request_id=request_id, fingerprint="f", caller=HR
+            ),
             now=NOW,
         )
     return program.program_id
@@ -120,7 +131,7 @@ async def create_program(db: Database, request_id: str = "", **overrides: Any) -
 async def enrol(db: Database, program_id: str, who: str, role: Role, profile: Profile | None = None) -> str:
     async with db.transaction() as session:
         enrollment = await handlers.enrol(
-            session, commands.Enrol(program_id, who, role, profile or Profile()), now=NOW
+            session, commands.Enrol(program_id, who, role, profile or Profile(), caller=HR), now=NOW
         )
     return enrollment.enrollment_id
 
@@ -155,7 +166,7 @@ async def test_program_create_is_idempotent_by_request_id_and_stages_one_event(d
         async with database.transaction() as session:
             await handlers.create_program(
                 session,
-                commands.CreateProgram(TENANT, spec(), request_id="r-1", fingerprint="other"),
+                commands.CreateProgram(TENANT, spec(), request_id="r-1", fingerprint="other", caller=HR),
                 now=NOW,
             )
     assert raised.value.field == "request_id"
@@ -173,7 +184,10 @@ async def test_update_with_a_nested_mask_changes_only_that_part_and_opens_a_draf
         draft = await handlers.create_program(
             session,
             commands.CreateProgram(
-                TENANT, spec(eligibility=Eligibility(departments=frozenset({"Sales"}))), draft=True
+                TENANT,
+                spec(eligibility=Eligibility(departments=frozenset({"Sales"}))),
+                draft=True,
+                caller=HR,
             ),
             now=NOW,
         )
@@ -186,7 +200,9 @@ async def test_update_with_a_nested_mask_changes_only_that_part_and_opens_a_draf
     async with database.transaction() as session:
         updated = await handlers.update_program(
             session,
-            commands.UpdateProgram(draft.program_id, program_edit(wire, ["eligibility.min_grade", "status"])),
+            commands.UpdateProgram(
+                draft.program_id, program_edit(wire, ["eligibility.min_grade", "status"]), caller=HR
+            ),
             now=NOW,
         )
     assert updated.status is ProgramStatus.OPEN
@@ -254,7 +270,9 @@ async def test_enrolment_retried_with_its_request_id_returns_the_first(
 ) -> None:
     await hire(database, clock, "E1")
     program_id = await create_program(database)
-    command = commands.Enrol(program_id, "E1", Role.MENTOR, Profile(), request_id="q-1", fingerprint="x")
+    command = commands.Enrol(
+        program_id, "E1", Role.MENTOR, Profile(), request_id="q-1", fingerprint="x", caller=HR
+    )
     async with database.transaction() as session:
         first = await handlers.enrol(session, command, now=NOW)
     async with database.transaction() as session:
@@ -268,7 +286,7 @@ async def test_closed_program_refuses_enrolment(database: Database, clock: Clock
     program_id = await create_program(database)
     async with database.transaction() as session:
         closed = await handlers.close_program(
-            session, commands.CloseProgram(program_id, "cohort full"), now=NOW
+            session, commands.CloseProgram(program_id, "cohort full", caller=HR), now=NOW
         )
         assert await store.closed_reason(session, program_id) == "cohort full"
     assert closed.status is ProgramStatus.CLOSED
@@ -351,7 +369,9 @@ async def test_leave_return_termination_and_erasure_through_the_store(
 
     mark = await outbox_mark(database)
     async with database.transaction() as session:
-        await handlers.withdraw_enrollment(session, commands.WithdrawEnrollment(mentoring), now=NOW)
+        await handlers.withdraw_enrollment(
+            session, commands.WithdrawEnrollment(mentoring, caller=HR), now=NOW
+        )
     (requested,) = (await outbox(database))[mark:]
     assert requested[2].cause == common_pb2.WITHDRAWAL_CAUSE_REQUESTED
 
@@ -445,7 +465,7 @@ async def test_participants_are_paged_with_opaque_tokens(database: Database, clo
     while True:
         async with database.transaction() as session:
             page = await handlers.list_participants(
-                session, commands.ListParticipants(program_id, page_size=3, page_token=token)
+                session, commands.ListParticipants(program_id, page_size=3, page_token=token, caller=HR)
             )
         assert page.total_size == 7
         seen.extend(participant.employee_id for participant in page.items)
@@ -457,10 +477,10 @@ async def test_participants_are_paged_with_opaque_tokens(database: Database, clo
     with pytest.raises(InvalidArgument) as raised:
         async with database.transaction() as session:
             first = await handlers.list_participants(
-                session, commands.ListParticipants(program_id, page_size=3)
+                session, commands.ListParticipants(program_id, page_size=3, caller=HR)
             )
             await handlers.list_participants(
-                session, commands.ListParticipants(other, page_token=first.next_page_token)
+                session, commands.ListParticipants(other, page_token=first.next_page_token, caller=HR)
             )
     assert raised.value.field == "page.page_token"
 
@@ -470,15 +490,22 @@ async def test_programs_are_listed_per_tenant_and_filtered(database: Database) -
     await create_program(database, format=ProgramFormat.PEER, name="Peer")
     async with database.transaction() as session:
         first = await handlers.list_programs(
-            session, commands.ListPrograms(TENANT, program_format=ProgramFormat.ONE_ON_ONE, page_size=3)
+            session,
+            commands.ListPrograms(TENANT, program_format=ProgramFormat.ONE_ON_ONE, page_size=3, caller=HR),
         )
         second = await handlers.list_programs(
             session,
             commands.ListPrograms(
-                TENANT, program_format=ProgramFormat.ONE_ON_ONE, page_size=3, page_token=first.next_page_token
+                TENANT,
+                program_format=ProgramFormat.ONE_ON_ONE,
+                page_size=3,
+                page_token=first.next_page_token,
+                caller=HR,
             ),
         )
-        other_tenant = await handlers.list_programs(session, commands.ListPrograms("globex"))
+        other_tenant = await handlers.list_programs(
+            session, commands.ListPrograms("globex", caller=hr_of("globex"))
+        )
     assert [p.program_id for p in first.items + second.items] == sorted(ids)  # same instant: by id
     assert first.total_size == 5 and second.next_page_token == ""
     assert other_tenant.items == [] and other_tenant.total_size == 0
@@ -487,12 +514,18 @@ async def test_programs_are_listed_per_tenant_and_filtered(database: Database) -
 async def test_contact_look_up(database: Database, clock: Clock) -> None:
     await hire(database, clock, "E1")
     async with database.transaction() as session:
-        contact = await handlers.look_up_contact(session, commands.LookUpContact("E1"))
+        contact = await handlers.look_up_contact(
+            session, commands.LookUpContact("E1", tenant=TENANT, caller=NOTIFICATION)
+        )
         assert (contact.display_name, contact.email) == ("Person E1", "e1@example.com")
         with pytest.raises(NotFound):
-            await handlers.look_up_contact(session, commands.LookUpContact("E1", tenant="globex"))
+            await handlers.look_up_contact(
+                session, commands.LookUpContact("E1", tenant="globex", caller=NOTIFICATION)
+            )
         with pytest.raises(InvalidArgument):
-            await handlers.look_up_contact(session, commands.LookUpContact(" "))
+            await handlers.look_up_contact(
+                session, commands.LookUpContact(" ", tenant=TENANT, caller=NOTIFICATION)
+            )
 
 
 async def test_a_nominee_who_left_since_does_not_block_an_unrelated_profile_update(
@@ -510,7 +543,7 @@ async def test_a_nominee_who_left_since_does_not_block_an_unrelated_profile_upda
     async with database.transaction() as session:
         kept = replace(profile, skills_wanted=("kafka",))
         updated = await handlers.update_enrollment(
-            session, commands.UpdateEnrollment(enrollment_id, kept), now=NOW
+            session, commands.UpdateEnrollment(enrollment_id, kept, caller=HR), now=NOW
         )
     assert updated.profile.nominations == ("M2",) and updated.profile.skills_wanted == ("kafka",)
     await feed(database, "gone", {"employeeNumber": "GONE", "type": "TERMINATED"}, clock)
@@ -518,6 +551,6 @@ async def test_a_nominee_who_left_since_does_not_block_an_unrelated_profile_upda
     with pytest.raises(FailedPrecondition) as refused:
         async with database.transaction() as session:
             await handlers.update_enrollment(
-                session, commands.UpdateEnrollment(enrollment_id, added), now=NOW
+                session, commands.UpdateEnrollment(enrollment_id, added, caller=HR), now=NOW
             )
     assert refused.value.rule == "nominee_not_employed"

@@ -127,6 +127,7 @@ def spec_from_wire(
         ),
         peer_grade_tolerance=message.peer_grade_tolerance or defaults.peer_grade_tolerance,
         response_window_hours=message.response_window_hours or defaults.response_window_hours,
+        manager_ids=frozenset(message.manager_ids),
     )
 
 
@@ -178,6 +179,7 @@ def program_to_wire(program: Program) -> common_pb2.Program:
         status=enum_to_wire(common_pb2.ProgramStatus, "PROGRAM_STATUS_", program.status),
         created_at=timestamp(program.created_at),
         updated_at=timestamp(program.updated_at),
+        manager_ids=sorted(spec.manager_ids),
     )
     if spec.group_size is not None:
         message.group_size.CopyFrom(
