@@ -59,8 +59,8 @@ class ServiceSettings(BaseSettings):
     inbox_retention_hours: float = Field(default=35 * 24, ge=0)
     retention_interval_seconds: float = Field(default=600.0, gt=0)
     # The audit trail (services/shared/audit.py): records are kept this long in the audit_log table, then
-    # deleted; 0 keeps them. The audit.events.v1 topic is created with the registry's retention (the same
-    # default). Records wait in a queue of audit_queue_size for the writer, stored audit_batch_size at once.
+    # deleted; 0 keeps them. A new audit.events.v1 topic is created with the same retention. Records
+    # wait in a queue of audit_queue_size for the writer, stored audit_batch_size at once.
     audit_retention_days: float = Field(
         default=AUDIT_RETENTION_DAYS, ge=0, validation_alias=_shared("AUDIT_RETENTION_DAYS")
     )

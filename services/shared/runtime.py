@@ -39,7 +39,7 @@ from services.shared.logging import configure_logging, get_logger
 from services.shared.metrics import CONSUMER_LAG, initialise_consumer_counters, start_metrics_server
 from services.shared.outbox import OutboxRelay
 from services.shared.retention import MessagingRetention, check_inbox_retention, hours
-from services.shared.topics import ce_type_of, check_consumer
+from services.shared.topics import AUDIT_EVENTS, DAY_MS, ce_type_of, check_consumer
 
 log = get_logger(__name__)
 
@@ -199,8 +199,12 @@ class ServiceRuntime:
         """What must hold before anything consumes or serves: settings, schema and topics."""
         check_inbox_retention(hours(self.settings.inbox_retention_hours), self._consumed_topics)
         await self.database.migrate(self.migrations)
+        audit_days = self.settings.audit_retention_days
         await ensure_topics(
-            self.settings.kafka_bootstrap, self.settings.topic_replication_factor, self.namespace
+            self.settings.kafka_bootstrap,
+            self.settings.topic_replication_factor,
+            self.namespace,
+            {AUDIT_EVENTS: round(audit_days * DAY_MS) if audit_days else -1},  # 0 days: kept for ever
         )
 
     async def start(self) -> None:
