@@ -101,7 +101,7 @@ lint: setup ## buf lint and buf breaking (against the last tagged contract), ruf
 	$(VENV)/bin/ruff format --check services tests benchmarks
 	$(VENV)/bin/mypy services
 
-bench: setup kafka-up ## benchmarks: figures next to a baseline measured in the same run
+bench: setup kafka-up idp-up ## benchmarks: figures next to a baseline measured in the same run
 	$(PY) -m benchmarks.kafka_relay
 	$(PY) -m benchmarks.matching_engine
 	$(PY) -m benchmarks.enrollment_hris

@@ -58,6 +58,7 @@ from services.enrollment.bootstrap import MIGRATIONS
 from services.enrollment.config import EnrollmentSettings
 from services.enrollment.entrypoints.consumers import hris_batch_handler
 from services.enrollment.service_layer.handlers import handler_map
+from services.shared.auth_client import BearerTokenInterceptor, password_token
 from services.shared.consumer import ConsumerPipeline
 from services.shared.db import Database
 from services.shared.dlq import DlqPublisher, RawRecord
@@ -69,7 +70,10 @@ from services.shared.runtime import GC_THRESHOLDS
 from services.shared.timestamps import timestamp
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-TENANT = "bench"
+# The demo tenant of the embedded identity provider: its HR admin opens the programs and enrols the
+# benchmark's employees (tokens by the password grant; make bench starts Keycloak).
+TENANT = "demo"
+HR_USERNAME, HR_PASSWORD, LOGIN_CLIENT = "demo-e0054", "mentoring-demo", "mentoring-console"
 HRIS = "hris.worker.events.v1"
 LOCATIONS = {"London": "Europe/London", "Berlin": "Europe/Berlin", "Austin": "America/Chicago"}
 DEPARTMENTS = ("Engineering", "Sales", "Finance", "People", "Legal")
@@ -313,7 +317,13 @@ async def enrol(target: str, employees: int, enrolled: int, rng: random.Random) 
         start=timestamp(now + timedelta(days=40)), end=timestamp(now + timedelta(days=200))
     )
     chosen = sorted(rng.sample(range(1, employees), enrolled))
-    async with grpc.aio.insecure_channel(target) as channel:
+    issuer = EnrollmentSettings().auth_issuer
+    token = await asyncio.to_thread(password_token, issuer, LOGIN_CLIENT, HR_USERNAME, HR_PASSWORD)
+
+    async def hr_token() -> str:
+        return token
+
+    async with grpc.aio.insecure_channel(target, interceptors=[BearerTokenInterceptor(hr_token)]) as channel:
         stub = enrollment_pb2_grpc.EnrollmentServiceStub(channel)
         programs = []
         for name, program_format in (

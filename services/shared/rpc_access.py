@@ -111,11 +111,12 @@ def _admitted(table: AccessTable, method_name: str, original: Callable[..., Any]
 
 def markdown_table(tables: Iterable[AccessTable]) -> str:
     """The README's access table: each RPC, who may call it, on which objects."""
-    lines = ["| RPC | People | Services | Objects |", "| --- | --- | --- | --- |"]
+    lines = ["| RPC | People | Services | Objects | Audited |", "| --- | --- | --- | --- | --- |"]
     for table in tables:
         for method, rule in table.rows():
             people = ", ".join(sorted(rule.people)) or "nobody"
             services = ", ".join(sorted(rule.services)) or "none"
             short = table.service.name.removesuffix("Service")
-            lines.append(f"| {short}.{method} | {people} | {services} | {rule.objects} |")
+            audited = "every call" if rule.audited else "refusals"
+            lines.append(f"| {short}.{method} | {people} | {services} | {rule.objects} | {audited} |")
     return "\n".join(lines)

@@ -15,6 +15,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, MetaData
 
+from services.shared.audit_store import audit_log_table
 from services.shared.db import SHARED_MIGRATIONS, Database
 from services.shared.envelope import new_event
 from services.shared.inbox import inbox_table
@@ -71,9 +72,9 @@ def store_metadata(service: str) -> MetaData:
 
 
 def declared_tables(service: str) -> MetaData:
-    """The tables the service's code reads and writes: the messaging ones plus its store's."""
+    """The tables the service's code reads and writes: the messaging ones, the audit trail's, its store's."""
     declared = MetaData()
-    for table in [outbox_table, inbox_table, *store_metadata(service).tables.values()]:
+    for table in [outbox_table, inbox_table, audit_log_table, *store_metadata(service).tables.values()]:
         table.to_metadata(declared)
     return declared
 
