@@ -170,6 +170,11 @@ class Caller:
     token: Callable[[], str]
     acting_for: str
 
+    def metadata(self, tenant: str) -> tuple[tuple[str, str], ...]:
+        """The token, and for a service (no tenant of its own) the tenant it acts in."""
+        acts_in = (("tenant", tenant),) if self.name == "service" else ()
+        return (*bearer(self.token()), *acts_in)
+
 
 def admitted_caller(rule: RpcAccess, tokens: KeycloakTokens, demo: Demo, tenant: str = "demo") -> Caller:
     """Someone the rule admits: HR when HR may, else the relationship's mentee, else the service."""
@@ -272,7 +277,7 @@ def test_the_other_tenant_with_the_same_role_and_ids_gets_none_of_it(
     caller = admitted_caller(rule, tokens, demo, OTHER_TENANT)
     tenant = OTHER_TENANT if caller.name == "service" else "demo"  # a service names the tenant it acts in
     request = request_for(method, demo, caller.acting_for, tenant)
-    outcome = call(played, method, request, bearer(caller.token()))
+    outcome = call(played, method, request, caller.metadata(tenant))
     code = code_of(outcome)
     if code in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED):
         return
@@ -286,7 +291,7 @@ def test_the_admitted_role_reaches_its_own_objects(
     played: Played, demo: Demo, tokens: KeycloakTokens, method: MethodDescriptor
 ) -> None:
     caller = admitted_caller(rule_of(method), tokens, demo)
-    outcome = call(played, method, request_for(method, demo, caller.acting_for), bearer(caller.token()))
+    outcome = call(played, method, request_for(method, demo, caller.acting_for), caller.metadata("demo"))
     assert code_of(outcome) not in REFUSED, f"{caller.name}: {outcome}"
 
 
