@@ -90,7 +90,8 @@ class JwksCache:
         """The key a token's header names. An unknown kid makes one fresh read at most every
         ``min_refresh_seconds``; a token without a kid is accepted only when the issuer has one key."""
         stale = self._fetched_at is None or self._clock() - self._fetched_at >= self._cache_seconds
-        if stale and self._may_refresh():
+        # A read in flight is waited for (callers arriving during the first read are not refused).
+        if stale and (self._may_refresh() or self._lock.locked()):
             await self._refresh(reason="expired" if self._fetched_at is not None else "first_use")
         if self._fetched_at is None:
             raise IssuerUnavailable("the issuer's keys could not be read yet")
@@ -114,9 +115,10 @@ class JwksCache:
 
     async def _refresh(self, reason: str) -> None:
         attempted_before = self._attempted_at
+        in_flight = self._lock.locked()
         async with self._lock:
-            if self._attempted_at != attempted_before:
-                return  # another caller read the keys while this one waited
+            if in_flight or self._attempted_at != attempted_before:
+                return  # another caller read the keys (or tried) while this one waited
             self._attempted_at = self._clock()
             try:
                 if self._jwks_uri is None:

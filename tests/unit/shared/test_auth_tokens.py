@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import pytest
 
@@ -271,3 +272,25 @@ async def test_a_remembered_token_is_checked_again_after_a_minute(monkeypatch: p
     clock.now += 301  # the JWKS cache expires
     monkeypatch.setattr(time, "time", lambda: now + TokenVerifier.REMEMBER_SECONDS + 1)
     assert await refused(verifier, token) == AuthReason.UNKNOWN_KEY
+
+
+async def test_callers_arriving_during_the_first_key_read_wait_for_it() -> None:
+    issuer = TestIssuer()
+    fetch = issuer.fetch
+
+    async def slow_fetch(url: str) -> Any:
+        await asyncio.sleep(0.2)  # a busy issuer
+        return await fetch(url)
+
+    verifier = TokenVerifier(
+        TokenPolicy(issuer=issuer.issuer, audience=AUDIENCE), JwksCache(issuer.issuer, slow_fetch)
+    )
+    tokens = [issuer.token() for _ in range(10)]
+
+    async def later(delay: float, token: str) -> Any:
+        await asyncio.sleep(delay)
+        return await verifier.verify(token)
+
+    principals = await asyncio.gather(*(later(0.02 * index, token) for index, token in enumerate(tokens)))
+    assert len(principals) == 10
+    assert issuer.jwks_fetches == 1
