@@ -5,7 +5,7 @@ Labels never carry employee ids or names: only service, topic, method, outcome a
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 GRPC_HANDLED = Counter(
     "grpc_server_handled_total",
@@ -92,8 +92,8 @@ def initialise_consumer_counters(service: str, topic: str) -> None:
         DLQ_MESSAGES.labels(service, topic, reason)
 
 
-def start_metrics_server(host: str, port: int) -> int:
+def start_metrics_server(host: str, port: int, registry: CollectorRegistry = REGISTRY) -> int:
     """Serve ``/metrics`` on a background thread; returns the bound port (``port=0`` picks a free one)."""
-    server, _thread = start_http_server(port, addr=host)
+    server, _thread = start_http_server(port, addr=host, registry=registry)
     bound_port: int = server.server_port
     return bound_port
