@@ -201,6 +201,7 @@ def lag_exporter() -> None:
     """Export each consumer group's lag, read from the broker, on its own metrics port (9105)."""
     settings = LagExporterSettings()
     configure_logging(LAG_EXPORTER, settings.log_level, settings.log_json)
+    signal.signal(signal.SIGTERM, _interrupt)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(settings))
 

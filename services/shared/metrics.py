@@ -35,7 +35,9 @@ CONSUMER_EVENTS_BY_TYPE = Counter(
 )
 CONSUMER_LAG = Gauge(
     "mentoring_consumer_lag",
-    "Records behind the partition's high-water mark after the last processed record.",
+    "The consumer's own view, per partition: records behind the high-water mark after its last processed "
+    "batch. It freezes while the consumer is stuck and goes with its process: alerts use "
+    "mentoring_consumer_group_lag, read from the broker by the lag exporter.",
     ["service", "topic", "partition"],
 )
 EVENT_PROCESSING_SECONDS = Histogram(
