@@ -22,7 +22,7 @@ CONTRACTS_BASELINE := protos/baseline/contracts.binpb
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: help setup protos contracts-baseline kafka-up kafka-down kafka-status kafka-cluster-up kafka-cluster-down \
-        idp-up idp-down idp-status run demo test test-unit lint bench clean
+        idp-up idp-down idp-status run demo test test-unit lint lint-ops bench clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 22
@@ -94,12 +94,25 @@ test: setup ## unit, integration and end-to-end tests (starts and stops Kafka an
 test-unit: setup ## unit tests only: no broker
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
-lint: setup ## buf lint and buf breaking (against the last tagged contract), ruff (lint and format), mypy --strict
+lint: setup lint-ops ## buf lint and buf breaking (against the last tagged contract), ruff (lint and format), mypy --strict, lint-ops
 	$(BUF) lint
 	$(BUF) breaking --against $(CONTRACTS_BASELINE)
 	$(VENV)/bin/ruff check services tests benchmarks
 	$(VENV)/bin/ruff format --check services tests benchmarks
 	$(VENV)/bin/mypy services
+
+# promtool and amtool come with Debian's prometheus and prometheus-alertmanager packages; without them
+# the checks are skipped (said so), not failed.
+lint-ops: ## alert rules, their tests, Prometheus and Alertmanager configurations (promtool, amtool)
+	@if command -v promtool >/dev/null; then \
+	  set -e; \
+	  promtool check rules deploy/prometheus/alerts.yml; \
+	  cd deploy/prometheus && promtool test rules alerts_test.yml && cd ../..; \
+	  promtool check config deploy/prometheus/prometheus.yml; \
+	  promtool check config deploy/prometheus/prometheus.local.yml; \
+	else echo "promtool not installed (apt-get install prometheus): rule and config checks skipped"; fi
+	@if command -v amtool >/dev/null; then amtool check-config deploy/alertmanager/alertmanager.yml; \
+	else echo "amtool not installed (apt-get install prometheus-alertmanager): skipped"; fi
 
 bench: setup kafka-up ## benchmarks: figures next to a baseline measured in the same run
 	$(PY) -m benchmarks.kafka_relay

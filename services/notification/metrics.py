@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter
 
+from services.notification.domain.model import Channel
+
 NOTIFICATIONS = Counter(
     "mentoring_notifications_total",
     "Notifications created, by template and channel.",
@@ -21,6 +23,10 @@ DELIVERIES = Counter(
     "Delivery attempts by channel and outcome: delivered, failed (for good), retry.",
     ["channel", "outcome"],
 )
+# Every channel and outcome at 0 from the start, so increase() sees the first failed delivery.
+for _channel in Channel:
+    for _outcome in ("delivered", "failed", "retry"):
+        DELIVERIES.labels(str(_channel), _outcome)
 FAILURES = Counter(
     "mentoring_notification_failures_total",
     "Deliveries failed for good, by reason code.",

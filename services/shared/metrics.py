@@ -67,8 +67,9 @@ ERASURE_CHECKPOINTS = Counter(
 )
 JOB_RUNS = Counter(
     "mentoring_job_runs_total",
-    "Runs of a background job (expiry sweep, gauges, e-mail worker...), by outcome: ok or failed.",
-    ["service", "job", "outcome"],
+    "Runs of a background job (task: expiry sweep, gauges, e-mail worker...), by outcome: ok or failed.",
+    # Not `job`: that is Prometheus's own target label, which this one would replace (honor_labels).
+    ["service", "task", "outcome"],
 )
 
 
