@@ -257,14 +257,19 @@ def exporter_registry(collector: LagCollector) -> CollectorRegistry:
 async def serve(settings: LagExporterSettings) -> None:
     """Run the collector and its metrics endpoint until cancelled."""
     from services.shared.metrics import start_metrics_server
+    from services.shared.probes import LoopHeartbeat
 
     collector = LagCollector(
         settings.kafka_bootstrap, watches(settings.topic_namespace), settings.timeout_seconds
     )
+    heartbeat = LoopHeartbeat().start()
     port = start_metrics_server(
         settings.metrics_host,
         settings.metrics_port,
         registry=exporter_registry(collector),
+        live=heartbeat.fresh,
+        # Ready once a round has read the broker, and while rounds succeed.
+        ready=lambda: collector.snapshot.success,
     )
     log.info("lag_exporter_ready", metrics=f"{settings.metrics_host}:{port}")
     if settings.ready_file is not None:

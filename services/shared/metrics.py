@@ -1,11 +1,16 @@
-"""Metrics shared by every service, and the ``/metrics`` endpoint.
+"""Metrics shared by every service, and the metrics port (``/metrics``, ``/livez``, ``/readyz``:
+``services.shared.probes``).
 
 Labels never carry employee ids or names: only service, topic, method, outcome and reason codes.
 """
 
 from __future__ import annotations
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from collections.abc import Callable
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+
+from services.shared.probes import serve_probes
 
 GRPC_HANDLED = Counter(
     "grpc_server_handled_total",
@@ -95,8 +100,19 @@ def initialise_consumer_counters(service: str, topic: str) -> None:
         DLQ_MESSAGES.labels(service, topic, reason)
 
 
-def start_metrics_server(host: str, port: int, registry: CollectorRegistry = REGISTRY) -> int:
-    """Serve ``/metrics`` on a background thread; returns the bound port (``port=0`` picks a free one)."""
-    server, _thread = start_http_server(port, addr=host, registry=registry)
-    bound_port: int = server.server_port
-    return bound_port
+def _always() -> bool:
+    return True
+
+
+def start_metrics_server(
+    host: str,
+    port: int,
+    registry: CollectorRegistry = REGISTRY,
+    *,
+    live: Callable[[], bool] = _always,
+    ready: Callable[[], bool] = _always,
+) -> int:
+    """Serve ``/metrics``, ``/livez`` (``live()``) and ``/readyz`` (``ready()``) on a background thread,
+    404 on any other path; returns the bound port (``port=0`` picks a free one)."""
+    server = serve_probes(host, port, registry, live, ready)
+    return int(server.server_port)

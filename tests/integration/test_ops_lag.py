@@ -127,3 +127,6 @@ async def test_lag_is_read_from_the_broker_whether_or_not_the_consumer_lives(
     other = namespace + SESSION_EVENTS
     assert _value(port, "mentoring_consumer_group_lag", group=namespace + "notification", topic=other) == 0
     assert _value(port, "mentoring_lag_collector_success") == 1
+    # Its probes: ready while rounds read the broker.
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
+        assert response.status == 200
