@@ -1,6 +1,7 @@
 """Domain counters of the notification service.
 
-Labels are bounded codes: never recipient or notification ids."""
+Labels are bounded codes: never recipient or notification ids. Every name starts
+``mentoring_notification_``."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ from prometheus_client import Counter
 from services.notification.domain.model import Channel
 
 NOTIFICATIONS = Counter(
-    "mentoring_notifications_total",
+    "mentoring_notification_created_total",
     "Notifications created, by template and channel.",
     ["template", "channel"],
 )
 SUPPRESSED = Counter(
-    "mentoring_notifications_suppressed_total",
+    "mentoring_notification_suppressed_total",
     "Recipients not notified because they muted the template or turned every channel off.",
     ["template"],
 )

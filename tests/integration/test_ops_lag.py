@@ -4,6 +4,7 @@ and a group without members says so."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -127,6 +128,12 @@ async def test_lag_is_read_from_the_broker_whether_or_not_the_consumer_lives(
     other = namespace + SESSION_EVENTS
     assert _value(port, "mentoring_consumer_group_lag", group=namespace + "notification", topic=other) == 0
     assert _value(port, "mentoring_lag_collector_success") == 1
+    promtool = shutil.which("promtool")
+    if promtool is not None:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            text = response.read().decode()
+        checked = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
     # Its probes: ready while rounds read the broker.
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
         assert response.status == 200
