@@ -78,8 +78,18 @@ idp-down: ## stop Keycloak
 idp-status:
 	bash $(IDP) status
 
-run: setup kafka-up idp-up ## Kafka, Keycloak, the four services, the demo organisation; Ctrl-C stops the services
-	$(PY) -m services.platform_cli run --demo
+# Ctrl-C stops the services (platform_cli), then the broker and Keycloak if this run started them: what
+# was already up before `make run` stays up.
+run: setup ## Kafka, Keycloak, the four services, the demo organisation; Ctrl-C stops all it started
+	@kafka_was_up=0; idp_was_up=0; \
+	bash $(KAFKA) status >/dev/null 2>&1 && kafka_was_up=1; \
+	bash $(IDP) status >/dev/null 2>&1 && idp_was_up=1; \
+	stop_started() { \
+	  if [ $$idp_was_up = 0 ]; then echo "stopping Keycloak (started by make run)"; bash $(IDP) down; fi; \
+	  if [ $$kafka_was_up = 0 ]; then echo "stopping Kafka (started by make run)"; bash $(KAFKA) down; fi; \
+	}; \
+	trap stop_started EXIT; trap 'exit 130' INT TERM; \
+	bash $(KAFKA) up && bash $(IDP) up && $(PY) -m services.platform_cli run --demo
 
 demo: setup ## run the demo organisation against a platform that is already up
 	$(PY) -m services.platform_cli demo
