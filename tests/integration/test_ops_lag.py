@@ -3,6 +3,7 @@ and a group without members says so."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -28,17 +29,18 @@ RECORDS = 30
 CONSUMED = 10
 
 
-@pytest.fixture
-def exporter(kafka_bootstrap: str, namespace: str, data_dir: Path) -> Iterator[tuple[int, Path]]:
+@contextlib.contextmanager
+def lag_exporter(bootstrap: str, namespace: str, data_dir: Path, interval: float = 0.5) -> Iterator[int]:
+    """`platform_cli lag-exporter` as its own process on a free port; yields the port."""
     ready = data_dir / "lag-exporter.port"
     log = data_dir / "lag-exporter.log"
     env = {
         **os.environ,
-        "MENTORING_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "MENTORING_KAFKA_BOOTSTRAP": bootstrap,
         "MENTORING_TOPIC_NAMESPACE": namespace,
         "MENTORING_LAG_EXPORTER_METRICS_PORT": "0",
         "MENTORING_LAG_EXPORTER_READY_FILE": str(ready),
-        "MENTORING_LAG_EXPORTER_INTERVAL_SECONDS": "0.5",
+        "MENTORING_LAG_EXPORTER_INTERVAL_SECONDS": str(interval),
     }
     with log.open("wb") as sink:
         process = subprocess.Popen(
@@ -54,10 +56,16 @@ def exporter(kafka_bootstrap: str, namespace: str, data_dir: Path) -> Iterator[t
             assert process.poll() is None, log.read_text()
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.1)
-        yield int(ready.read_text()), log
+        yield int(ready.read_text())
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture
+def exporter(kafka_bootstrap: str, namespace: str, data_dir: Path) -> Iterator[int]:
+    with lag_exporter(kafka_bootstrap, namespace, data_dir) as port:
+        yield port
 
 
 def _samples(port: int, name: str) -> dict[tuple[tuple[str, str], ...], float]:
@@ -79,9 +87,9 @@ def _value(port: int, name: str, **labels: str) -> float | None:
 
 
 async def test_lag_is_read_from_the_broker_whether_or_not_the_consumer_lives(
-    kafka_bootstrap: str, namespace: str, exporter: tuple[int, Path]
+    kafka_bootstrap: str, namespace: str, exporter: int
 ) -> None:
-    port, _log = exporter
+    port = exporter
     await ensure_topics(kafka_bootstrap, 1, namespace)
     topic = namespace + MATCHING_EVENTS
     group = namespace + "session"  # the session service's group, as the registry names it
