@@ -117,7 +117,7 @@ lint-ops: ## alert rules, their tests, Prometheus and Alertmanager configuration
 	@if command -v promtool >/dev/null; then \
 	  set -e; \
 	  promtool check rules deploy/prometheus/alerts.yml; \
-	  cd deploy/prometheus && promtool test rules alerts_test.yml && cd ../..; \
+	  cd deploy/prometheus && promtool test rules alerts_test.yml alerts_lag_test.yml && cd ../..; \
 	  promtool check config deploy/prometheus/prometheus.yml; \
 	  promtool check config deploy/prometheus/prometheus.local.yml; \
 	else echo "promtool not installed (apt-get install prometheus): rule and config checks skipped"; fi

@@ -15,7 +15,7 @@ from tests.support.kafka import REPO_ROOT
 
 PROMETHEUS = REPO_ROOT / "deploy" / "prometheus"
 ALERTS = PROMETHEUS / "alerts.yml"
-ALERT_TESTS = PROMETHEUS / "alerts_test.yml"
+ALERT_TESTS = (PROMETHEUS / "alerts_test.yml", PROMETHEUS / "alerts_lag_test.yml")
 ALERTMANAGER = REPO_ROOT / "deploy" / "alertmanager" / "alertmanager.yml"
 RUNBOOKS = REPO_ROOT / "docs" / "runbooks"
 
@@ -30,7 +30,7 @@ def _alert_blocks() -> dict[str, str]:
 
 def _fired_in_tests() -> set[str]:
     """Alerts some rule test expects to fire (an `exp_alerts` that is not empty)."""
-    text = ALERT_TESTS.read_text()
+    text = "\n".join(path.read_text() for path in ALERT_TESTS)
     return set(re.findall(r"alertname: (\w+)\n\s+exp_alerts:\n\s+- exp_labels", text))
 
 
@@ -67,7 +67,7 @@ def _passes(*command: str, cwd: Path = REPO_ROOT) -> None:
 def test_promtool_accepts_the_rules_their_tests_and_both_configurations() -> None:
     promtool = _tool("promtool")
     _passes(promtool, "check", "rules", str(ALERTS))
-    _passes(promtool, "test", "rules", ALERT_TESTS.name, cwd=PROMETHEUS)
+    _passes(promtool, "test", "rules", *(path.name for path in ALERT_TESTS), cwd=PROMETHEUS)
     # From a checkout, not only inside the container layout (the rule file path is relative).
     _passes(promtool, "check", "config", "deploy/prometheus/prometheus.yml")
     _passes(promtool, "check", "config", "deploy/prometheus/prometheus.local.yml")
