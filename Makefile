@@ -22,7 +22,7 @@ CONTRACTS_BASELINE := protos/baseline/contracts.binpb
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: help setup protos contracts-baseline kafka-up kafka-down kafka-status kafka-cluster-up kafka-cluster-down \
-        idp-up idp-down idp-status run demo test test-unit lint lint-ops bench clean
+        idp-up idp-down idp-status run demo test test-unit lint lint-ops ops-up ops-down bench clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 22
@@ -123,6 +123,28 @@ lint-ops: ## alert rules, their tests, Prometheus and Alertmanager configuration
 	else echo "promtool not installed (apt-get install prometheus): rule and config checks skipped"; fi
 	@if command -v amtool >/dev/null; then amtool check-config deploy/alertmanager/alertmanager.yml; \
 	else echo "amtool not installed (apt-get install prometheus-alertmanager): skipped"; fi
+
+# Prometheus (127.0.0.1:9090, deploy/prometheus/prometheus.local.yml: the services of `make run` and the
+# lag exporter) and Alertmanager (127.0.0.1:9095: Kafka's controller has 9093) from Debian's packages,
+# in the background; data and logs under .var/ops.
+OPS_DIR := .var/ops
+ops-up: ## Prometheus and Alertmanager for the platform of `make run` (Debian's prometheus, prometheus-alertmanager)
+	@command -v prometheus >/dev/null && command -v prometheus-alertmanager >/dev/null || \
+	  { echo "need Debian's prometheus and prometheus-alertmanager (apt-get install prometheus prometheus-alertmanager)"; exit 1; }
+	@mkdir -p $(OPS_DIR)
+	@if [ -f $(OPS_DIR)/alertmanager.pid ] && kill -0 $$(cat $(OPS_DIR)/alertmanager.pid) 2>/dev/null; then echo "alertmanager already up"; \
+	else prometheus-alertmanager --config.file=deploy/alertmanager/alertmanager.yml --storage.path=$(OPS_DIR)/alertmanager \
+	  --web.listen-address=127.0.0.1:9095 --cluster.listen-address= >$(OPS_DIR)/alertmanager.log 2>&1 & \
+	  echo $$! > $(OPS_DIR)/alertmanager.pid; echo "alertmanager: http://127.0.0.1:9095"; fi
+	@if [ -f $(OPS_DIR)/prometheus.pid ] && kill -0 $$(cat $(OPS_DIR)/prometheus.pid) 2>/dev/null; then echo "prometheus already up"; \
+	else prometheus --config.file=deploy/prometheus/prometheus.local.yml --storage.tsdb.path=$(OPS_DIR)/prometheus \
+	  --web.listen-address=127.0.0.1:9090 --web.enable-lifecycle >$(OPS_DIR)/prometheus.log 2>&1 & \
+	  echo $$! > $(OPS_DIR)/prometheus.pid; echo "prometheus: http://127.0.0.1:9090 (alerts: /alerts)"; fi
+
+ops-down: ## stop what ops-up started
+	@for name in prometheus alertmanager; do \
+	  if [ -f $(OPS_DIR)/$$name.pid ]; then kill $$(cat $(OPS_DIR)/$$name.pid) 2>/dev/null && echo "$$name stopped"; rm -f $(OPS_DIR)/$$name.pid; fi; \
+	done
 
 bench: setup kafka-up ## benchmarks: figures next to a baseline measured in the same run
 	$(PY) -m benchmarks.kafka_relay
