@@ -111,6 +111,18 @@ lint: setup lint-ops ## buf lint and buf breaking (against the last tagged contr
 	$(VENV)/bin/ruff format --check services tests benchmarks
 	$(VENV)/bin/mypy services
 
+bench: setup kafka-up ## benchmarks: figures next to a baseline measured in the same run
+	$(PY) -m benchmarks.kafka_relay
+	$(PY) -m benchmarks.matching_engine
+	$(PY) -m benchmarks.enrollment_hris
+	$(PY) -m benchmarks.auth_overhead
+
+clean: ## stop Kafka and Keycloak, remove data (and the Keycloak distribution), venv and generated code
+	-bash $(KAFKA) reset
+	-bash $(IDP) down
+	rm -rf $(VENV) .var .mypy_cache .ruff_cache .pytest_cache
+	rm -f services/contracts/mentoring/v1/*_pb2*.py services/contracts/mentoring/v1/*_pb2*.pyi $(PROTO_STAMP)
+
 # promtool and amtool come with Debian's prometheus and prometheus-alertmanager packages; without them
 # the checks are skipped (said so), not failed.
 lint-ops: ## alert rules, their tests, Prometheus and Alertmanager configurations (promtool, amtool)
@@ -145,15 +157,3 @@ ops-down: ## stop what ops-up started
 	@for name in prometheus alertmanager; do \
 	  if [ -f $(OPS_DIR)/$$name.pid ]; then kill $$(cat $(OPS_DIR)/$$name.pid) 2>/dev/null && echo "$$name stopped"; rm -f $(OPS_DIR)/$$name.pid; fi; \
 	done
-
-bench: setup kafka-up ## benchmarks: figures next to a baseline measured in the same run
-	$(PY) -m benchmarks.kafka_relay
-	$(PY) -m benchmarks.matching_engine
-	$(PY) -m benchmarks.enrollment_hris
-	$(PY) -m benchmarks.auth_overhead
-
-clean: ## stop Kafka and Keycloak, remove data (and the Keycloak distribution), venv and generated code
-	-bash $(KAFKA) reset
-	-bash $(IDP) down
-	rm -rf $(VENV) .var .mypy_cache .ruff_cache .pytest_cache
-	rm -f services/contracts/mentoring/v1/*_pb2*.py services/contracts/mentoring/v1/*_pb2*.pyi $(PROTO_STAMP)
