@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,7 +38,7 @@ SHARED_PREFIXES = (
 @pytest.fixture(scope="module")
 def scraped(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """Each service's /metrics text, all four started side by side."""
-    namespace = f"t{tmp_path_factory.mktemp('ns').name[-8:]}."
+    namespace = f"t{uuid.uuid4().hex[:10]}."
     processes = [
         ServiceProcess(service, Path(tmp_path_factory.mktemp(service)), namespace, kafka_bootstrap)
         for service in SERVICES
