@@ -21,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from services.shared.kafka_admin import ensure_topics
 from services.shared.topics import MATCHING_EVENTS, SESSION_EVENTS
 from tests.support.kafka import REPO_ROOT, produce_raw
+from tests.support.processes import ServiceProcess
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
@@ -145,3 +146,24 @@ async def test_lag_is_read_from_the_broker_whether_or_not_the_consumer_lives(
     # Its probes: ready while rounds read the broker.
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
         assert response.status == 200
+
+
+async def test_a_service_that_consumed_everything_has_no_lag(
+    kafka_bootstrap: str, namespace: str, data_dir: Path, exporter: int
+) -> None:
+    """The offsets a real service commits (Faust's agents) are the next record to read: a caught-up
+    group reads 0 behind, not one per partition, so an idle platform raises no stalled-lag alert."""
+    topic = namespace + MATCHING_EVENTS
+    group = namespace + "session"
+    with ServiceProcess("session", data_dir, namespace, kafka_bootstrap):
+        await produce_raw(kafka_bootstrap, topic, [(b"k%d" % i, b"not an event", []) for i in range(RECORDS)])
+        await wait_for(
+            lambda: (
+                _value(exporter, "mentoring_consumer_group_committed_offset", group=group, topic=topic)
+                == RECORDS
+            ),
+            timeout=60,
+            what="the session service committed every record",
+        )
+        assert _value(exporter, "mentoring_consumer_group_lag", group=group, topic=topic) == 0
+        assert _value(exporter, "mentoring_consumer_group_members", group=group) == 1
