@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -167,3 +168,19 @@ async def test_a_service_that_consumed_everything_has_no_lag(
         )
         assert _value(exporter, "mentoring_consumer_group_lag", group=group, topic=topic) == 0
         assert _value(exporter, "mentoring_consumer_group_members", group=group) == 1
+
+
+async def test_without_a_broker_the_exporter_serves_but_is_not_ready(namespace: str, data_dir: Path) -> None:
+    """No stale or invented lag: success 0, no lag series, /readyz 503 (MentoringLagCollectorFailing
+    and MentoringConsumerLagUnknown can then fire)."""
+    with lag_exporter("127.0.0.1:1", namespace, data_dir) as port:
+        await wait_for(
+            lambda: _value(port, "mentoring_lag_collector_success") == 0, timeout=30, what="scraped"
+        )
+        assert _samples(port, "mentoring_consumer_group_lag") == {}
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5).close()
+            status = 200
+        except urllib.error.HTTPError as error:
+            status = error.code
+        assert status == 503
