@@ -1,12 +1,15 @@
 """`python -m services.platform_cli`: run the whole platform locally, and its demo organisation.
 
 `run` starts the four services as child processes on their default ports (Kafka must be up: `make run`
-starts it), prints where each listens, optionally plays the demo, starts again any service that dies
-(with back-off, the others go on), and stops everything on Ctrl-C.
+starts it) and, beside them, the lag exporter (consumer lag read from the broker, `lag-exporter`);
+prints where each listens, optionally plays the demo, starts again any process that dies (with back-off,
+the others go on), and stops everything on Ctrl-C.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -22,8 +25,11 @@ from rich.console import Console
 from rich.table import Table
 
 from services.shared.config import REPO_ROOT, ServiceSettings
+from services.shared.lag_collector import LagExporterSettings, serve
+from services.shared.logging import configure_logging
 
 SERVICES = ("enrollment", "matching", "session", "notification")
+LAG_EXPORTER = "lag-exporter"
 app = typer.Typer(add_completion=False, help=__doc__)
 console = Console(stderr=True)
 
@@ -79,8 +85,11 @@ class Supervisor:
         return self._log_dir / f"{service}.log"
 
     def start(self, service: str) -> subprocess.Popen[bytes]:
+        module = (
+            ["services.platform_cli", LAG_EXPORTER] if service == LAG_EXPORTER else [f"services.{service}"]
+        )
         process = subprocess.Popen(
-            [sys.executable, "-m", f"services.{service}"],
+            [sys.executable, "-m", *module],
             env=self._env,
             cwd=REPO_ROOT,
             stdout=self.log_path(service).open("ab"),
@@ -163,6 +172,14 @@ def run(demo: bool = typer.Option(False, help="Play the demo organisation once e
             except typer.Exit:
                 console.print(f"[red]{service} did not come up; see {supervisor.log_path(service)}[/red]")
                 raise
+        supervisor.start(LAG_EXPORTER)
+        exporter = LagExporterSettings()
+        table.add_row(
+            LAG_EXPORTER,
+            "",
+            f"http://{exporter.metrics_host}:{exporter.metrics_port}/metrics",
+            str(supervisor.log_path(LAG_EXPORTER)),
+        )
         console.print(table)
         console.print("All four services are SERVING. Kafka: " + _settings("enrollment").kafka_bootstrap)
         if demo:
@@ -177,6 +194,16 @@ def run(demo: bool = typer.Option(False, help="Play the demo organisation once e
         console.print("Stopping...")
     finally:
         supervisor.stop()
+
+
+@app.command("lag-exporter")
+def lag_exporter() -> None:
+    """Export each consumer group's lag, read from the broker, on its own metrics port (9105)."""
+    settings = LagExporterSettings()
+    configure_logging(LAG_EXPORTER, settings.log_level, settings.log_json)
+    signal.signal(signal.SIGTERM, _interrupt)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(settings))
 
 
 @app.command()

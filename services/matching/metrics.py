@@ -11,11 +11,17 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from services.matching.domain.model import ProgramFormat
+
 RUNS = Counter(
     "mentoring_matching_runs_total",
     "Matching runs by program format and outcome: completed, dry_run, replayed (same request id), failed.",
     ["format", "outcome"],
 )
+# Every format and outcome at 0 from the start, so increase() sees the first failed run.
+for _format in ProgramFormat:
+    for _outcome in ("completed", "dry_run", "replayed", "failed"):
+        RUNS.labels(str(_format), _outcome)
 SOLVE_SECONDS = Histogram(
     "mentoring_matching_solve_seconds",
     "Time the engine took to solve a program's pool.",

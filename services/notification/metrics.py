@@ -1,18 +1,21 @@
 """Domain counters of the notification service.
 
-Labels are bounded codes: never recipient or notification ids."""
+Labels are bounded codes: never recipient or notification ids. Every name starts
+``mentoring_notification_``."""
 
 from __future__ import annotations
 
 from prometheus_client import Counter
 
+from services.notification.domain.model import Channel
+
 NOTIFICATIONS = Counter(
-    "mentoring_notifications_total",
+    "mentoring_notification_created_total",
     "Notifications created, by template and channel.",
     ["template", "channel"],
 )
 SUPPRESSED = Counter(
-    "mentoring_notifications_suppressed_total",
+    "mentoring_notification_suppressed_total",
     "Recipients not notified because they muted the template or turned every channel off.",
     ["template"],
 )
@@ -21,6 +24,10 @@ DELIVERIES = Counter(
     "Delivery attempts by channel and outcome: delivered, failed (for good), retry.",
     ["channel", "outcome"],
 )
+# Every channel and outcome at 0 from the start, so increase() sees the first failed delivery.
+for _channel in Channel:
+    for _outcome in ("delivered", "failed", "retry"):
+        DELIVERIES.labels(str(_channel), _outcome)
 FAILURES = Counter(
     "mentoring_notification_failures_total",
     "Deliveries failed for good, by reason code.",

@@ -1,4 +1,6 @@
-"""Domain counters of the session service. Labels are bounded codes: never employee, match or session ids."""
+"""Domain counters of the session service. Labels are bounded codes: never employee, match or session ids.
+
+Every name starts ``mentoring_session_``; durations are in seconds (Prometheus's base unit)."""
 
 from __future__ import annotations
 
@@ -9,19 +11,19 @@ RELATIONSHIPS = Counter(
     "Relationship changes applied from matching events: activated, ended, stale (ignored).",
     ["change"],
 )
-SESSIONS_SCHEDULED = Counter("mentoring_sessions_scheduled_total", "Sessions scheduled.")
-SESSIONS_COMPLETED = Counter("mentoring_sessions_completed_total", "Sessions completed.")
+SESSIONS_SCHEDULED = Counter("mentoring_session_scheduled_total", "Sessions scheduled.")
+SESSIONS_COMPLETED = Counter("mentoring_session_completed_total", "Sessions completed.")
 SESSIONS_CANCELLED = Counter(
-    "mentoring_sessions_cancelled_total",
+    "mentoring_session_cancelled_total",
     "Sessions cancelled, by cause: requested (by a participant) or match_ended.",
     ["cause"],
 )
-SESSION_MINUTES = Histogram(
-    "mentoring_session_duration_minutes",
+SESSION_PLANNED_SECONDS = Histogram(
+    "mentoring_session_planned_duration_seconds",
     "Planned length of scheduled sessions.",
-    buckets=(15, 30, 45, 60, 90, 120, 180, 240, 480),
+    buckets=tuple(minutes * 60 for minutes in (15, 30, 45, 60, 90, 120, 180, 240, 480)),
 )
-GOAL_PROGRESS = Counter("mentoring_goal_progress_recorded_total", "Goal progress records.")
+GOAL_PROGRESS = Counter("mentoring_session_goal_progress_recorded_total", "Goal progress records.")
 FEEDBACK = Counter(
     "mentoring_session_feedback_total",
     "Feedback submitted, by the author's role and the rating.",

@@ -1,11 +1,16 @@
-"""Metrics shared by every service, and the ``/metrics`` endpoint.
+"""Metrics shared by every service, and the metrics port (``/metrics``, ``/livez``, ``/readyz``:
+``services.shared.probes``).
 
 Labels never carry employee ids or names: only service, topic, method, outcome and reason codes.
 """
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from collections.abc import Callable
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+
+from services.shared.probes import serve_probes
 
 GRPC_HANDLED = Counter(
     "grpc_server_handled_total",
@@ -35,7 +40,9 @@ CONSUMER_EVENTS_BY_TYPE = Counter(
 )
 CONSUMER_LAG = Gauge(
     "mentoring_consumer_lag",
-    "Records behind the partition's high-water mark after the last processed record.",
+    "The consumer's own view, per partition: records behind the high-water mark after its last processed "
+    "batch. It freezes while the consumer is stuck and goes with its process: alerts use "
+    "mentoring_consumer_group_lag, read from the broker by the lag exporter.",
     ["service", "topic", "partition"],
 )
 EVENT_PROCESSING_SECONDS = Histogram(
@@ -65,8 +72,9 @@ ERASURE_CHECKPOINTS = Counter(
 )
 JOB_RUNS = Counter(
     "mentoring_job_runs_total",
-    "Runs of a background job (expiry sweep, gauges, e-mail worker...), by outcome: ok or failed.",
-    ["service", "job", "outcome"],
+    "Runs of a background job (task: expiry sweep, gauges, e-mail worker...), by outcome: ok or failed.",
+    # Not `job`: that is Prometheus's own target label, which this one would replace (honor_labels).
+    ["service", "task", "outcome"],
 )
 
 
@@ -92,8 +100,19 @@ def initialise_consumer_counters(service: str, topic: str) -> None:
         DLQ_MESSAGES.labels(service, topic, reason)
 
 
-def start_metrics_server(host: str, port: int) -> int:
-    """Serve ``/metrics`` on a background thread; returns the bound port (``port=0`` picks a free one)."""
-    server, _thread = start_http_server(port, addr=host)
-    bound_port: int = server.server_port
-    return bound_port
+def _always() -> bool:
+    return True
+
+
+def start_metrics_server(
+    host: str,
+    port: int,
+    registry: CollectorRegistry = REGISTRY,
+    *,
+    live: Callable[[], bool] = _always,
+    ready: Callable[[], bool] = _always,
+) -> int:
+    """Serve ``/metrics``, ``/livez`` (``live()``) and ``/readyz`` (``ready()``) on a background thread,
+    404 on any other path; returns the bound port (``port=0`` picks a free one)."""
+    server = serve_probes(host, port, registry, live, ready)
+    return int(server.server_port)

@@ -38,6 +38,7 @@ from services.shared.kafka_admin import ensure_topics
 from services.shared.logging import configure_logging, get_logger
 from services.shared.metrics import CONSUMER_LAG, initialise_consumer_counters, start_metrics_server
 from services.shared.outbox import OutboxRelay
+from services.shared.probes import LoopHeartbeat
 from services.shared.retention import MessagingRetention, check_inbox_retention, hours
 from services.shared.topics import AUDIT_EVENTS, DAY_MS, ce_type_of, check_consumer
 
@@ -107,6 +108,8 @@ class ServiceRuntime:
         self._ready = asyncio.Event()
         self.grpc: GrpcServer | None = None
         self.metrics_port = 0
+        self._heartbeat = LoopHeartbeat()
+        self._stopping = False
 
     def on_stop(self, release: Callable[[], Awaitable[None]]) -> None:
         """Release something the service holds (a client's channel) once consumers and jobs stopped."""
@@ -224,7 +227,13 @@ class ServiceRuntime:
             audit=self.audit,
         )
         await self.grpc.start()
-        self.metrics_port = start_metrics_server(self.settings.metrics_host, self.settings.metrics_port)
+        self._heartbeat.start()
+        self.metrics_port = start_metrics_server(
+            self.settings.metrics_host,
+            self.settings.metrics_port,
+            live=self._heartbeat.fresh,
+            ready=self.ready,
+        )
         for bulk_consumer in self._bulk_consumers:
             await bulk_consumer.start()
         self._ready.set()
@@ -236,7 +245,12 @@ class ServiceRuntime:
             metrics=f"{self.settings.metrics_host}:{self.metrics_port}",
         )
 
+    def ready(self) -> bool:
+        """What ``/readyz`` answers, the same as gRPC health: started, not stopping, database writable."""
+        return self._ready.is_set() and self._serving and not self._stopping
+
     async def stop(self) -> None:
+        self._stopping = True
         await self.jobs.stop()
         if self.grpc is not None:
             await self.grpc.stop()

@@ -229,7 +229,7 @@ async def schedule_session(
     await store.insert_session(uow, planned, moment)
     await publish(uow, [events.SessionScheduled(relationship.tenant, planned)])
     after_commit(uow, metrics.SESSIONS_SCHEDULED.inc)
-    after_commit(uow, lambda: metrics.SESSION_MINUTES.observe(planned.duration_minutes))
+    after_commit(uow, lambda: metrics.SESSION_PLANNED_SECONDS.observe(planned.duration_minutes * 60))
     return planned
 
 

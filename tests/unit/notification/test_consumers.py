@@ -129,7 +129,7 @@ async def test_an_acceptance_is_news_to_the_other_side_only(database: Database, 
 
 def notifications_counted() -> float:
     labels = {"template": "enrolled", "channel": "in_app"}
-    return REGISTRY.get_sample_value("mentoring_notifications_total", labels) or 0.0
+    return REGISTRY.get_sample_value("mentoring_notification_created_total", labels) or 0.0
 
 
 async def test_notifications_are_counted_only_once_committed(database: Database, tmp_path: Path) -> None:

@@ -150,7 +150,7 @@ async def test_cancellations_carry_their_cause_and_the_registry_type_and_source(
 async def test_counters_move_only_when_the_unit_of_work_commits(database: Database) -> None:
     bus = MessageBus(database, handler_map())
     await bus.execute(commands.ActivateRelationship("m-1", "prog-1", "E-1", ("E-2",), tenant="acme"))
-    scheduled = counted("mentoring_sessions_scheduled_total")
+    scheduled = counted("mentoring_session_scheduled_total")
     activated = counted("mentoring_session_relationships_total", change="activated")
 
     class Abandoned(Exception):
@@ -161,8 +161,8 @@ async def test_counters_move_only_when_the_unit_of_work_commits(database: Databa
             await bus.apply(uow, commands.ScheduleSession("m-1", START, 60, caller=MENTOR))
             await bus.apply(uow, commands.ActivateRelationship("m-2", "prog-1", "E-3", ("E-4",)))
             raise Abandoned
-    assert counted("mentoring_sessions_scheduled_total") == scheduled
+    assert counted("mentoring_session_scheduled_total") == scheduled
     assert counted("mentoring_session_relationships_total", change="activated") == activated
 
     await bus.execute(commands.ScheduleSession("m-1", START, 60, caller=MENTOR))
-    assert counted("mentoring_sessions_scheduled_total") == scheduled + 1
+    assert counted("mentoring_session_scheduled_total") == scheduled + 1

@@ -19,7 +19,7 @@ class Hiccup(Exception):
 def runs(service: str, job: str, outcome: str) -> float:
     return (
         REGISTRY.get_sample_value(
-            "mentoring_job_runs_total", {"service": service, "job": job, "outcome": outcome}
+            "mentoring_job_runs_total", {"service": service, "task": job, "outcome": outcome}
         )
         or 0.0
     )
