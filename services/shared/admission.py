@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from prometheus_client import Counter, Gauge
 
 ADMISSION_REFUSED = Counter(
-    "admission_refused_total",
+    "mentoring_admission_refused_total",
     "Calls refused with RESOURCE_EXHAUSTED because the class of work was at its bound",
     ["service", "work"],
 )
-ADMISSION_RUNNING = Gauge("admission_running", "Calls holding a slot", ["service", "work"])
-ADMISSION_WAITING = Gauge("admission_waiting", "Calls waiting for a slot", ["service", "work"])
+ADMISSION_RUNNING = Gauge("mentoring_admission_running", "Calls holding a slot", ["service", "work"])
+ADMISSION_WAITING = Gauge("mentoring_admission_waiting", "Calls waiting for a slot", ["service", "work"])
 
 # Weight of the newest hold time in the running mean behind the retry hint.
 _SMOOTHING = 0.3

@@ -30,8 +30,8 @@ SHARED_PREFIXES = (
     "mentoring_messaging_",
     "mentoring_erasure_",
     "mentoring_job_",
-    # services/shared/admission.py (request admission): without the mentoring_ prefix, left as it is here.
-    "admission_",
+    "mentoring_admission_",
+    "mentoring_audit_",
 )
 
 

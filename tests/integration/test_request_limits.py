@@ -308,7 +308,6 @@ REQUIRED = [
     ("mentoring.v1.EnrollmentService", "GetProgram", "program_id"),
     ("mentoring.v1.EnrollmentService", "UpdateProgram", "program_id"),
     ("mentoring.v1.EnrollmentService", "CloseProgram", "program_id"),
-    ("mentoring.v1.EnrollmentService", "ListPrograms", "tenant"),
     ("mentoring.v1.EnrollmentService", "Enroll", "program_id"),
     ("mentoring.v1.EnrollmentService", "Enroll", "employee_id"),
     ("mentoring.v1.EnrollmentService", "UpdateEnrollment", "enrollment_id"),

@@ -5,6 +5,8 @@ is not audited is not, and a record holds opaque ids only, never the request's f
 
 from __future__ import annotations
 
+import asyncio
+
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -112,11 +114,20 @@ async def served(signed_tokens: SignedTokens, database: Database) -> AsyncIterat
     await audit.stop()
 
 
-async def records(served: Served) -> list[dict[str, Any]]:
-    await served.audit.flush()
-    async with served.database.read_transaction() as session:
-        rows = await session.execute(select(audit_log_table).order_by(audit_log_table.c.id))
-        return [dict(row._mapping) for row in rows]
+async def records(served: Served, at_least: int = 0) -> list[dict[str, Any]]:
+    """The stored records once there are ``at_least`` and no more arrive: a call is recorded after its
+    status has left the server, so a client may see the status a moment before the record is queued."""
+    deadline = asyncio.get_running_loop().time() + 10
+    previous: list[dict[str, Any]] | None = None
+    while True:
+        await served.audit.flush()
+        async with served.database.read_transaction() as session:
+            rows = await session.execute(select(audit_log_table).order_by(audit_log_table.c.id))
+            found = [dict(row._mapping) for row in rows]
+        if (len(found) >= at_least and found == previous) or asyncio.get_running_loop().time() > deadline:
+            return found
+        previous = found
+        await asyncio.sleep(0.05)
 
 
 async def outbox(database: Database) -> list[Any]:
@@ -145,7 +156,7 @@ async def test_an_audited_call_is_recorded_with_who_what_tenant_when_and_its_ids
     token = served.tokens.person("acme", "HR-1", "hr_admin")
     await served.stub.CreateManualMatch(manual_match(), metadata=bearer(token), timeout=10)
 
-    [record] = await records(served)
+    [record] = await records(served, at_least=1)
     assert record["service"] == "matching"
     assert (record["grpc_service"], record["grpc_method"]) == (MATCHING.full_name, "CreateManualMatch")
     assert (record["outcome"], record["reason"], record["audited"]) == ("OK", "", True)
@@ -179,7 +190,7 @@ async def test_no_free_text_of_the_request_is_recorded(served: Served) -> None:
     employee = served.tokens.person("acme", "E-7")
     await refused(served.stub.CreateManualMatch(manual_match(), metadata=bearer(employee), timeout=10))
 
-    assert len(await records(served)) == 2
+    assert len(await records(served, at_least=2)) == 2
     async with served.database.read_transaction() as session:
         audit_rows = (await session.execute(select(audit_log_table))).all()
     stored = repr(audit_rows).encode() + b"".join(row.payload for row in await outbox(served.database))
@@ -192,7 +203,7 @@ async def test_a_refusal_by_the_access_table_is_recorded_with_its_reason(served:
     code = await refused(served.stub.CreateManualMatch(manual_match(), metadata=bearer(employee), timeout=10))
     assert code == grpc.StatusCode.PERMISSION_DENIED
 
-    [record] = await records(served)
+    [record] = await records(served, at_least=1)
     assert (record["outcome"], record["reason"]) == ("PERMISSION_DENIED", "ROLE_NOT_ALLOWED")
     assert (record["tenant"], record["actor_employee_id"], record["audited"]) == ("acme", "E-7", True)
 
@@ -203,7 +214,7 @@ async def test_a_refusal_by_a_handler_is_recorded_on_an_rpc_that_is_not_audited(
     code = await refused(served.stub.EndMatch(request, metadata=bearer(employee), timeout=10))
     assert code == grpc.StatusCode.PERMISSION_DENIED
 
-    [record] = await records(served)
+    [record] = await records(served, at_least=1)
     assert (record["grpc_method"], record["outcome"], record["reason"]) == (
         "EndMatch",
         "PERMISSION_DENIED",
@@ -220,7 +231,7 @@ async def test_a_service_account_is_recorded_by_name_with_the_tenant_its_call_na
     code = await refused(served.stub.GetMatch(request, metadata=metadata, timeout=10))
     assert code == grpc.StatusCode.PERMISSION_DENIED
 
-    [record] = await records(served)
+    [record] = await records(served, at_least=1)
     assert (record["outcome"], record["reason"]) == ("PERMISSION_DENIED", "SERVICE_NOT_ALLOWED")
     assert (record["tenant"], record["actor_service"], record["actor_employee_id"]) == (
         "globex",
@@ -242,7 +253,7 @@ async def test_an_unauthenticated_call_is_recorded_without_a_caller(served: Serv
     )
     assert missing == forged == grpc.StatusCode.UNAUTHENTICATED
 
-    first, second = await records(served)
+    first, second = await records(served, at_least=2)
     assert (first["grpc_method"], first["outcome"], first["reason"]) == (
         "GetMatch",
         "UNAUTHENTICATED",
@@ -274,7 +285,7 @@ async def test_every_outcome_of_an_audited_rpc_is_recorded_not_found_too(served:
     request = matching_pb2.RunMatchingRequest(program_id="missing", request_id="r-1")
     assert await refused(served.stub.RunMatching(request, metadata=hr)) == grpc.StatusCode.NOT_FOUND
 
-    [record] = await records(served)
+    [record] = await records(served, at_least=1)
     assert (record["grpc_method"], record["outcome"], record["audited"]) == ("RunMatching", "NOT_FOUND", True)
 
 

@@ -61,8 +61,9 @@ def test_every_violation_is_reported_and_required_ids_follow_the_lengths() -> No
         MATCHING.check("AcceptMatch", request)
     assert [field for field, _ in refused.value.violations] == ["match_id", "reason"]
     with pytest.raises(InvalidArgument) as empty:
-        MATCHING.check("AcceptMatch", matching_pb2.RespondToMatchRequest(match_id="m1", employee_id="  "))
-    assert (empty.value.field, empty.value.description) == ("employee_id", "is required")
+        # (an empty employee_id is the caller: only the match id is required)
+        MATCHING.check("AcceptMatch", matching_pb2.RespondToMatchRequest(match_id="  ", employee_id="E1"))
+    assert (empty.value.field, empty.value.description) == ("match_id", "is required")
 
 
 def test_nul_characters_and_too_many_items_are_refused() -> None:
