@@ -6,7 +6,6 @@ is not audited is not, and a record holds opaque ids only, never the request's f
 from __future__ import annotations
 
 import asyncio
-
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
