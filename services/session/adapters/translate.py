@@ -17,6 +17,7 @@ from services.session.domain.model import (
     Role,
     Session,
 )
+from services.session.domain.plans import Plan, PlanSlot
 from services.session.domain.programs import Delivery, ProgramTerms
 from services.shared.timestamps import instant, timestamp
 
@@ -81,6 +82,8 @@ def program_terms_from_wire(program: common_pb2.Program) -> ProgramTerms:
         manager_ids=tuple(
             dict.fromkeys(manager.strip() for manager in program.manager_ids if manager.strip())
         ),
+        every_days=max(program.cadence.every_days, 0),
+        session_minutes=max(program.cadence.session_minutes, 0),
     )
 
 
@@ -116,6 +119,31 @@ def feedback_to_wire(feedback: Feedback) -> session_pb2.Feedback:
         by=ROLE_TO_WIRE[feedback.by],
         rating=feedback.rating,
         comment=feedback.comment,
+    )
+
+
+def slot_to_wire(slot: PlanSlot) -> session_pb2.PlannedSlot:
+    message = session_pb2.PlannedSlot(
+        index=slot.index,
+        occurrence=timestamp(slot.occurrence),
+        status=slot.status.value,
+        session_id=slot.session_id,
+        moved=slot.moved,
+    )
+    if slot.starts_at is not None:
+        message.starts_at.CopyFrom(timestamp(slot.starts_at))
+    return message
+
+
+def plan_to_wire(plan: Plan) -> session_pb2.Plan:
+    return session_pb2.Plan(
+        match_id=plan.match_id,
+        timezone=plan.timezone,
+        every_days=plan.cadence.every_days,
+        session_minutes=plan.cadence.session_minutes,
+        frequency=plan.cadence.frequency.value,
+        slots=[slot_to_wire(slot) for slot in plan.slots],
+        complete=plan.complete,
     )
 
 

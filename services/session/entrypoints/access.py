@@ -42,5 +42,10 @@ ACCESS = AccessTable(
         "ExportICalendar": RpcAccess(
             people=EVERY_PERSON, objects=f"the caller's own sessions: of {_MEMBERS}, or all of theirs"
         ),
+        "GetPlan": RpcAccess(people=EVERY_PERSON, objects=f"the cadence plan of {_MEMBERS}"),
+        "AcceptPlannedSlot": RpcAccess(people=EVERY_PERSON, objects=f"a slot of the plan of {_MEMBERS}"),
+        "MovePlannedSlot": RpcAccess(people=EVERY_PERSON, objects=f"a slot of the plan of {_MEMBERS}"),
+        "SkipPlannedSlot": RpcAccess(people=EVERY_PERSON, objects=f"a slot of the plan of {_MEMBERS}"),
+        "ExportPlanICalendar": RpcAccess(people=EVERY_PERSON, objects=f"the cadence plan of {_MEMBERS}"),
     },
 )

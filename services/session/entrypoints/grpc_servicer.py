@@ -154,3 +154,52 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
             employee_id=request.employee_id, match_id=request.match_id, caller=current_principal()
         )
         return session_pb2.ICalendar(content=await self._bus.execute(query))
+
+    # ---- cadence plans ----
+
+    @override
+    async def GetPlan(self, request: session_pb2.GetPlanRequest, context: Context) -> session_pb2.Plan:
+        query = commands.GetPlan(match_id=request.match_id, caller=current_principal())
+        return translate.plan_to_wire(await self._bus.execute(query))
+
+    @override
+    async def AcceptPlannedSlot(
+        self, request: session_pb2.AcceptPlannedSlotRequest, context: Context
+    ) -> session_pb2.PlannedSlot:
+        command = commands.AcceptPlannedSlot(
+            match_id=request.match_id,
+            index=request.index,
+            agenda=request.agenda,
+            location=request.location,
+            meeting_link=request.meeting_link,
+            caller=current_principal(),
+        )
+        return translate.slot_to_wire(await self._bus.execute(command))
+
+    @override
+    async def MovePlannedSlot(
+        self, request: session_pb2.MovePlannedSlotRequest, context: Context
+    ) -> session_pb2.PlannedSlot:
+        command = commands.MovePlannedSlot(
+            match_id=request.match_id,
+            index=request.index,
+            starts_at=instant(request.starts_at) if request.HasField("starts_at") else None,
+            caller=current_principal(),
+        )
+        return translate.slot_to_wire(await self._bus.execute(command))
+
+    @override
+    async def SkipPlannedSlot(
+        self, request: session_pb2.SkipPlannedSlotRequest, context: Context
+    ) -> session_pb2.PlannedSlot:
+        command = commands.SkipPlannedSlot(
+            match_id=request.match_id, index=request.index, caller=current_principal()
+        )
+        return translate.slot_to_wire(await self._bus.execute(command))
+
+    @override
+    async def ExportPlanICalendar(
+        self, request: session_pb2.ExportPlanICalendarRequest, context: Context
+    ) -> session_pb2.ICalendar:
+        query = commands.ExportPlan(match_id=request.match_id, caller=current_principal())
+        return session_pb2.ICalendar(content=await self._bus.execute(query))

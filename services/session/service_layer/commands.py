@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.session.domain.model import Feedback, Goal, GoalProgress, Session
+from services.session.domain.plans import Plan, PlanSlot
 from services.session.domain.programs import Delivery, ProgramTerms
+from services.session.domain.slots import WorkingHours
 from services.shared.auth import Principal
 from services.shared.messagebus import Command, Query
 from services.shared.paging import Page
@@ -61,6 +63,16 @@ class RememberEnrolmentGoals(Command[None]):
     program_id: str
     employee_id: str
     goals: tuple[Goal, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RememberWorkingHours(Command[None]):
+    """A participant enrolled or changed their enrolment: their time zone and working hours in the
+    program, which cadence plans keep to."""
+
+    program_id: str
+    employee_id: str
+    hours: WorkingHours
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,4 +186,52 @@ class SubmitFeedback(Command[Feedback]):
     employee_id: str
     rating: int
     comment: str = ""
+    caller: Principal = field(kw_only=True)
+
+
+# ---- cadence plans ----
+
+
+@dataclass(frozen=True, slots=True)
+class GetPlan(Query[Plan]):
+    """The relationship's cadence plan, for its members."""
+
+    match_id: str
+    caller: Principal = field(kw_only=True)
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptPlannedSlot(Command[PlanSlot]):
+    """A member takes a proposed slot: a session is scheduled at its time."""
+
+    match_id: str
+    index: int
+    agenda: str = ""
+    location: str = ""
+    meeting_link: str = ""
+    caller: Principal = field(kw_only=True)
+
+
+@dataclass(frozen=True, slots=True)
+class MovePlannedSlot(Command[PlanSlot]):
+    """A member proposes a slot at another time (an unfilled one gets a time)."""
+
+    match_id: str
+    index: int
+    starts_at: datetime | None
+    caller: Principal = field(kw_only=True)
+
+
+@dataclass(frozen=True, slots=True)
+class SkipPlannedSlot(Command[PlanSlot]):
+    match_id: str
+    index: int
+    caller: Principal = field(kw_only=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportPlan(Query[str]):
+    """The iCalendar text of the relationship's plan: one series with its exceptions and overrides."""
+
+    match_id: str
     caller: Principal = field(kw_only=True)

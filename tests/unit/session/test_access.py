@@ -99,13 +99,18 @@ def every_request(match_id: str, session_id: str, caller: Principal) -> list[Com
         commands.ListGoals(match_id, caller=caller),
         commands.SubmitFeedback(match_id, session_id, caller.employee_id or "", 5, caller=caller),
         commands.ExportCalendar(match_id=match_id, caller=caller),
+        commands.GetPlan(match_id, caller=caller),
+        commands.AcceptPlannedSlot(match_id, 0, caller=caller),
+        commands.MovePlannedSlot(match_id, 0, NOW + timedelta(days=3), caller=caller),
+        commands.SkipPlannedSlot(match_id, 0, caller=caller),
+        commands.ExportPlan(match_id, caller=caller),
     ]  # type: ignore[list-item]
 
 
 def test_the_table_names_every_rpc_admits_people_and_refuses_services() -> None:
     assert getattr(SessionServicer, "access_table", None) is ACCESS
     methods = [method for method, _ in ACCESS.rows()]
-    assert len(methods) == 9
+    assert len(methods) == 14
     for method in methods:
         ACCESS.check(method, MENTOR)
         with pytest.raises(PermissionDenied) as raised:

@@ -84,8 +84,14 @@ def counted(name: str, **labels: str) -> float:
 def test_every_command_has_its_handler_and_reads_are_queries() -> None:
     classes = command_classes()
     assert set(handler_map()) == set(classes)
-    reads = {cls for cls in classes if cls.__name__.startswith(("List", "Export"))}
-    assert reads == {commands.ListSessions, commands.ListGoals, commands.ExportCalendar}
+    reads = {cls for cls in classes if cls.__name__.startswith(("List", "Export", "Get"))}
+    assert reads == {
+        commands.ListSessions,
+        commands.ListGoals,
+        commands.ExportCalendar,
+        commands.GetPlan,
+        commands.ExportPlan,
+    }
     assert all(issubclass(cls, Query) == (cls in reads) for cls in classes)
 
 
