@@ -41,3 +41,8 @@ PLAN_SLOTS = Counter(
     "Plan slots changed by a member: accepted, moved, skipped.",
     ["change"],
 )
+HEALTH_CHANGES = Counter(
+    "mentoring_session_health_changes_total",
+    "Changes of a relationship's health: at_risk (became, or changed why) or recovered.",
+    ["change"],
+)

@@ -9,6 +9,7 @@ from google.protobuf.message import Message
 from mentoring.v1 import common_pb2, events_pb2, session_pb2
 
 from services.session.domain import events
+from services.session.domain.health import Health, RiskReason
 from services.session.domain.model import (
     CancellationCause,
     Feedback,
@@ -32,6 +33,11 @@ DELIVERY_FROM_WIRE: Final = {wire: delivery for delivery, wire in DELIVERY_TO_WI
 CAUSE_TO_WIRE: Final = {
     CancellationCause.REQUESTED: common_pb2.CANCELLATION_CAUSE_REQUESTED,
     CancellationCause.MATCH_ENDED: common_pb2.CANCELLATION_CAUSE_MATCH_ENDED,
+}
+
+RISK_TO_WIRE: Final = {
+    RiskReason.MISSED_CADENCE: events_pb2.RELATIONSHIP_RISK_MISSED_CADENCE,
+    RiskReason.RATINGS_DROPPED: events_pb2.RELATIONSHIP_RISK_RATINGS_DROPPED,
 }
 
 
@@ -147,6 +153,15 @@ def plan_to_wire(plan: Plan) -> session_pb2.Plan:
     )
 
 
+def at_risk_to_wire(match_id: str, program_id: str, health: Health) -> session_pb2.RelationshipAtRisk:
+    message = session_pb2.RelationshipAtRisk(
+        match_id=match_id, program_id=program_id, reasons=[RISK_TO_WIRE[reason] for reason in health.reasons]
+    )
+    if health.since is not None:
+        message.since.CopyFrom(timestamp(health.since))
+    return message
+
+
 def page_to_wire(next_page_token: str, total_size: int) -> common_pb2.PageResponse:
     return common_pb2.PageResponse(next_page_token=next_page_token, total_size=total_size)
 
@@ -181,5 +196,15 @@ def event_to_wire(event: events.Event) -> Message:
                 by=ROLE_TO_WIRE[feedback.by],
                 rating=feedback.rating,
             )
+        case events.RelationshipHealthChanged(match_id=match_id, program_id=program_id, health=health):
+            changed = events_pb2.RelationshipHealthChanged(
+                match_id=match_id,
+                program_id=program_id,
+                at_risk=health.at_risk,
+                reasons=[RISK_TO_WIRE[reason] for reason in health.reasons],
+            )
+            if health.since is not None:
+                changed.since.CopyFrom(timestamp(health.since))
+            return changed
         case _:
             assert_never(event)

@@ -2,7 +2,8 @@
 check on the relationship a request names is ``service_layer/permissions.py``.
 
 Every RPC is a person's: the relationship's members do everything in it; HR and program managers may
-list sessions (redacted), nothing else; no service account calls this service.
+list sessions (redacted) and the relationships at risk (reason codes), nothing else; no service account
+calls this service.
 """
 
 from __future__ import annotations
@@ -47,5 +48,12 @@ ACCESS = AccessTable(
         "MovePlannedSlot": RpcAccess(people=EVERY_PERSON, objects=f"a slot of the plan of {_MEMBERS}"),
         "SkipPlannedSlot": RpcAccess(people=EVERY_PERSON, objects=f"a slot of the plan of {_MEMBERS}"),
         "ExportPlanICalendar": RpcAccess(people=EVERY_PERSON, objects=f"the cadence plan of {_MEMBERS}"),
+        "ListRelationshipsAtRisk": RpcAccess(
+            people=PROGRAM_ROLES,
+            objects=(
+                "HR: the tenant's relationships at risk, of one program or all; a program manager: of a "
+                "program they manage, named; match, program, reason codes and since when, never words"
+            ),
+        ),
     },
 )

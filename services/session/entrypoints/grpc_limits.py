@@ -44,6 +44,7 @@ LIMITS = RequestLimits(
         "mentoring.v1.MovePlannedSlotRequest.match_id": ID,
         "mentoring.v1.SkipPlannedSlotRequest.match_id": ID,
         "mentoring.v1.ExportPlanICalendarRequest.match_id": ID,
+        "mentoring.v1.ListRelationshipsAtRiskRequest.program_id": ID,
     },
     required={
         "ScheduleSession": ("match_id",),

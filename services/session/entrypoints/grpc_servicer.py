@@ -203,3 +203,23 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
     ) -> session_pb2.ICalendar:
         query = commands.ExportPlan(match_id=request.match_id, caller=current_principal())
         return session_pb2.ICalendar(content=await self._bus.execute(query))
+
+    # ---- health ----
+
+    @override
+    async def ListRelationshipsAtRisk(
+        self, request: session_pb2.ListRelationshipsAtRiskRequest, context: Context
+    ) -> session_pb2.ListRelationshipsAtRiskResponse:
+        query = commands.ListRelationshipsAtRisk(
+            program_id=request.program_id,
+            page_size=request.page.page_size,
+            page_token=request.page.page_token,
+            caller=current_principal(),
+        )
+        page = await self._bus.execute(query)
+        return session_pb2.ListRelationshipsAtRiskResponse(
+            relationships=[
+                translate.at_risk_to_wire(item.match_id, item.program_id, item.health) for item in page.items
+            ],
+            page=translate.page_to_wire(page.next_page_token, page.total_size),
+        )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from services.session.domain.health import Health
 from services.session.domain.model import Feedback, Goal, GoalProgress, Session
 from services.session.domain.plans import Plan, PlanSlot
 from services.session.domain.programs import Delivery, ProgramTerms
@@ -234,4 +235,30 @@ class ExportPlan(Query[str]):
     """The iCalendar text of the relationship's plan: one series with its exceptions and overrides."""
 
     match_id: str
+    caller: Principal = field(kw_only=True)
+
+
+# ---- health ----
+
+
+@dataclass(frozen=True, slots=True)
+class AssessHealth(Command[int]):
+    """The health job: assess every live relationship; returns how many changed."""
+
+
+@dataclass(frozen=True, slots=True)
+class RelationshipAtRisk:
+    match_id: str
+    program_id: str
+    health: Health
+
+
+@dataclass(frozen=True, slots=True)
+class ListRelationshipsAtRisk(Query[Page[RelationshipAtRisk]]):
+    """For HR (the tenant's) and program managers (their programs'): which relationships are at risk and
+    why, never what anyone wrote."""
+
+    program_id: str = ""
+    page_size: int = 0
+    page_token: str = ""
     caller: Principal = field(kw_only=True)

@@ -20,7 +20,14 @@ from typing import Any, Final
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.session import metrics
-from services.session.adapters import erasure_store, goal_store, plan_store, program_store, store
+from services.session.adapters import (
+    erasure_store,
+    goal_store,
+    health_store,
+    plan_store,
+    program_store,
+    store,
+)
 from services.session.adapters.publishing import publish
 from services.session.domain import events, model
 from services.session.domain.calendar import render_icalendar
@@ -32,7 +39,7 @@ from services.session.domain.model import (
     Relationship,
     Session,
 )
-from services.session.service_layer import commands, lookups, permissions, plan_handlers
+from services.session.service_layer import commands, health_handlers, lookups, permissions, plan_handlers
 from services.shared.auth import Principal
 from services.shared.errors import InvalidArgument, NotFound
 from services.shared.ids import require_id
@@ -96,6 +103,7 @@ async def activate_relationship(
         ]
         for goal in model.carried_goals(activated.match_id, declared):
             await store.save_goal(uow, goal, moment)
+        await health_store.started(uow, activated.match_id, moment)
         program = await program_store.get_program(uow, activated.program_id, activated.tenant)
         await plan_handlers.propose_for(uow, activated, program, moment)
     after_commit(uow, metrics.RELATIONSHIPS.labels("activated").inc)
@@ -231,6 +239,7 @@ async def complete_session(
     done = session.complete(command.notes, moment)
     await store.update_session(uow, done, moment)
     await publish(uow, [events.SessionCompleted(relationship.tenant, done)])
+    await health_handlers.reassess(uow, relationship.match_id, moment)
     after_commit(uow, metrics.SESSIONS_COMPLETED.inc)
     return done
 
@@ -376,8 +385,10 @@ async def submit_feedback(
         feedback_id=str(uuid.uuid4()),
         already_given=await store.feedback_exists(uow, session.session_id, author),
     )
-    await store.insert_feedback(uow, given, _now(now))
+    moment = _now(now)
+    await store.insert_feedback(uow, given, moment)
     await publish(uow, [events.FeedbackSubmitted(relationship.tenant, given)])
+    await health_handlers.reassess(uow, relationship.match_id, moment)
     after_commit(uow, metrics.FEEDBACK.labels(given.by.value, str(given.rating)).inc)
     return given
 
@@ -413,4 +424,6 @@ def handler_map(on_erased: Callable[[], None] = _nothing) -> dict[type[Command[A
         commands.SubmitFeedback: submit_feedback,
         # enrollment.events.v1 (working hours) and mentoring.v1.SessionService (plans)
         **plan_handlers.HANDLERS,
+        # the health job (bootstrap) and mentoring.v1.SessionService
+        **health_handlers.HANDLERS,
     }

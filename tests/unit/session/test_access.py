@@ -110,13 +110,19 @@ def every_request(match_id: str, session_id: str, caller: Principal) -> list[Com
 def test_the_table_names_every_rpc_admits_people_and_refuses_services() -> None:
     assert getattr(SessionServicer, "access_table", None) is ACCESS
     methods = [method for method, _ in ACCESS.rows()]
-    assert len(methods) == 14
+    assert len(methods) == 15
     for method in methods:
-        ACCESS.check(method, MENTOR)
+        if method == "ListRelationshipsAtRisk":  # HR and program managers only
+            with pytest.raises(PermissionDenied) as refused:
+                ACCESS.check(method, MENTOR)
+            assert refused.value.reason is DenialReason.ROLE_NOT_ALLOWED
+        else:
+            ACCESS.check(method, MENTOR)
         with pytest.raises(PermissionDenied) as raised:
             ACCESS.check(method, service("notification", "contact_lookup"))
         assert raised.value.reason is DenialReason.SERVICE_NOT_ALLOWED
     ACCESS.check("ListSessions", Principal("s", "acme", "HR-2", None, frozenset({"hr_admin"})))
+    ACCESS.check("ListRelationshipsAtRisk", Principal("s", "acme", "HR-2", None, frozenset({"hr_admin"})))
 
 
 async def test_a_person_outside_the_relationship_is_refused_every_rpc(database: Database) -> None:

@@ -91,6 +91,7 @@ def test_every_command_has_its_handler_and_reads_are_queries() -> None:
         commands.ExportCalendar,
         commands.GetPlan,
         commands.ExportPlan,
+        commands.ListRelationshipsAtRisk,
     }
     assert all(issubclass(cls, Query) == (cls in reads) for cls in classes)
 
