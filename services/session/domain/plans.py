@@ -176,7 +176,8 @@ def _count(cadence: Cadence, start: datetime, end: datetime | None, interval_day
         return DEFAULT_OCCURRENCES
     if cadence.frequency is Frequency.MONTHLY:  # calendar months; those past the end are dropped
         return min((end.year - start.year) * 12 + end.month - start.month + 1, MAX_OCCURRENCES)
-    return max(min(int((end - start) / timedelta(days=interval_days)), MAX_OCCURRENCES), 0)
+    # One more than whole intervals fit: the last may still fit before the end (if not, it is dropped).
+    return max(min(int((end - start) / timedelta(days=interval_days)) + 1, MAX_OCCURRENCES), 0)
 
 
 def _placed(
