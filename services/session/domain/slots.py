@@ -13,6 +13,7 @@ Intervals are half-open ``[start, end)`` pairs of aware UTC datetimes, sorted an
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -133,16 +134,28 @@ def subtract(free: Sequence[Interval], busy: Iterable[Interval]) -> list[Interva
     return result
 
 
+@functools.lru_cache(maxsize=4096)
+def shared_hours(people: tuple[WorkingHours, ...], lo: datetime, hi: datetime) -> tuple[Interval, ...]:
+    """When everyone in ``people`` is at work, within ``[lo, hi)``. Kept for a while: a cohort that starts
+    on one day has few distinct combinations of time zones and hours."""
+    if not people:
+        return ()
+    free: Sequence[Interval] = _working(people[0], lo, hi)
+    for person in people[1:]:
+        free = intersect(free, _working(person, lo, hi))
+    return tuple(free)
+
+
+@functools.lru_cache(maxsize=1024)
+def _working(person: WorkingHours, lo: datetime, hi: datetime) -> tuple[Interval, ...]:
+    return tuple(person.intervals(lo, hi))
+
+
 def shared_free_time(
     people: Sequence[WorkingHours], busy: Iterable[Interval], lo: datetime, hi: datetime
 ) -> list[Interval]:
     """When everyone in ``people`` is at work and nobody is busy, within ``[lo, hi)``."""
-    if not people:
-        return []
-    free = people[0].intervals(lo, hi)
-    for person in people[1:]:
-        free = intersect(free, person.intervals(lo, hi))
-    return subtract(free, busy)
+    return subtract(shared_hours(tuple(people), lo, hi), busy)
 
 
 class FreeTime:
@@ -195,9 +208,15 @@ class FreeTime:
         return after
 
     def take(self, start: datetime, duration: timedelta) -> None:
-        """The slot is booked: it is no longer free."""
-        self._intervals = subtract(self._intervals, [(start, start + duration)])
-        self._starts = [item[0] for item in self._intervals]
+        """The slot, which fits (``fits``), is booked: it is no longer free."""
+        if not self.fits(start, duration):
+            raise ValueError("only a slot that fits is taken")
+        index = bisect.bisect_right(self._starts, start) - 1
+        lo, hi = self._intervals[index]
+        end = start + duration
+        pieces = [piece for piece in ((lo, start), (end, hi)) if piece[0] < piece[1]]
+        self._intervals[index : index + 1] = pieces
+        self._starts[index : index + 1] = [piece[0] for piece in pieces]
 
 
 def round_down(moment: datetime) -> datetime:
