@@ -18,6 +18,7 @@ from services.session.domain.model import (
     Role,
     Session,
 )
+from services.session.domain.outcomes import EndCause, ProgramOutcomes, Satisfaction
 from services.session.domain.plans import Plan, PlanSlot
 from services.session.domain.programs import Delivery, ProgramTerms
 from services.shared.timestamps import instant, timestamp
@@ -39,6 +40,17 @@ RISK_TO_WIRE: Final = {
     RiskReason.MISSED_CADENCE: events_pb2.RELATIONSHIP_RISK_MISSED_CADENCE,
     RiskReason.RATINGS_DROPPED: events_pb2.RELATIONSHIP_RISK_RATINGS_DROPPED,
 }
+
+END_CAUSE_TO_WIRE: Final = {
+    EndCause.UNSPECIFIED: common_pb2.END_CAUSE_UNSPECIFIED,
+    EndCause.AT_WILL: common_pb2.END_CAUSE_AT_WILL,
+    EndCause.MANAGEMENT_CHAIN: common_pb2.END_CAUSE_MANAGEMENT_CHAIN,
+    EndCause.PARTICIPANT_PAUSED: common_pb2.END_CAUSE_PARTICIPANT_PAUSED,
+    EndCause.PARTICIPANT_WITHDRAWN: common_pb2.END_CAUSE_PARTICIPANT_WITHDRAWN,
+    EndCause.EMPLOYEE_TERMINATED: common_pb2.END_CAUSE_EMPLOYEE_TERMINATED,
+    EndCause.EMPLOYEE_ERASED: common_pb2.END_CAUSE_EMPLOYEE_ERASED,
+}
+END_CAUSE_FROM_WIRE: Final = {wire: cause for cause, wire in END_CAUSE_TO_WIRE.items()}
 
 
 # ---- domain -> wire ----
@@ -160,6 +172,40 @@ def at_risk_to_wire(match_id: str, program_id: str, health: Health) -> session_p
     if health.since is not None:
         message.since.CopyFrom(timestamp(health.since))
     return message
+
+
+def end_cause_from_wire(cause: common_pb2.EndCause.ValueType) -> EndCause:
+    return END_CAUSE_FROM_WIRE.get(cause, EndCause.UNSPECIFIED)
+
+
+def _ratings_to_wire(summary: Satisfaction) -> session_pb2.RatingSummary:
+    return session_pb2.RatingSummary(
+        ratings=summary.ratings,
+        relationships=summary.relationships,
+        mean_told=summary.mean is not None,
+        mean=summary.mean or 0.0,
+    )
+
+
+def outcomes_to_wire(outcomes: ProgramOutcomes) -> session_pb2.ProgramOutcomes:
+    return session_pb2.ProgramOutcomes(
+        program_id=outcomes.program_id,
+        relationships=outcomes.relationships,
+        active=outcomes.active,
+        at_risk=outcomes.at_risk,
+        ended=outcomes.ended,
+        ended_early=outcomes.ended_early,
+        ended_early_by_cause=[
+            session_pb2.EndedEarly(cause=END_CAUSE_TO_WIRE[cause], relationships=count)
+            for cause, count in sorted(outcomes.ended_early_by_cause.items())
+        ],
+        sessions_planned=outcomes.sessions_planned,
+        sessions_scheduled=outcomes.sessions_scheduled,
+        sessions_held=outcomes.sessions_held,
+        sessions_cancelled=outcomes.sessions_cancelled,
+        by_mentors=_ratings_to_wire(outcomes.by_mentors),
+        by_mentees=_ratings_to_wire(outcomes.by_mentees),
+    )
 
 
 def page_to_wire(next_page_token: str, total_size: int) -> common_pb2.PageResponse:

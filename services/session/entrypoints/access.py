@@ -2,8 +2,8 @@
 check on the relationship a request names is ``service_layer/permissions.py``.
 
 Every RPC is a person's: the relationship's members do everything in it; HR and program managers may
-list sessions (redacted) and the relationships at risk (reason codes), nothing else; no service account
-calls this service.
+list sessions (redacted), the relationships at risk (reason codes) and a program's outcome counts,
+nothing else; no service account calls this service.
 """
 
 from __future__ import annotations
@@ -54,6 +54,14 @@ ACCESS = AccessTable(
                 "HR: the tenant's relationships at risk, of one program or all; a program manager: of a "
                 "program they manage, named; match, program, reason codes and since when, never words"
             ),
+        ),
+        "GetProgramOutcomes": RpcAccess(
+            people=PROGRAM_ROLES,
+            objects="a program of the caller's tenant (HR) or that they manage: counts, no person in them",
+        ),
+        "ListFeedbackReceived": RpcAccess(
+            people=EVERY_PERSON,
+            objects=f"{_MEMBERS}: the feedback the other side gave them (never another mentee's)",
         ),
     },
 )

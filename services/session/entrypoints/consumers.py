@@ -9,7 +9,7 @@ from typing import Any
 from google.protobuf.message import Message
 from mentoring.v1 import common_pb2, events_pb2
 
-from services.session.adapters.translate import goal_from_wire, program_terms_from_wire
+from services.session.adapters.translate import end_cause_from_wire, goal_from_wire, program_terms_from_wire
 from services.session.domain.slots import WorkingHours
 from services.session.service_layer import commands
 from services.shared.envelope import CloudEvent
@@ -38,6 +38,7 @@ def end_relationship(event: CloudEvent) -> commands.EndRelationship:
         mentee_ids=tuple(match.mentee_employee_ids),
         reason=ended.reason or match.end_reason,
         tenant=event.tenant,
+        cause=end_cause_from_wire(ended.cause),
     )
 
 

@@ -45,6 +45,8 @@ LIMITS = RequestLimits(
         "mentoring.v1.SkipPlannedSlotRequest.match_id": ID,
         "mentoring.v1.ExportPlanICalendarRequest.match_id": ID,
         "mentoring.v1.ListRelationshipsAtRiskRequest.program_id": ID,
+        "mentoring.v1.GetProgramOutcomesRequest.program_id": ID,
+        "mentoring.v1.ListFeedbackReceivedRequest.match_id": ID,
     },
     required={
         "ScheduleSession": ("match_id",),
@@ -59,5 +61,7 @@ LIMITS = RequestLimits(
         "MovePlannedSlot": ("match_id",),
         "SkipPlannedSlot": ("match_id",),
         "ExportPlanICalendar": ("match_id",),
+        "GetProgramOutcomes": ("program_id",),
+        "ListFeedbackReceived": ("match_id",),
     },
 )

@@ -223,3 +223,22 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
             ],
             page=translate.page_to_wire(page.next_page_token, page.total_size),
         )
+
+    # ---- outcomes and feedback ----
+
+    @override
+    async def GetProgramOutcomes(
+        self, request: session_pb2.GetProgramOutcomesRequest, context: Context
+    ) -> session_pb2.ProgramOutcomes:
+        query = commands.GetProgramOutcomes(program_id=request.program_id, caller=current_principal())
+        return translate.outcomes_to_wire(await self._bus.execute(query))
+
+    @override
+    async def ListFeedbackReceived(
+        self, request: session_pb2.ListFeedbackReceivedRequest, context: Context
+    ) -> session_pb2.ListFeedbackReceivedResponse:
+        query = commands.ListFeedbackReceived(match_id=request.match_id, caller=current_principal())
+        given = await self._bus.execute(query)
+        return session_pb2.ListFeedbackReceivedResponse(
+            feedback=[translate.feedback_to_wire(f) for f in given]
+        )

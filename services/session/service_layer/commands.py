@@ -13,6 +13,7 @@ from datetime import datetime
 
 from services.session.domain.health import Health
 from services.session.domain.model import Feedback, Goal, GoalProgress, Session
+from services.session.domain.outcomes import EndCause, ProgramOutcomes
 from services.session.domain.plans import Plan, PlanSlot
 from services.session.domain.programs import Delivery, ProgramTerms
 from services.session.domain.slots import WorkingHours
@@ -44,6 +45,7 @@ class EndRelationship(Command[list[Session]]):
     mentee_ids: tuple[str, ...]
     reason: str = ""
     tenant: str = ""
+    cause: EndCause = EndCause.UNSPECIFIED
 
 
 # ---- from enrollment events ----
@@ -261,4 +263,23 @@ class ListRelationshipsAtRisk(Query[Page[RelationshipAtRisk]]):
     program_id: str = ""
     page_size: int = 0
     page_token: str = ""
+    caller: Principal = field(kw_only=True)
+
+
+# ---- outcomes and feedback ----
+
+
+@dataclass(frozen=True, slots=True)
+class GetProgramOutcomes(Query[ProgramOutcomes]):
+    """A program's outcome counts, for HR and the program's managers: no person in them."""
+
+    program_id: str
+    caller: Principal = field(kw_only=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ListFeedbackReceived(Query[list[Feedback]]):
+    """The feedback the other side of the relationship gave, for the caller (a member) to read."""
+
+    match_id: str
     caller: Principal = field(kw_only=True)

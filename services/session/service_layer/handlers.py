@@ -24,6 +24,7 @@ from services.session.adapters import (
     erasure_store,
     goal_store,
     health_store,
+    outcome_store,
     plan_store,
     program_store,
     store,
@@ -39,7 +40,14 @@ from services.session.domain.model import (
     Relationship,
     Session,
 )
-from services.session.service_layer import commands, health_handlers, lookups, permissions, plan_handlers
+from services.session.service_layer import (
+    commands,
+    health_handlers,
+    lookups,
+    outcome_handlers,
+    permissions,
+    plan_handlers,
+)
 from services.shared.auth import Principal
 from services.shared.errors import InvalidArgument, NotFound
 from services.shared.ids import require_id
@@ -125,12 +133,14 @@ async def end_relationship(
             command.match_id, command.program_id, command.mentor_id, command.mentee_ids, command.tenant
         ).end(reason)
         await store.save_relationship(uow, ended, moment)
+        await outcome_store.record_ending(uow, ended.match_id, command.cause, moment)
         after_commit(uow, metrics.RELATIONSHIPS.labels("ended").inc)
         return []
     if not existing.is_active:
         return []
     ended = existing.end(reason)
     await store.save_relationship(uow, ended, moment)
+    await outcome_store.record_ending(uow, ended.match_id, command.cause, moment)
     cancelled = model.sessions_to_cancel_on_end(
         await store.scheduled_sessions_from(uow, ended.match_id, moment), moment
     )
@@ -426,4 +436,5 @@ def handler_map(on_erased: Callable[[], None] = _nothing) -> dict[type[Command[A
         **plan_handlers.HANDLERS,
         # the health job (bootstrap) and mentoring.v1.SessionService
         **health_handlers.HANDLERS,
+        **outcome_handlers.HANDLERS,
     }
