@@ -2,7 +2,9 @@
 tokens: a program with a weekly cadence and two people's enrolments (Berlin, New York) arrive, the match
 is activated, a plan is proposed in the hours both share; the mentee accepts a slot (a session is
 booked) and exports the series; a missed cadence puts the relationship at risk (the health job runs
-every second), HR sees it with its reason; a session held clears it; both changes are on the topic.
+every second), HR sees it with its reason; a session held clears it; both changes are on the topic; the
+mentor reads the mentee's feedback; the match ends (at will) and the program's outcomes count it as
+ended early, with no person in them.
 
 Time cannot pass eleven days in a test: the relationship's recorded start is set eleven days back in
 the service's database, the one fact time would have changed."""
@@ -156,7 +158,53 @@ async def test_a_plan_is_proposed_accepted_and_a_missed_cadence_is_flagged_then_
             )
             assert at_risk() == [], "a session held clears a missed cadence at once"
 
-        records = await read_topic(kafka_bootstrap, namespace + "session.events.v1", expected=5)
+            stub.SubmitFeedback(
+                session_pb2.SubmitFeedbackRequest(
+                    match_id="m-rl",
+                    session_id=held.session_id,
+                    employee_id=MENTEE,
+                    rating=4,
+                    comment="Useful",
+                ),
+                metadata=as_mentee,
+            )
+            received = stub.ListFeedbackReceived(
+                session_pb2.ListFeedbackReceivedRequest(match_id="m-rl"), metadata=as_mentor
+            )
+            assert [(f.by, f.rating, f.comment) for f in received.feedback] == [
+                (common_pb2.ROLE_MENTEE, 4, "Useful")
+            ]
+            assert (
+                stub.ListFeedbackReceived(
+                    session_pb2.ListFeedbackReceivedRequest(match_id="m-rl"), metadata=as_mentee
+                ).feedback
+                == []
+            ), "the mentee reads what the mentor said, and the mentor said nothing"
+
+            ended = events_pb2.MatchEnded(match=match, reason="moved on", cause=common_pb2.END_CAUSE_AT_WILL)
+            await produce_raw(
+                kafka_bootstrap,
+                namespace + "matching.events.v1",
+                [record(published_event("matching", ended, tenant="acme"), "m-rl")],
+            )
+            await wait_for(lambda: rows(database, "SELECT cause FROM relationship_endings") == [("at_will",)])
+            outcomes = stub.GetProgramOutcomes(
+                session_pb2.GetProgramOutcomesRequest(program_id="p-rl"), metadata=as_hr
+            )
+            assert (outcomes.relationships, outcomes.ended, outcomes.ended_early, outcomes.sessions_held) == (
+                1,
+                1,
+                1,
+                1,
+            )
+            assert [(e.cause, e.relationships) for e in outcomes.ended_early_by_cause] == [
+                (common_pb2.END_CAUSE_AT_WILL, 1)
+            ]
+            assert outcomes.by_mentees.ratings == 1 and not outcomes.by_mentees.mean_told
+            assert MENTEE.encode() not in outcomes.SerializeToString()
+
+        # scheduled x2, completed, health changed x2, feedback, cancelled (the accepted slot's, at the end)
+        records = await read_topic(kafka_bootstrap, namespace + "session.events.v1", expected=7)
         changes = [
             event.payload(events_pb2.RelationshipHealthChanged)
             for event in (decode(list(r.headers), r.value) for r in records)
