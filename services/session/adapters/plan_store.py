@@ -227,3 +227,19 @@ async def get_plan(session: AsyncSession, match_id: str) -> Plan | None:
         recurrence=Recurrence(row.freq, row.interval, row.occurrences, by_day),
         slots=tuple(_slot_of(slot) for slot in slots),
     )
+
+
+async def live_relationships_without_plan(session: AsyncSession, program_id: str, tenant: str) -> list[str]:
+    """The live relationships of the program that have no plan yet (they started before the service
+    knew the program), by match id."""
+    rows = await session.execute(
+        select(relationships.c.match_id)
+        .where(
+            relationships.c.program_id == program_id,
+            relationships.c.tenant == tenant,
+            relationships.c.status == RelationshipStatus.ACTIVE.value,
+            relationships.c.match_id.not_in(select(plans.c.match_id)),
+        )
+        .order_by(relationships.c.match_id)
+    )
+    return list(rows.scalars())

@@ -166,7 +166,10 @@ async def end_relationship(
 async def remember_program(
     uow: AsyncSession, command: commands.RememberProgram, now: datetime | None = None
 ) -> None:
-    await program_store.save_program(uow, command.program, _now(now))
+    """Keep the program's terms; its live relationships that started before it was known are planned."""
+    moment = _now(now)
+    await program_store.save_program(uow, command.program, moment)
+    await plan_handlers.plan_waiting(uow, command.program, moment)
 
 
 async def remember_enrolment_goals(

@@ -57,6 +57,19 @@ async def propose_for(
     return plan
 
 
+async def plan_waiting(uow: AsyncSession, program: ProgramTerms, now: datetime) -> int:
+    """The program is known now: its live relationships that started before it was get their plans.
+    Returns how many were planned."""
+    if not program.cadence.known:
+        return 0
+    planned = 0
+    for match_id in await plan_store.live_relationships_without_plan(uow, program.program_id, program.tenant):
+        relationship = await store.get_relationship(uow, match_id, tenant=program.tenant)
+        if relationship is not None and await propose_for(uow, relationship, program, now) is not None:
+            planned += 1
+    return planned
+
+
 async def remember_working_hours(
     uow: AsyncSession, command: commands.RememberWorkingHours, now: datetime | None = None
 ) -> None:

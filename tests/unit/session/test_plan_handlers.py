@@ -143,3 +143,18 @@ async def test_an_erased_person_leaves_no_working_hours(database: Database) -> N
     async with database.transaction() as uow:
         left = list((await uow.execute(select(working_hours.c.employee_id))).scalars())
     assert sorted(left) == ["E-1", "E-3"]
+
+
+async def test_a_relationship_that_starts_before_its_program_is_known_is_planned_when_it_is(
+    database: Database,
+) -> None:
+    # The matching and enrollment topics are consumed apart: the activation may come first.
+    await run(database, commands.ActivateRelationship("m-4", "prog-4", "E-1", ("E-3",), tenant="acme"))
+    with pytest.raises(NotFound):
+        await run(database, commands.GetPlan("m-4", caller=MENTOR))
+    program = ProgramTerms("prog-4", "acme", COHORT_START, COHORT_END, every_days=14, session_minutes=45)
+    await run(database, commands.RememberProgram(program))
+    plan = await run(database, commands.GetPlan("m-4", caller=MENTOR))
+    assert plan.recurrence.interval == 2 and plan.complete
+    await run(database, commands.RememberProgram(program))  # the program again: the plan stays as it is
+    assert await run(database, commands.GetPlan("m-4", caller=MENTOR)) == plan

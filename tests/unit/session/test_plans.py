@@ -193,3 +193,13 @@ def test_the_export_is_a_series_with_exceptions_and_overrides_that_parses_back()
     berlin = ZoneInfo("Europe/Berlin")
     times = sorted({moment.astimezone(berlin).time() for moment in _expanded(text)})
     assert len(times) == 1
+
+
+@pytest.mark.parametrize("first_day", [datetime(2027, 3, 29, tzinfo=UTC), datetime(2027, 1, 12, tzinfo=UTC)])
+def test_a_monthly_series_is_what_an_independent_reader_expands_its_rrule_to(first_day: datetime) -> None:
+    # 29 March 2027 is the fifth (so the last) Monday of March: BYDAY=-1MO; 12 January the second Tuesday.
+    plan = propose_plan("m-1", Cadence(30), [BERLIN, BERLIN], [], first_day, first_day + timedelta(days=330))
+    assert plan is not None and plan.complete and plan.recurrence.freq == "MONTHLY"
+    expected_nth = -1 if first_day.day > 28 else 2
+    assert plan.recurrence.by_day == (expected_nth, first_day.weekday())
+    assert sorted(_expanded(render_plan(plan, utc(2027, 1, 1)))) == [slot.occurrence for slot in plan.slots]
