@@ -46,3 +46,6 @@ HEALTH_CHANGES = Counter(
     "Changes of a relationship's health: at_risk (became, or changed why) or recovered.",
     ["change"],
 )
+CLOSING_REVIEWS = Counter(
+    "mentoring_session_closing_reviews_total", "Closing reviews submitted, by the author's role.", ["by"]
+)

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKeyConstraint, String, Table, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.session.adapters import review_store
 from services.session.adapters.health_store import relationship_health
 from services.session.adapters.plan_store import plan_slots
 from services.session.adapters.store import feedback, metadata, relationships, sessions
@@ -101,6 +102,7 @@ async def program_outcomes(
             .group_by(feedback.c.role)
         )
     }
+    reviews = await review_store.review_counts(session, of_program)
     return ProgramOutcomes(
         program_id=program_id,
         relationships=sum(statuses.values()),
@@ -115,6 +117,11 @@ async def program_outcomes(
         sessions_cancelled=by_status[SessionStatus.CANCELLED.value],
         by_mentors=satisfaction(*sides.get(Role.MENTOR.value, (0, 0, 0))),
         by_mentees=satisfaction(*sides.get(Role.MENTEE.value, (0, 0, 0))),
+        goals_total=reviews.goals_total,
+        goals_attained=reviews.goals_attained,
+        closing_by_mentors=reviews.by_mentors,
+        closing_by_mentees=reviews.by_mentees,
+        mentor_benefits={benefit.value: count for benefit, count in reviews.mentor_benefits.items()},
     )
 
 

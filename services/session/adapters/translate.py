@@ -3,6 +3,7 @@ publishes (both use ``mentoring.v1.Session``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Final, assert_never
 
 from google.protobuf.message import Message
@@ -21,6 +22,8 @@ from services.session.domain.model import (
 from services.session.domain.outcomes import EndCause, ProgramOutcomes, Satisfaction
 from services.session.domain.plans import Plan, PlanSlot
 from services.session.domain.programs import Delivery, ProgramTerms
+from services.session.domain.reviews import ClosingReview, MentorBenefit
+from services.shared.errors import InvalidArgument
 from services.shared.timestamps import instant, timestamp
 
 ROLE_TO_WIRE: Final = {Role.MENTOR: common_pb2.ROLE_MENTOR, Role.MENTEE: common_pb2.ROLE_MENTEE}
@@ -50,6 +53,12 @@ END_CAUSE_TO_WIRE: Final = {
     EndCause.EMPLOYEE_TERMINATED: common_pb2.END_CAUSE_EMPLOYEE_TERMINATED,
     EndCause.EMPLOYEE_ERASED: common_pb2.END_CAUSE_EMPLOYEE_ERASED,
 }
+BENEFIT_TO_WIRE: Final = {
+    MentorBenefit.SEEING_OTHERS_DEVELOP: session_pb2.MENTOR_BENEFIT_SEEING_OTHERS_DEVELOP,
+    MentorBenefit.NEW_PERSPECTIVES: session_pb2.MENTOR_BENEFIT_NEW_PERSPECTIVES,
+    MentorBenefit.SKILLS_STRENGTHENED: session_pb2.MENTOR_BENEFIT_SKILLS_STRENGTHENED,
+}
+BENEFIT_FROM_WIRE: Final = {wire: benefit for benefit, wire in BENEFIT_TO_WIRE.items()}
 END_CAUSE_FROM_WIRE: Final = {wire: cause for cause, wire in END_CAUSE_TO_WIRE.items()}
 
 
@@ -205,6 +214,36 @@ def outcomes_to_wire(outcomes: ProgramOutcomes) -> session_pb2.ProgramOutcomes:
         sessions_cancelled=outcomes.sessions_cancelled,
         by_mentors=_ratings_to_wire(outcomes.by_mentors),
         by_mentees=_ratings_to_wire(outcomes.by_mentees),
+        goals_total=outcomes.goals_total,
+        goals_attained=outcomes.goals_attained,
+        closing_by_mentors=_ratings_to_wire(outcomes.closing_by_mentors),
+        closing_by_mentees=_ratings_to_wire(outcomes.closing_by_mentees),
+        mentor_benefits=[
+            session_pb2.BenefitCount(benefit=BENEFIT_TO_WIRE[MentorBenefit(benefit)], mentors=count)
+            for benefit, count in sorted(outcomes.mentor_benefits.items())
+        ],
+    )
+
+
+def benefits_from_wire(benefits: Iterable[session_pb2.MentorBenefit.ValueType]) -> tuple[MentorBenefit, ...]:
+    """The benefits named; an unknown or unspecified value is refused (InvalidArgument)."""
+    known = []
+    for benefit in benefits:
+        if benefit not in BENEFIT_FROM_WIRE:
+            raise InvalidArgument("benefits", "names no benefit this service knows")
+        known.append(BENEFIT_FROM_WIRE[benefit])
+    return tuple(known)
+
+
+def review_to_wire(review: ClosingReview) -> session_pb2.ClosingReview:
+    return session_pb2.ClosingReview(
+        match_id=review.match_id,
+        by=ROLE_TO_WIRE[review.by],
+        satisfaction=review.satisfaction,
+        goals_attained=list(review.goals_attained),
+        benefits=[BENEFIT_TO_WIRE[benefit] for benefit in review.benefits],
+        comment=review.comment,
+        submitted_at=timestamp(review.submitted_at),
     )
 
 

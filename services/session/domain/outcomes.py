@@ -1,10 +1,11 @@
 """What became of a program's relationships, as counts without personal data: for reports to HR and the
 program's managers.
 
-Satisfaction is the mean rating each side gave in its feedback; a side's mean is told only when at least
-MIN_GROUP relationships gave ratings on that side, so that no mean is one person's (or two people's)
-rating in disguise. A relationship *ended early* when it ended before its program's cohort did (or, for
-a program without an end date, whenever it ended); the cause is the matching service's code.
+Satisfaction is the mean rating each side gave, in its feedback on sessions and in its closing reviews;
+a side's mean is told only when at least MIN_GROUP relationships gave ratings on that side, so that no
+mean is one person's (or two people's) rating in disguise. A relationship *ended early* when it ended
+before its program's cohort did (or, for a program without an end date, whenever it ended); the cause is
+the matching service's code.
 """
 
 from __future__ import annotations
@@ -60,8 +61,13 @@ class ProgramOutcomes:
     sessions_scheduled: int = 0  # sessions booked and still to be held (or to be recorded)
     sessions_held: int = 0  # sessions completed
     sessions_cancelled: int = 0
-    by_mentors: Satisfaction = Satisfaction()
+    by_mentors: Satisfaction = Satisfaction()  # session feedback
     by_mentees: Satisfaction = Satisfaction()
+    goals_total: int = 0
+    goals_attained: int = 0  # named attained in a closing review
+    closing_by_mentors: Satisfaction = Satisfaction()  # closing reviews' satisfaction
+    closing_by_mentees: Satisfaction = Satisfaction()
+    mentor_benefits: Mapping[str, int] = field(default_factory=dict)  # benefit -> mentors naming it
 
 
 def ended_early(ended_at: datetime, window_end: datetime | None) -> bool:

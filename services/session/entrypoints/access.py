@@ -63,5 +63,12 @@ ACCESS = AccessTable(
             people=EVERY_PERSON,
             objects=f"{_MEMBERS}: the feedback the other side gave them (never another mentee's)",
         ),
+        "SubmitClosingReview": RpcAccess(
+            people=EVERY_PERSON,
+            objects=(
+                f"{_MEMBERS}, ended or whose program ended; the review is the caller's (naming another: "
+                "refused)"
+            ),
+        ),
     },
 )

@@ -47,6 +47,10 @@ LIMITS = RequestLimits(
         "mentoring.v1.ListRelationshipsAtRiskRequest.program_id": ID,
         "mentoring.v1.GetProgramOutcomesRequest.program_id": ID,
         "mentoring.v1.ListFeedbackReceivedRequest.match_id": ID,
+        "mentoring.v1.SubmitClosingReviewRequest.match_id": ID,
+        "mentoring.v1.SubmitClosingReviewRequest.employee_id": ID,
+        "mentoring.v1.SubmitClosingReviewRequest.goals_attained": ID,
+        "mentoring.v1.SubmitClosingReviewRequest.comment": LONG_TEXT,
     },
     required={
         "ScheduleSession": ("match_id",),
@@ -63,5 +67,6 @@ LIMITS = RequestLimits(
         "ExportPlanICalendar": ("match_id",),
         "GetProgramOutcomes": ("program_id",),
         "ListFeedbackReceived": ("match_id",),
+        "SubmitClosingReview": ("match_id", "employee_id"),
     },
 )

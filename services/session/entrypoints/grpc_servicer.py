@@ -242,3 +242,18 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
         return session_pb2.ListFeedbackReceivedResponse(
             feedback=[translate.feedback_to_wire(f) for f in given]
         )
+
+    @override
+    async def SubmitClosingReview(
+        self, request: session_pb2.SubmitClosingReviewRequest, context: Context
+    ) -> session_pb2.ClosingReview:
+        command = commands.SubmitClosingReview(
+            match_id=request.match_id,
+            employee_id=request.employee_id,
+            satisfaction=request.satisfaction,
+            goals_attained=tuple(request.goals_attained),
+            benefits=translate.benefits_from_wire(request.benefits),
+            comment=request.comment,
+            caller=current_principal(),
+        )
+        return translate.review_to_wire(await self._bus.execute(command))

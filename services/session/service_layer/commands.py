@@ -16,6 +16,7 @@ from services.session.domain.model import Feedback, Goal, GoalProgress, Session
 from services.session.domain.outcomes import EndCause, ProgramOutcomes
 from services.session.domain.plans import Plan, PlanSlot
 from services.session.domain.programs import Delivery, ProgramTerms
+from services.session.domain.reviews import ClosingReview, MentorBenefit
 from services.session.domain.slots import WorkingHours
 from services.shared.auth import Principal
 from services.shared.messagebus import Command, Query
@@ -282,4 +283,17 @@ class ListFeedbackReceived(Query[list[Feedback]]):
     """The feedback the other side of the relationship gave, for the caller (a member) to read."""
 
     match_id: str
+    caller: Principal = field(kw_only=True)
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitClosingReview(Command[ClosingReview]):
+    """A member looks back on a relationship that has ended (or whose program has), once."""
+
+    match_id: str
+    employee_id: str
+    satisfaction: int
+    goals_attained: tuple[str, ...] = ()
+    benefits: tuple[MentorBenefit, ...] = ()
+    comment: str = ""
     caller: Principal = field(kw_only=True)

@@ -27,6 +27,7 @@ from services.session.adapters import (
     outcome_store,
     plan_store,
     program_store,
+    review_store,
     store,
 )
 from services.session.adapters.publishing import publish
@@ -189,6 +190,7 @@ async def erase_employee(
     employee_id = require_id(command.employee_id, "employee_id")
     await goal_store.forget_enrolment_goals(uow, employee_id, command.tenant)
     await plan_store.forget_working_hours(uow, employee_id, command.tenant)
+    await review_store.forget_reviews(uow, employee_id, command.tenant)
     erased = await erasure_store.erase_employee(uow, employee_id, command.tenant)
     for tenant, subjects in erased.subjects_by_tenant.items():
         await forget_subjects(uow, tenant, subjects)

@@ -105,13 +105,14 @@ def every_request(match_id: str, session_id: str, caller: Principal) -> list[Com
         commands.SkipPlannedSlot(match_id, 0, caller=caller),
         commands.ExportPlan(match_id, caller=caller),
         commands.ListFeedbackReceived(match_id, caller=caller),
+        commands.SubmitClosingReview(match_id, caller.employee_id or "", 4, caller=caller),
     ]  # type: ignore[list-item]
 
 
 def test_the_table_names_every_rpc_admits_people_and_refuses_services() -> None:
     assert getattr(SessionServicer, "access_table", None) is ACCESS
     methods = [method for method, _ in ACCESS.rows()]
-    assert len(methods) == 17
+    assert len(methods) == 18
     for method in methods:
         if method in ("ListRelationshipsAtRisk", "GetProgramOutcomes"):  # HR and program managers only
             with pytest.raises(PermissionDenied) as refused:

@@ -1,6 +1,7 @@
 """A program's outcomes as counts without personal data (sessions held vs planned, at risk, ended early
-and why, satisfaction told only over enough relationships), and the feedback each side reads: what the
-other side said to them, never another mentee's."""
+and why, goals attained, satisfaction told only over enough relationships, the mentors' benefits), the
+closing reviews they are counted from, and the feedback each side reads: what the other side said to
+them, never another mentee's."""
 
 from __future__ import annotations
 
@@ -11,16 +12,19 @@ from pathlib import Path
 from typing import TypeVar, cast
 
 import pytest
+from sqlalchemy import select
 
+from services.session.adapters.review_store import closing_reviews
 from services.session.adapters.translate import outcomes_to_wire
 from services.session.bootstrap import MIGRATIONS
-from services.session.domain.model import Role
+from services.session.domain.model import Goal, Role
 from services.session.domain.outcomes import MIN_GROUP, EndCause
 from services.session.domain.programs import ProgramTerms
+from services.session.domain.reviews import MentorBenefit
 from services.session.service_layer import commands, handlers
 from services.shared.access import DenialReason, PermissionDenied
 from services.shared.db import Database
-from services.shared.errors import NotFound
+from services.shared.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from services.shared.messagebus import Command
 from tests.unit.session.callers import person
 
@@ -140,3 +144,53 @@ async def test_each_side_reads_what_the_other_said_to_them(database: Database) -
     for stranger in (person("E-9"), HR):
         with pytest.raises(PermissionDenied):
             await run(database, commands.ListFeedbackReceived("m-g", caller=stranger))
+
+
+async def test_closing_reviews_come_at_the_end_once_each_and_count_in_the_outcomes(
+    database: Database,
+) -> None:
+    await run(database, commands.RememberEnrolmentGoals("prog-1", "E-1", (Goal("g1", "", "Lead a review"),)))
+    await run(database, commands.ActivateRelationship("m-r", "prog-1", "M-1", ("E-1",), tenant="acme"))
+    mentee, mentor = person("E-1"), person("M-1")
+    with pytest.raises(FailedPrecondition) as early:
+        await run(database, commands.SubmitClosingReview("m-r", "E-1", 4, ("g1",), caller=mentee))
+    assert early.value.rule == "relationship_not_ended"
+    await run(database, commands.EndRelationship("m-r", "prog-1", "M-1", ("E-1",), cause=EndCause.AT_WILL))
+    with pytest.raises(InvalidArgument) as benefits:
+        await run(
+            database,
+            commands.SubmitClosingReview(
+                "m-r", "E-1", 4, benefits=(MentorBenefit.NEW_PERSPECTIVES,), caller=mentee
+            ),
+        )
+    assert benefits.value.field == "benefits"
+    with pytest.raises(InvalidArgument):
+        await run(database, commands.SubmitClosingReview("m-r", "E-1", 4, ("g-404",), caller=mentee))
+    with pytest.raises(PermissionDenied):
+        await run(database, commands.SubmitClosingReview("m-r", "M-1", 4, caller=mentee))
+    given = await run(
+        database, commands.SubmitClosingReview("m-r", "E-1", 4, ("g1",), comment="Grew a lot", caller=mentee)
+    )
+    assert (given.by, given.goals_attained) == (Role.MENTEE, ("g1",))
+    with pytest.raises(AlreadyExists):
+        await run(database, commands.SubmitClosingReview("m-r", "E-1", 5, caller=mentee))
+    drawn = (MentorBenefit.SEEING_OTHERS_DEVELOP, MentorBenefit.SKILLS_STRENGTHENED)
+    await run(database, commands.SubmitClosingReview("m-r", "M-1", 5, benefits=drawn, caller=mentor))
+    outcomes = await run(database, commands.GetProgramOutcomes("prog-1", caller=HR))
+    assert (outcomes.goals_total, outcomes.goals_attained) == (1, 1)
+    assert (outcomes.closing_by_mentees.ratings, outcomes.closing_by_mentees.mean) == (1, None)
+    assert outcomes.mentor_benefits == {"seeing_others_develop": 1, "skills_strengthened": 1}
+    wire = outcomes_to_wire(outcomes).SerializeToString()
+    assert b"E-1" not in wire and b"Grew" not in wire
+
+
+async def test_when_the_program_is_over_a_live_relationship_is_reviewed_and_erasure_forgets_it(
+    database: Database,
+) -> None:
+    await run(database, commands.ActivateRelationship("m-o", "prog-1", "M-2", ("E-2",), tenant="acme"))
+    over = COHORT_END + timedelta(days=1, minutes=1)
+    await run(database, commands.SubmitClosingReview("m-o", "E-2", 3, caller=person("E-2")), over)
+    await run(database, commands.EraseEmployee("E-2", tenant="acme"))
+    async with database.transaction() as uow:
+        left = (await uow.execute(select(closing_reviews.c.employee_id))).scalars().all()
+    assert left == []
