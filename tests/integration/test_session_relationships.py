@@ -3,8 +3,8 @@ tokens: a program with a weekly cadence and two people's enrolments (Berlin, New
 is activated, a plan is proposed in the hours both share; the mentee accepts a slot (a session is
 booked) and exports the series; a missed cadence puts the relationship at risk (the health job runs
 every second), HR sees it with its reason; a session held clears it; both changes are on the topic; the
-mentor reads the mentee's feedback; the match ends (at will) and the program's outcomes count it as
-ended early, with no person in them.
+mentor reads the mentee's feedback; the match ends (at will), both give their closing reviews, and the
+program's outcomes count it as ended early, with no person in them.
 
 Time cannot pass eleven days in a test: the relationship's recorded start is set eleven days back in
 the service's database, the one fact time would have changed."""
@@ -188,6 +188,20 @@ async def test_a_plan_is_proposed_accepted_and_a_missed_cadence_is_flagged_then_
                 [record(published_event("matching", ended, tenant="acme"), "m-rl")],
             )
             await wait_for(lambda: rows(database, "SELECT cause FROM relationship_endings") == [("at_will",)])
+            stub.SubmitClosingReview(
+                session_pb2.SubmitClosingReviewRequest(match_id="m-rl", employee_id=MENTEE, satisfaction=4),
+                metadata=as_mentee,
+            )
+            mentors = stub.SubmitClosingReview(
+                session_pb2.SubmitClosingReviewRequest(
+                    match_id="m-rl",
+                    employee_id=MENTOR,
+                    satisfaction=5,
+                    benefits=[session_pb2.MENTOR_BENEFIT_NEW_PERSPECTIVES],
+                ),
+                metadata=as_mentor,
+            )
+            assert mentors.by == common_pb2.ROLE_MENTOR
             outcomes = stub.GetProgramOutcomes(
                 session_pb2.GetProgramOutcomesRequest(program_id="p-rl"), metadata=as_hr
             )
@@ -201,6 +215,10 @@ async def test_a_plan_is_proposed_accepted_and_a_missed_cadence_is_flagged_then_
                 (common_pb2.END_CAUSE_AT_WILL, 1)
             ]
             assert outcomes.by_mentees.ratings == 1 and not outcomes.by_mentees.mean_told
+            assert [(b.benefit, b.mentors) for b in outcomes.mentor_benefits] == [
+                (session_pb2.MENTOR_BENEFIT_NEW_PERSPECTIVES, 1)
+            ]
+            assert outcomes.closing_by_mentees.ratings == 1 and not outcomes.closing_by_mentees.mean_told
             assert MENTEE.encode() not in outcomes.SerializeToString()
 
         # scheduled x2, completed, health changed x2, feedback, cancelled (the accepted slot's, at the end)
