@@ -40,6 +40,7 @@ class Assessed:
     tenant: str
     known: Health
     facts: HealthFacts
+    recorded: bool = True  # False: no health kept yet (a relationship older than the health record)
 
 
 async def started(session: AsyncSession, match_id: str, now: datetime) -> None:
@@ -127,6 +128,7 @@ async def to_assess(
                 program_id=row.program_id,
                 tenant=row.tenant,
                 known=Health(tuple(RiskReason(code) for code in row.reasons or ()), row.since),
+                recorded=row.started_at is not None,
                 facts=HealthFacts(
                     every_days=row.every_days,
                     started_at=started_at,

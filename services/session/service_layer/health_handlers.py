@@ -29,6 +29,8 @@ async def _apply(uow: AsyncSession, assessed: Sequence[health_store.Assessed], n
     for item in assessed:
         found = health.assess(item.known, item.facts, now)
         if found is None:
+            if not item.recorded:  # its start is recorded now, so that a missed cadence counts from it
+                await health_store.save(uow, item.match_id, item.known, item.facts.started_at, now)
             continue
         await health_store.save(uow, item.match_id, found, item.facts.started_at, now)
         changed.append(events.RelationshipHealthChanged(item.tenant, item.match_id, item.program_id, found))

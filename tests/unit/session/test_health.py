@@ -14,6 +14,7 @@ import pytest
 from mentoring.v1 import events_pb2
 from sqlalchemy import select
 
+from services.session.adapters.health_store import relationship_health
 from services.session.bootstrap import MIGRATIONS
 from services.session.domain.health import Health, HealthFacts, RiskReason, assess, ratings_dropped
 from services.session.domain.programs import ProgramTerms
@@ -153,3 +154,15 @@ async def test_only_hr_and_the_programs_managers_list_relationships_at_risk(data
         database, commands.ListRelationshipsAtRisk(caller=person("H-9", "hr_admin", tenant="globex"))
     )
     assert other_tenant.items == [] and other_tenant.total_size == 0
+
+
+async def test_a_relationship_the_service_held_before_it_kept_health_is_flagged_in_time(
+    database: Database,
+) -> None:
+    # A relationship activated before health was kept has no record of its start: the first assessment
+    # records it, and the cadence is counted from then.
+    async with database.transaction() as uow:
+        await uow.execute(relationship_health.delete())
+    first = datetime(2030, 1, 10, 9, tzinfo=UTC)
+    assert await run(database, commands.AssessHealth(), first) == 0
+    assert await run(database, commands.AssessHealth(), first + timedelta(days=11)) == 1
