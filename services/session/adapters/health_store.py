@@ -79,6 +79,10 @@ async def to_assess(
 ) -> list[Assessed]:
     """The live relationships (all, or those of ``match_ids``) whose program's cadence is known, with
     their health and facts. One never recorded started ``now`` as far as health goes."""
+    live = and_(relationships.c.status == RelationshipStatus.ACTIVE.value, programs.c.every_days > 0)
+    if match_ids is not None:
+        live = and_(live, relationships.c.match_id.in_(list(match_ids)))
+    of_program = programs.c.program_id == relationships.c.program_id
     query = (
         select(
             relationships.c.match_id,
@@ -90,29 +94,28 @@ async def to_assess(
             relationship_health.c.reasons,
             relationship_health.c.since,
         )
-        .join(programs, programs.c.program_id == relationships.c.program_id)
+        .join(programs, of_program)
         .outerjoin(relationship_health, relationship_health.c.match_id == relationships.c.match_id)
-        .where(relationships.c.status == RelationshipStatus.ACTIVE.value, programs.c.every_days > 0)
+        .where(live)
         .order_by(relationships.c.match_id)
     )
-    if match_ids is not None:
-        query = query.where(relationships.c.match_id.in_(list(match_ids)))
     rows = (await session.execute(query)).all()
-    ids = [row.match_id for row in rows]
-    if not ids:
+    if not rows:
         return []
+    # The same relationships, as a subquery: no list of ids however many there are.
+    scope = select(relationships.c.match_id).join(programs, of_program).where(live)
     completed: dict[str, datetime] = {
         match_id: last
         for match_id, last in await session.execute(
             select(sessions.c.match_id, func.max(sessions.c.starts_at))
-            .where(sessions.c.match_id.in_(ids), sessions.c.status == SessionStatus.COMPLETED.value)
+            .where(sessions.c.match_id.in_(scope), sessions.c.status == SessionStatus.COMPLETED.value)
             .group_by(sessions.c.match_id)
         )
     }
     ratings: dict[tuple[str, str], list[int]] = defaultdict(list)
     for match_id, role, rating in await session.execute(
         select(feedback.c.match_id, feedback.c.role, feedback.c.rating)
-        .where(feedback.c.match_id.in_(ids))
+        .where(feedback.c.match_id.in_(scope))
         .order_by(feedback.c.submitted_at, feedback.c.feedback_id)
     ):
         ratings[(match_id, role)].append(rating)
