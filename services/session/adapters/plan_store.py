@@ -243,3 +243,14 @@ async def live_relationships_without_plan(session: AsyncSession, program_id: str
         .order_by(relationships.c.match_id)
     )
     return list(rows.scalars())
+
+
+async def slot_of_session(session: AsyncSession, session_id: str) -> tuple[Plan, PlanSlot] | None:
+    """The plan and the slot a session was booked from, if it was."""
+    match_id = (
+        await session.execute(select(plan_slots.c.match_id).where(plan_slots.c.session_id == session_id))
+    ).scalar()
+    plan = await get_plan(session, match_id) if match_id is not None else None
+    if plan is None:
+        return None
+    return plan, next(slot for slot in plan.slots if slot.session_id == session_id)

@@ -278,6 +278,11 @@ def accept_slot(slot: PlanSlot, session_id: str) -> PlanSlot:
     return replace(slot, status=SlotStatus.ACCEPTED, session_id=session_id)
 
 
+def release_slot(slot: PlanSlot) -> PlanSlot:
+    """The session booked for the slot was cancelled: the slot is proposed again, to move or skip."""
+    return replace(slot, status=SlotStatus.PROPOSED, session_id="")
+
+
 def move_slot(slot: PlanSlot, starts_at: datetime) -> PlanSlot:
     """The slot is proposed at another time (an unfilled one gets its time)."""
     _require_open(slot, "moved")

@@ -264,7 +264,9 @@ async def cancel_session(
 ) -> Session:
     session, relationship = await _session_of_member(uow, command.caller, command.session_id)
     cancelled = session.cancel(command.reason)
-    await store.update_session(uow, cancelled, _now(now))
+    moment = _now(now)
+    await store.update_session(uow, cancelled, moment)
+    await plan_handlers.session_cancelled(uow, cancelled.session_id, moment)
     await publish(uow, [events.SessionCancelled(relationship.tenant, cancelled, CancellationCause.REQUESTED)])
     after_commit(uow, metrics.SESSIONS_CANCELLED.labels(CancellationCause.REQUESTED.value).inc)
     return cancelled

@@ -70,6 +70,14 @@ async def plan_waiting(uow: AsyncSession, program: ProgramTerms, now: datetime) 
     return planned
 
 
+async def session_cancelled(uow: AsyncSession, session_id: str, now: datetime) -> None:
+    """A session booked from a slot was cancelled by a member: the slot is proposed again."""
+    found = await plan_store.slot_of_session(uow, session_id)
+    if found is not None:
+        plan, slot = found
+        await plan_store.update_slot(uow, plan, plans.release_slot(slot), now)
+
+
 async def remember_working_hours(
     uow: AsyncSession, command: commands.RememberWorkingHours, now: datetime | None = None
 ) -> None:

@@ -158,3 +158,13 @@ async def test_a_relationship_that_starts_before_its_program_is_known_is_planned
     assert plan.recurrence.interval == 2 and plan.complete
     await run(database, commands.RememberProgram(program))  # the program again: the plan stays as it is
     assert await run(database, commands.GetPlan("m-4", caller=MENTOR)) == plan
+
+
+async def test_a_cancelled_session_gives_its_slot_back_to_the_plan(database: Database) -> None:
+    accepted = await run(database, commands.AcceptPlannedSlot("m-1", 0, caller=MENTEE))
+    await run(database, commands.CancelSession(accepted.session_id, "ill", caller=MENTOR))
+    slot = (await run(database, commands.GetPlan("m-1", caller=MENTOR))).slot(0)
+    assert (slot.status, slot.session_id) == (SlotStatus.PROPOSED, "")
+    assert (
+        await run(database, commands.SkipPlannedSlot("m-1", 0, caller=MENTOR))
+    ).status is SlotStatus.SKIPPED
