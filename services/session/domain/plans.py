@@ -5,7 +5,7 @@ changes; the UTC instant moves): occurrence ``k`` is the series' first start plu
 occurrence becomes a slot at its own time when everyone is at work and free then; otherwise at the
 earliest shared free time within half an interval of it (a moved occurrence); otherwise it stays
 unfilled. The first start is chosen among the shared free times of the first interval as the one that
-leaves most occurrences where the series puts them.
+places most occurrences, then leaves most of them where the series puts them.
 
 Either person then accepts a slot (it becomes a scheduled session), moves it, or skips it.
 """
@@ -224,7 +224,8 @@ def propose_plan(
     zone = ZoneInfo(people[0].timezone)
     duration, half = cadence.duration, timedelta(days=interval_days) / 2
     first_period_end = min(start + timedelta(days=interval_days), horizon)
-    best: tuple[int, Recurrence, list[datetime], list[datetime | None]] | None = None
+    # The best anchor places most occurrences, then leaves most of them where the series puts them.
+    best: tuple[tuple[int, int], Recurrence, list[datetime], list[datetime | None]] | None = None
     for anchor in _anchors(FreeTime(free_intervals), duration, start, first_period_end):
         first_local = anchor.astimezone(zone)
         recurrence = _recurrence(cadence, first_local, interval_days, count)
@@ -232,8 +233,9 @@ def propose_plan(
         recurrence = replace(recurrence, count=len(times))
         placed = _placed(times, FreeTime(free_intervals), duration, half, horizon)
         on_time = sum(1 for nominal, slot in zip(times, placed, strict=True) if slot == nominal)
-        if best is None or on_time > best[0]:
-            best = (on_time, recurrence, times, placed)
+        score = (sum(1 for slot in placed if slot is not None), on_time)
+        if best is None or score > best[0]:
+            best = (score, recurrence, times, placed)
         if on_time == len(times):
             break
     if best is None or not best[2]:
