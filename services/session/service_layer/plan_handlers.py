@@ -1,9 +1,10 @@
 """Cadence plans: proposed when a relationship starts, then accepted, moved or skipped slot by slot by its
 members (``lookups.member_of``: the caller is the relationship's mentor or a mentee).
 
-A plan keeps to the working hours each person declared at enrolment in the program (09:00-17:00 UTC on
-weekdays for one who declared none, or whose enrolment the service has not seen), around the sessions
-and the still-proposed slots of their other relationships, within the program's cohort."""
+A plan keeps to the working hours each person declared at enrolment in the program, on weekdays in
+their time zone (09:00-17:00 local when they declared no hours; UTC when their time zone is unknown or
+their enrolment has not reached the service), around the sessions and the still-proposed slots of their
+other relationships, within the program's cohort."""
 
 from __future__ import annotations
 

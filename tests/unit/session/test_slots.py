@@ -91,8 +91,9 @@ def test_a_night_shift_keeps_its_local_hours_either_side_of_the_autumn_change() 
     assert monday == [(utc(2027, 11, 1, 21), utc(2027, 11, 2, 5))]
 
 
-def test_absent_or_nonsense_declarations_fall_back_to_nine_to_five_utc() -> None:
+def test_absent_hours_are_nine_to_five_local_and_an_unknown_zone_is_utc() -> None:
     assert WorkingHours.declared("", 0, 0) == WorkingHours("UTC", 9, 17)
+    assert WorkingHours.declared("Europe/Berlin", 0, 0) == WorkingHours("Europe/Berlin", 9, 17), "local"
     assert WorkingHours.declared("Mars/Olympus", 8, 16) == WorkingHours("UTC", 8, 16)
     assert WorkingHours.declared("Europe/Berlin", 25, 3) == WorkingHours("Europe/Berlin", 9, 17)
     assert WorkingHours.declared("Asia/Kolkata", 22, 6) == WorkingHours("Asia/Kolkata", 22, 6)
