@@ -116,6 +116,7 @@ bench: setup kafka-up idp-up ## benchmarks: figures next to a baseline measured 
 	$(PY) -m benchmarks.matching_engine
 	$(PY) -m benchmarks.enrollment_hris
 	$(PY) -m benchmarks.auth_overhead
+	$(PY) -m benchmarks.session_plans
 
 clean: ## stop Kafka and Keycloak, remove data (and the Keycloak distribution), venv and generated code
 	-bash $(KAFKA) reset

@@ -11,3 +11,5 @@ class SessionSettings(ServiceSettings):
     service_name: str = "session"
     grpc_port: int = 50053
     metrics_port: int = 9103
+    # How often the health of every live relationship is assessed (MENTORING_SESSION_HEALTH_EVERY_SECONDS).
+    health_every_seconds: float = 3600.0

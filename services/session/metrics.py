@@ -33,3 +33,21 @@ CALENDAR_EXPORTS = Counter("mentoring_session_calendar_exports_total", "iCalenda
 ERASURES = Counter(
     "mentoring_session_erasures_total", "Erased people removed from the relationships they were in."
 )
+PLANS_PROPOSED = Counter(
+    "mentoring_session_plans_proposed_total",
+    "Cadence plans proposed when a relationship starts: complete (every occurrence got a time) or partial.",
+    ["outcome"],
+)
+PLAN_SLOTS = Counter(
+    "mentoring_session_plan_slots_total",
+    "Plan slots changed by a member: accepted, moved, skipped.",
+    ["change"],
+)
+HEALTH_CHANGES = Counter(
+    "mentoring_session_health_changes_total",
+    "Changes of a relationship's health: at_risk (became, or changed why) or recovered.",
+    ["change"],
+)
+CLOSING_REVIEWS = Counter(
+    "mentoring_session_closing_reviews_total", "Closing reviews submitted, by the author's role.", ["by"]
+)

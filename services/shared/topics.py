@@ -324,6 +324,18 @@ _TYPES: tuple[EventType, ...] = (
         lambda: ev.FeedbackSubmitted(match_id="m-1", session_id="s-1", by=common.ROLE_MENTEE, rating=5),
     ),
     EventType(
+        "mentoring.session.relationship.health_changed.v1",
+        SESSION_EVENTS,
+        ev.RelationshipHealthChanged,
+        lambda: ev.RelationshipHealthChanged(
+            match_id="m-1",
+            program_id="prog-1",
+            at_risk=True,
+            reasons=[ev.RELATIONSHIP_RISK_MISSED_CADENCE],
+            since=_ts(1_700_000_000),
+        ),
+    ),
+    EventType(
         "mentoring.notification.notification.delivered.v1",
         NOTIFICATION_EVENTS,
         ev.NotificationDelivered,

@@ -1,11 +1,11 @@
-"""What the session service keeps of programs (from enrollment events): tenant, cohort dates, delivery
-and managers."""
+"""What the session service keeps of programs (from enrollment events): tenant, cohort dates, delivery,
+managers and cadence."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, String, Table, select
+from sqlalchemy import JSON, Column, Integer, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.session.adapters.store import metadata
@@ -22,6 +22,8 @@ programs = Table(
     Column("delivery", String(16), nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("manager_ids", JSON, nullable=False, server_default="[]"),
+    Column("every_days", Integer, nullable=False, server_default="0"),
+    Column("session_minutes", Integer, nullable=False, server_default="0"),
 )
 
 
@@ -32,6 +34,8 @@ async def save_program(session: AsyncSession, program: ProgramTerms, now: dateti
         "cohort_end": program.cohort_end,
         "delivery": program.delivery.value,
         "manager_ids": list(program.manager_ids),
+        "every_days": program.every_days,
+        "session_minutes": program.session_minutes,
         "updated_at": now,
     }
     updated = await session.execute(
@@ -58,4 +62,6 @@ async def get_program(
         cohort_end=row.cohort_end,
         delivery=Delivery(row.delivery),
         manager_ids=tuple(row.manager_ids or ()),
+        every_days=row.every_days,
+        session_minutes=row.session_minutes,
     )

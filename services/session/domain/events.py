@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.session.domain.health import Health
 from services.session.domain.model import CancellationCause, Feedback, GoalProgress, Session
 
 
@@ -67,4 +68,25 @@ class FeedbackSubmitted:
         return self.feedback.session_id
 
 
-Event = SessionScheduled | SessionCompleted | SessionCancelled | GoalProgressRecorded | FeedbackSubmitted
+@dataclass(frozen=True, slots=True)
+class RelationshipHealthChanged:
+    """A relationship became at risk, changed why, or recovered."""
+
+    tenant: str
+    match_id: str
+    program_id: str
+    health: Health
+
+    @property
+    def subject(self) -> str:
+        return self.match_id
+
+
+Event = (
+    SessionScheduled
+    | SessionCompleted
+    | SessionCancelled
+    | GoalProgressRecorded
+    | FeedbackSubmitted
+    | RelationshipHealthChanged
+)

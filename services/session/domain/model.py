@@ -298,10 +298,17 @@ def plan_session(
     )
     if program is not None:
         program.require_within(candidate.starts_at, candidate.ends_at)
+    require_nobody_busy(relationship, candidate.starts_at, candidate.ends_at, planned)
+    return candidate
+
+
+def require_nobody_busy(
+    relationship: Relationship, starts_at: datetime, ends_at: datetime, planned: Sequence[Session]
+) -> None:
+    """Nobody in the relationship has a SCHEDULED session in ``[starts_at, ends_at)``, in it or in
+    another of their relationships (``planned``: the sessions near that time of its people)."""
     for other in planned:
-        if other.status is not SessionStatus.SCHEDULED or not other.overlaps(
-            candidate.starts_at, candidate.ends_at
-        ):
+        if other.status is not SessionStatus.SCHEDULED or not other.overlaps(starts_at, ends_at):
             continue
         if other.match_id == relationship.match_id:
             raise FailedPrecondition(
@@ -311,7 +318,6 @@ def plan_session(
             )
         # Another relationship's session: which one, and whose, is that relationship's business.
         raise FailedPrecondition("participant_busy", "someone in this match has another session at that time")
-    return candidate
 
 
 def sessions_to_cancel_on_end(sessions: Iterable[Session], now: datetime) -> list[Session]:

@@ -1,4 +1,5 @@
-"""What the session service knows of a program: when its cohort meets and how sessions are delivered."""
+"""What the session service knows of a program: when its cohort meets, how sessions are delivered and
+how often its relationships meet."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from services.session.domain.plans import Cadence
 from services.shared.errors import FailedPrecondition
 
 
@@ -32,6 +34,14 @@ class ProgramTerms:
     cohort_end: datetime | None = None
     delivery: Delivery = Delivery.UNSPECIFIED
     manager_ids: tuple[str, ...] = ()
+    # The program's cadence (SessionCadence): a meeting every ``every_days`` days, ``session_minutes``
+    # long; 0: not known (a program stored before the service kept it).
+    every_days: int = 0
+    session_minutes: int = 0
+
+    @property
+    def cadence(self) -> Cadence:
+        return Cadence(self.every_days, self.session_minutes)
 
     @property
     def window_end(self) -> datetime | None:

@@ -2,7 +2,8 @@
 check on the relationship a request names is ``service_layer/permissions.py``.
 
 Every RPC is a person's: the relationship's members do everything in it; HR and program managers may
-list sessions (redacted), nothing else; no service account calls this service.
+list sessions (redacted), the relationships at risk (reason codes) and a program's outcome counts,
+nothing else; no service account calls this service.
 """
 
 from __future__ import annotations
@@ -41,6 +42,33 @@ ACCESS = AccessTable(
         ),
         "ExportICalendar": RpcAccess(
             people=EVERY_PERSON, objects=f"the caller's own sessions: of {_MEMBERS}, or all of theirs"
+        ),
+        "GetPlan": RpcAccess(people=EVERY_PERSON, objects=f"the cadence plan of {_MEMBERS}"),
+        "AcceptPlannedSlot": RpcAccess(people=EVERY_PERSON, objects=f"a slot of the plan of {_MEMBERS}"),
+        "MovePlannedSlot": RpcAccess(people=EVERY_PERSON, objects=f"a slot of the plan of {_MEMBERS}"),
+        "SkipPlannedSlot": RpcAccess(people=EVERY_PERSON, objects=f"a slot of the plan of {_MEMBERS}"),
+        "ExportPlanICalendar": RpcAccess(people=EVERY_PERSON, objects=f"the cadence plan of {_MEMBERS}"),
+        "ListRelationshipsAtRisk": RpcAccess(
+            people=PROGRAM_ROLES,
+            objects=(
+                "HR: the tenant's relationships at risk, of one program or all; a program manager: of a "
+                "program they manage, named; match, program, reason codes and since when, never words"
+            ),
+        ),
+        "GetProgramOutcomes": RpcAccess(
+            people=PROGRAM_ROLES,
+            objects="a program of the caller's tenant (HR) or that they manage: counts, no person in them",
+        ),
+        "ListFeedbackReceived": RpcAccess(
+            people=EVERY_PERSON,
+            objects=f"{_MEMBERS}: the feedback the other side gave them (never another mentee's)",
+        ),
+        "SubmitClosingReview": RpcAccess(
+            people=EVERY_PERSON,
+            objects=(
+                f"{_MEMBERS}, ended or whose program ended; the review is the caller's (naming another: "
+                "refused)"
+            ),
         ),
     },
 )

@@ -4,13 +4,16 @@ and dead-letters what a handler refuses)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from google.protobuf.message import Message
 from mentoring.v1 import common_pb2, events_pb2
 
-from services.session.adapters.translate import goal_from_wire, program_terms_from_wire
+from services.session.adapters.translate import end_cause_from_wire, goal_from_wire, program_terms_from_wire
+from services.session.domain.slots import WorkingHours
 from services.session.service_layer import commands
 from services.shared.envelope import CloudEvent
-from services.shared.messagebus import Translator
+from services.shared.messagebus import Command, Translator
 from services.shared.topics import ENROLLMENT_EVENTS, MATCHING_EVENTS
 
 
@@ -35,6 +38,7 @@ def end_relationship(event: CloudEvent) -> commands.EndRelationship:
         mentee_ids=tuple(match.mentee_employee_ids),
         reason=ended.reason or match.end_reason,
         tenant=event.tenant,
+        cause=end_cause_from_wire(ended.cause),
     )
 
 
@@ -60,12 +64,27 @@ def _enrolment_goals(participant: common_pb2.Participant) -> commands.RememberEn
     )
 
 
-def remember_enrolled_goals(event: CloudEvent) -> commands.RememberEnrolmentGoals | None:
-    return _enrolment_goals(event.payload(events_pb2.ParticipantEnrolled).participant)
+def _enrolment(participant: common_pb2.Participant) -> list[Command[Any]]:
+    """Every participant's time zone and working hours (cadence plans keep to them); a mentee's or a
+    peer's goals too."""
+    availability = participant.profile.availability
+    hours = commands.RememberWorkingHours(
+        program_id=participant.program_id,
+        employee_id=participant.employee_id,
+        hours=WorkingHours.declared(
+            participant.timezone, availability.work_start_hour, availability.work_end_hour
+        ),
+    )
+    goals = _enrolment_goals(participant)
+    return [hours] if goals is None else [hours, goals]
 
 
-def remember_updated_goals(event: CloudEvent) -> commands.RememberEnrolmentGoals | None:
-    return _enrolment_goals(event.payload(events_pb2.ParticipantUpdated).participant)
+def remember_enrolment(event: CloudEvent) -> list[Command[Any]]:
+    return _enrolment(event.payload(events_pb2.ParticipantEnrolled).participant)
+
+
+def remember_updated_enrolment(event: CloudEvent) -> list[Command[Any]]:
+    return _enrolment(event.payload(events_pb2.ParticipantUpdated).participant)
 
 
 def erase_employee(event: CloudEvent) -> commands.EraseEmployee:
@@ -82,8 +101,8 @@ def translators() -> dict[str, dict[type[Message], Translator]]:
         ENROLLMENT_EVENTS: {
             events_pb2.ProgramCreated: remember_created_program,
             events_pb2.ProgramUpdated: remember_updated_program,
-            events_pb2.ParticipantEnrolled: remember_enrolled_goals,
-            events_pb2.ParticipantUpdated: remember_updated_goals,
+            events_pb2.ParticipantEnrolled: remember_enrolment,
+            events_pb2.ParticipantUpdated: remember_updated_enrolment,
             events_pb2.EmployeeErased: erase_employee,
         },
     }

@@ -154,3 +154,106 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
             employee_id=request.employee_id, match_id=request.match_id, caller=current_principal()
         )
         return session_pb2.ICalendar(content=await self._bus.execute(query))
+
+    # ---- cadence plans ----
+
+    @override
+    async def GetPlan(self, request: session_pb2.GetPlanRequest, context: Context) -> session_pb2.Plan:
+        query = commands.GetPlan(match_id=request.match_id, caller=current_principal())
+        return translate.plan_to_wire(await self._bus.execute(query))
+
+    @override
+    async def AcceptPlannedSlot(
+        self, request: session_pb2.AcceptPlannedSlotRequest, context: Context
+    ) -> session_pb2.PlannedSlot:
+        command = commands.AcceptPlannedSlot(
+            match_id=request.match_id,
+            index=request.index,
+            agenda=request.agenda,
+            location=request.location,
+            meeting_link=request.meeting_link,
+            caller=current_principal(),
+        )
+        return translate.slot_to_wire(await self._bus.execute(command))
+
+    @override
+    async def MovePlannedSlot(
+        self, request: session_pb2.MovePlannedSlotRequest, context: Context
+    ) -> session_pb2.PlannedSlot:
+        command = commands.MovePlannedSlot(
+            match_id=request.match_id,
+            index=request.index,
+            starts_at=instant(request.starts_at) if request.HasField("starts_at") else None,
+            caller=current_principal(),
+        )
+        return translate.slot_to_wire(await self._bus.execute(command))
+
+    @override
+    async def SkipPlannedSlot(
+        self, request: session_pb2.SkipPlannedSlotRequest, context: Context
+    ) -> session_pb2.PlannedSlot:
+        command = commands.SkipPlannedSlot(
+            match_id=request.match_id, index=request.index, caller=current_principal()
+        )
+        return translate.slot_to_wire(await self._bus.execute(command))
+
+    @override
+    async def ExportPlanICalendar(
+        self, request: session_pb2.ExportPlanICalendarRequest, context: Context
+    ) -> session_pb2.ICalendar:
+        query = commands.ExportPlan(match_id=request.match_id, caller=current_principal())
+        return session_pb2.ICalendar(content=await self._bus.execute(query))
+
+    # ---- health ----
+
+    @override
+    async def ListRelationshipsAtRisk(
+        self, request: session_pb2.ListRelationshipsAtRiskRequest, context: Context
+    ) -> session_pb2.ListRelationshipsAtRiskResponse:
+        query = commands.ListRelationshipsAtRisk(
+            program_id=request.program_id,
+            page_size=request.page.page_size,
+            page_token=request.page.page_token,
+            caller=current_principal(),
+        )
+        page = await self._bus.execute(query)
+        return session_pb2.ListRelationshipsAtRiskResponse(
+            relationships=[
+                translate.at_risk_to_wire(item.match_id, item.program_id, item.health) for item in page.items
+            ],
+            page=translate.page_to_wire(page.next_page_token, page.total_size),
+        )
+
+    # ---- outcomes and feedback ----
+
+    @override
+    async def GetProgramOutcomes(
+        self, request: session_pb2.GetProgramOutcomesRequest, context: Context
+    ) -> session_pb2.ProgramOutcomes:
+        query = commands.GetProgramOutcomes(program_id=request.program_id, caller=current_principal())
+        return translate.outcomes_to_wire(await self._bus.execute(query))
+
+    @override
+    async def ListFeedbackReceived(
+        self, request: session_pb2.ListFeedbackReceivedRequest, context: Context
+    ) -> session_pb2.ListFeedbackReceivedResponse:
+        query = commands.ListFeedbackReceived(match_id=request.match_id, caller=current_principal())
+        given = await self._bus.execute(query)
+        return session_pb2.ListFeedbackReceivedResponse(
+            feedback=[translate.feedback_to_wire(f) for f in given]
+        )
+
+    @override
+    async def SubmitClosingReview(
+        self, request: session_pb2.SubmitClosingReviewRequest, context: Context
+    ) -> session_pb2.ClosingReview:
+        command = commands.SubmitClosingReview(
+            match_id=request.match_id,
+            employee_id=request.employee_id,
+            satisfaction=request.satisfaction,
+            goals_attained=tuple(request.goals_attained),
+            benefits=translate.benefits_from_wire(request.benefits),
+            comment=request.comment,
+            caller=current_principal(),
+        )
+        return translate.review_to_wire(await self._bus.execute(command))

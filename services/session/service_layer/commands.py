@@ -11,8 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from services.session.domain.health import Health
 from services.session.domain.model import Feedback, Goal, GoalProgress, Session
+from services.session.domain.outcomes import EndCause, ProgramOutcomes
+from services.session.domain.plans import Plan, PlanSlot
 from services.session.domain.programs import Delivery, ProgramTerms
+from services.session.domain.reviews import ClosingReview, MentorBenefit
+from services.session.domain.slots import WorkingHours
 from services.shared.auth import Principal
 from services.shared.messagebus import Command, Query
 from services.shared.paging import Page
@@ -41,6 +46,7 @@ class EndRelationship(Command[list[Session]]):
     mentee_ids: tuple[str, ...]
     reason: str = ""
     tenant: str = ""
+    cause: EndCause = EndCause.UNSPECIFIED
 
 
 # ---- from enrollment events ----
@@ -61,6 +67,16 @@ class RememberEnrolmentGoals(Command[None]):
     program_id: str
     employee_id: str
     goals: tuple[Goal, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RememberWorkingHours(Command[None]):
+    """A participant enrolled or changed their enrolment: their time zone and working hours in the
+    program, which cadence plans keep to."""
+
+    program_id: str
+    employee_id: str
+    hours: WorkingHours
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,5 +189,111 @@ class SubmitFeedback(Command[Feedback]):
     session_id: str
     employee_id: str
     rating: int
+    comment: str = ""
+    caller: Principal = field(kw_only=True)
+
+
+# ---- cadence plans ----
+
+
+@dataclass(frozen=True, slots=True)
+class GetPlan(Query[Plan]):
+    """The relationship's cadence plan, for its members."""
+
+    match_id: str
+    caller: Principal = field(kw_only=True)
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptPlannedSlot(Command[PlanSlot]):
+    """A member takes a proposed slot: a session is scheduled at its time."""
+
+    match_id: str
+    index: int
+    agenda: str = ""
+    location: str = ""
+    meeting_link: str = ""
+    caller: Principal = field(kw_only=True)
+
+
+@dataclass(frozen=True, slots=True)
+class MovePlannedSlot(Command[PlanSlot]):
+    """A member proposes a slot at another time (an unfilled one gets a time)."""
+
+    match_id: str
+    index: int
+    starts_at: datetime | None
+    caller: Principal = field(kw_only=True)
+
+
+@dataclass(frozen=True, slots=True)
+class SkipPlannedSlot(Command[PlanSlot]):
+    match_id: str
+    index: int
+    caller: Principal = field(kw_only=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportPlan(Query[str]):
+    """The iCalendar text of the relationship's plan: one series with its exceptions and overrides."""
+
+    match_id: str
+    caller: Principal = field(kw_only=True)
+
+
+# ---- health ----
+
+
+@dataclass(frozen=True, slots=True)
+class AssessHealth(Command[int]):
+    """The health job: assess every live relationship; returns how many changed."""
+
+
+@dataclass(frozen=True, slots=True)
+class RelationshipAtRisk:
+    match_id: str
+    program_id: str
+    health: Health
+
+
+@dataclass(frozen=True, slots=True)
+class ListRelationshipsAtRisk(Query[Page[RelationshipAtRisk]]):
+    """For HR (the tenant's) and program managers (their programs'): which relationships are at risk and
+    why, never what anyone wrote."""
+
+    program_id: str = ""
+    page_size: int = 0
+    page_token: str = ""
+    caller: Principal = field(kw_only=True)
+
+
+# ---- outcomes and feedback ----
+
+
+@dataclass(frozen=True, slots=True)
+class GetProgramOutcomes(Query[ProgramOutcomes]):
+    """A program's outcome counts, for HR and the program's managers: no person in them."""
+
+    program_id: str
+    caller: Principal = field(kw_only=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ListFeedbackReceived(Query[list[Feedback]]):
+    """The feedback the other side of the relationship gave, for the caller (a member) to read."""
+
+    match_id: str
+    caller: Principal = field(kw_only=True)
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitClosingReview(Command[ClosingReview]):
+    """A member looks back on a relationship that has ended (or whose program has), once."""
+
+    match_id: str
+    employee_id: str
+    satisfaction: int
+    goals_attained: tuple[str, ...] = ()
+    benefits: tuple[MentorBenefit, ...] = ()
     comment: str = ""
     caller: Principal = field(kw_only=True)

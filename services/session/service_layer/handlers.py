@@ -13,14 +13,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.session import metrics
-from services.session.adapters import erasure_store, goal_store, program_store, store
+from services.session.adapters import (
+    erasure_store,
+    goal_store,
+    health_store,
+    outcome_store,
+    plan_store,
+    program_store,
+    review_store,
+    store,
+)
 from services.session.adapters.publishing import publish
 from services.session.domain import events, model
 from services.session.domain.calendar import render_icalendar
@@ -32,7 +41,14 @@ from services.session.domain.model import (
     Relationship,
     Session,
 )
-from services.session.service_layer import commands, permissions
+from services.session.service_layer import (
+    commands,
+    health_handlers,
+    lookups,
+    outcome_handlers,
+    permissions,
+    plan_handlers,
+)
 from services.shared.auth import Principal
 from services.shared.errors import InvalidArgument, NotFound
 from services.shared.ids import require_id
@@ -52,23 +68,9 @@ def _nothing() -> None:
     return None
 
 
-def _now(now: datetime | None) -> datetime:
-    return model.require_aware(now, "now") if now is not None else datetime.now(UTC)
-
-
-async def _relationship(uow: AsyncSession, tenant: str, match_id: str) -> Relationship:
-    """The relationship of the caller's tenant; another tenant's is not found, like a missing one."""
-    relationship = await store.get_relationship(uow, match_id, tenant=tenant)
-    if relationship is None:
-        raise NotFound("match", match_id)
-    return relationship
-
-
-async def _member_of(uow: AsyncSession, caller: Principal, match_id: str) -> Relationship:
-    """The relationship, if the caller is one of its members."""
-    relationship = await _relationship(uow, permissions.tenant_of(caller), match_id)
-    permissions.require_member(caller, relationship)
-    return relationship
+_now = lookups.now_or
+_relationship = lookups.relationship_in
+_member_of = lookups.member_of
 
 
 async def _session_of_member(
@@ -91,7 +93,8 @@ async def activate_relationship(
     uow: AsyncSession, command: commands.ActivateRelationship, now: datetime | None = None
 ) -> bool:
     """Open (or refresh the participants of) a relationship; False if it had ended: ENDED is final. A
-    new relationship starts with the goals its mentees declared at enrolment."""
+    new relationship starts with the goals its mentees declared at enrolment, and with a cadence plan
+    when its program's cadence is known."""
     activated = Relationship.activated(
         command.match_id, command.program_id, command.mentor_id, command.mentee_ids, command.tenant
     )
@@ -109,6 +112,9 @@ async def activate_relationship(
         ]
         for goal in model.carried_goals(activated.match_id, declared):
             await store.save_goal(uow, goal, moment)
+        await health_store.started(uow, activated.match_id, moment)
+        program = await program_store.get_program(uow, activated.program_id, activated.tenant)
+        await plan_handlers.propose_for(uow, activated, program, moment)
     after_commit(uow, metrics.RELATIONSHIPS.labels("activated").inc)
     return True
 
@@ -128,12 +134,14 @@ async def end_relationship(
             command.match_id, command.program_id, command.mentor_id, command.mentee_ids, command.tenant
         ).end(reason)
         await store.save_relationship(uow, ended, moment)
+        await outcome_store.record_ending(uow, ended.match_id, command.cause, moment)
         after_commit(uow, metrics.RELATIONSHIPS.labels("ended").inc)
         return []
     if not existing.is_active:
         return []
     ended = existing.end(reason)
     await store.save_relationship(uow, ended, moment)
+    await outcome_store.record_ending(uow, ended.match_id, command.cause, moment)
     cancelled = model.sessions_to_cancel_on_end(
         await store.scheduled_sessions_from(uow, ended.match_id, moment), moment
     )
@@ -159,7 +167,10 @@ async def end_relationship(
 async def remember_program(
     uow: AsyncSession, command: commands.RememberProgram, now: datetime | None = None
 ) -> None:
-    await program_store.save_program(uow, command.program, _now(now))
+    """Keep the program's terms; its live relationships that started before it was known are planned."""
+    moment = _now(now)
+    await program_store.save_program(uow, command.program, moment)
+    await plan_handlers.plan_waiting(uow, command.program, moment)
 
 
 async def remember_enrolment_goals(
@@ -178,6 +189,8 @@ async def erase_employee(
     committed (the write-ahead log is then emptied: ``services.shared.erasure``)."""
     employee_id = require_id(command.employee_id, "employee_id")
     await goal_store.forget_enrolment_goals(uow, employee_id, command.tenant)
+    await plan_store.forget_working_hours(uow, employee_id, command.tenant)
+    await review_store.forget_reviews(uow, employee_id, command.tenant)
     erased = await erasure_store.erase_employee(uow, employee_id, command.tenant)
     for tenant, subjects in erased.subjects_by_tenant.items():
         await forget_subjects(uow, tenant, subjects)
@@ -241,6 +254,7 @@ async def complete_session(
     done = session.complete(command.notes, moment)
     await store.update_session(uow, done, moment)
     await publish(uow, [events.SessionCompleted(relationship.tenant, done)])
+    await health_handlers.reassess(uow, relationship.match_id, moment)
     after_commit(uow, metrics.SESSIONS_COMPLETED.inc)
     return done
 
@@ -250,7 +264,9 @@ async def cancel_session(
 ) -> Session:
     session, relationship = await _session_of_member(uow, command.caller, command.session_id)
     cancelled = session.cancel(command.reason)
-    await store.update_session(uow, cancelled, _now(now))
+    moment = _now(now)
+    await store.update_session(uow, cancelled, moment)
+    await plan_handlers.session_cancelled(uow, cancelled.session_id, moment)
     await publish(uow, [events.SessionCancelled(relationship.tenant, cancelled, CancellationCause.REQUESTED)])
     after_commit(uow, metrics.SESSIONS_CANCELLED.labels(CancellationCause.REQUESTED.value).inc)
     return cancelled
@@ -386,8 +402,10 @@ async def submit_feedback(
         feedback_id=str(uuid.uuid4()),
         already_given=await store.feedback_exists(uow, session.session_id, author),
     )
-    await store.insert_feedback(uow, given, _now(now))
+    moment = _now(now)
+    await store.insert_feedback(uow, given, moment)
     await publish(uow, [events.FeedbackSubmitted(relationship.tenant, given)])
+    await health_handlers.reassess(uow, relationship.match_id, moment)
     after_commit(uow, metrics.FEEDBACK.labels(given.by.value, str(given.rating)).inc)
     return given
 
@@ -421,4 +439,9 @@ def handler_map(on_erased: Callable[[], None] = _nothing) -> dict[type[Command[A
         commands.RecordGoalProgress: record_goal_progress,
         commands.ListGoals: list_goals,
         commands.SubmitFeedback: submit_feedback,
+        # enrollment.events.v1 (working hours) and mentoring.v1.SessionService (plans)
+        **plan_handlers.HANDLERS,
+        # the health job (bootstrap) and mentoring.v1.SessionService
+        **health_handlers.HANDLERS,
+        **outcome_handlers.HANDLERS,
     }

@@ -99,19 +99,33 @@ def every_request(match_id: str, session_id: str, caller: Principal) -> list[Com
         commands.ListGoals(match_id, caller=caller),
         commands.SubmitFeedback(match_id, session_id, caller.employee_id or "", 5, caller=caller),
         commands.ExportCalendar(match_id=match_id, caller=caller),
+        commands.GetPlan(match_id, caller=caller),
+        commands.AcceptPlannedSlot(match_id, 0, caller=caller),
+        commands.MovePlannedSlot(match_id, 0, NOW + timedelta(days=3), caller=caller),
+        commands.SkipPlannedSlot(match_id, 0, caller=caller),
+        commands.ExportPlan(match_id, caller=caller),
+        commands.ListFeedbackReceived(match_id, caller=caller),
+        commands.SubmitClosingReview(match_id, caller.employee_id or "", 4, caller=caller),
     ]  # type: ignore[list-item]
 
 
 def test_the_table_names_every_rpc_admits_people_and_refuses_services() -> None:
     assert getattr(SessionServicer, "access_table", None) is ACCESS
     methods = [method for method, _ in ACCESS.rows()]
-    assert len(methods) == 9
+    assert len(methods) == 18
     for method in methods:
-        ACCESS.check(method, MENTOR)
+        if method in ("ListRelationshipsAtRisk", "GetProgramOutcomes"):  # HR and program managers only
+            with pytest.raises(PermissionDenied) as refused:
+                ACCESS.check(method, MENTOR)
+            assert refused.value.reason is DenialReason.ROLE_NOT_ALLOWED
+        else:
+            ACCESS.check(method, MENTOR)
         with pytest.raises(PermissionDenied) as raised:
             ACCESS.check(method, service("notification", "contact_lookup"))
         assert raised.value.reason is DenialReason.SERVICE_NOT_ALLOWED
     ACCESS.check("ListSessions", Principal("s", "acme", "HR-2", None, frozenset({"hr_admin"})))
+    for method in ("ListRelationshipsAtRisk", "GetProgramOutcomes"):
+        ACCESS.check(method, Principal("s", "acme", "HR-2", None, frozenset({"hr_admin"})))
 
 
 async def test_a_person_outside_the_relationship_is_refused_every_rpc(database: Database) -> None:

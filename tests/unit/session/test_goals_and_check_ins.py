@@ -12,6 +12,7 @@ from mentoring.v1 import common_pb2, events_pb2
 
 from services.session.bootstrap import MIGRATIONS
 from services.session.domain.model import Goal
+from services.session.domain.slots import WorkingHours
 from services.session.entrypoints.consumers import translators
 from services.session.service_layer import commands, handlers
 from services.shared.access import DenialReason, PermissionDenied
@@ -33,7 +34,7 @@ async def database(tmp_path: Path) -> AsyncIterator[Database]:
     await db.dispose()
 
 
-def test_a_mentees_enrolment_becomes_their_goals_a_mentors_nothing() -> None:
+def test_a_mentees_enrolment_becomes_their_goals_and_hours_a_mentors_their_hours() -> None:
     def enrolled(role: common_pb2.Role.ValueType) -> events_pb2.ParticipantEnrolled:
         goal = common_pb2.Goal(goal_id="g1", what="Lead a design review", metric="reviews", target="3")
         goal.skill_tags.append("architecture")
@@ -42,9 +43,11 @@ def test_a_mentees_enrolment_becomes_their_goals_a_mentors_nothing() -> None:
         return events_pb2.ParticipantEnrolled(participant=participant)
 
     translate = translators()[ENROLLMENT_EVENTS][events_pb2.ParticipantEnrolled]
+    hours = commands.RememberWorkingHours("p-1", "E-2", WorkingHours())
     mentee = translate(published_event("enrollment", enrolled(common_pb2.ROLE_MENTEE), tenant="acme"))
-    assert mentee == commands.RememberEnrolmentGoals("p-1", "E-2", (LEAD,))
-    assert translate(published_event("enrollment", enrolled(common_pb2.ROLE_MENTOR), tenant="acme")) is None
+    assert mentee == [hours, commands.RememberEnrolmentGoals("p-1", "E-2", (LEAD,))]
+    mentor = translate(published_event("enrollment", enrolled(common_pb2.ROLE_MENTOR), tenant="acme"))
+    assert mentor == [hours]
 
 
 async def test_a_relationship_starts_with_its_mentees_enrolment_goals(database: Database) -> None:

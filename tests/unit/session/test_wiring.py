@@ -15,6 +15,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from services.session.bootstrap import MIGRATIONS
+from services.session.domain.outcomes import EndCause
 from services.session.entrypoints.consumers import translators
 from services.session.service_layer import commands
 from services.session.service_layer.handlers import handler_map
@@ -84,8 +85,17 @@ def counted(name: str, **labels: str) -> float:
 def test_every_command_has_its_handler_and_reads_are_queries() -> None:
     classes = command_classes()
     assert set(handler_map()) == set(classes)
-    reads = {cls for cls in classes if cls.__name__.startswith(("List", "Export"))}
-    assert reads == {commands.ListSessions, commands.ListGoals, commands.ExportCalendar}
+    reads = {cls for cls in classes if cls.__name__.startswith(("List", "Export", "Get"))}
+    assert reads == {
+        commands.ListSessions,
+        commands.ListGoals,
+        commands.ExportCalendar,
+        commands.GetPlan,
+        commands.ExportPlan,
+        commands.ListRelationshipsAtRisk,
+        commands.GetProgramOutcomes,
+        commands.ListFeedbackReceived,
+    }
     assert all(issubclass(cls, Query) == (cls in reads) for cls in classes)
 
 
@@ -111,6 +121,9 @@ def test_matching_events_become_commands() -> None:
     translated = of_topic[events_pb2.MatchEnded](published_event("matching", ended))
     assert isinstance(translated, commands.EndRelationship)
     assert translated.reason == "from_the_match", "the match's end reason when the event gives none"
+    ended.cause = common_pb2.END_CAUSE_AT_WILL
+    translated = of_topic[events_pb2.MatchEnded](published_event("matching", ended))
+    assert isinstance(translated, commands.EndRelationship) and translated.cause is EndCause.AT_WILL
 
 
 async def test_cancellations_carry_their_cause_and_the_registry_type_and_source(database: Database) -> None:
