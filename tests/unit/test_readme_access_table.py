@@ -13,4 +13,8 @@ def test_the_readme_shows_the_access_tables_as_they_are() -> None:
 
 def test_every_rpc_of_every_service_has_a_row() -> None:
     rows = table().splitlines()[2:]
-    assert len(rows) == sum(len(access.service.methods) for access in TABLES) == 35
+    assert len(rows) == sum(len(access.service.methods) for access in TABLES)
+    assert {row.split(" | ")[0].lstrip("| ") for row in rows} >= {
+        "Enrollment.GetEmployeeContact",
+        "Matching.RunMatching",
+    }
