@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Column,
+    ForeignKeyConstraint,
     Index,
     Integer,
     PrimaryKeyConstraint,
@@ -39,6 +40,7 @@ closing_reviews = Table(
     Column("comment", Text, nullable=False),
     Column("submitted_at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("match_id", "employee_id"),
+    ForeignKeyConstraint(["match_id"], ["relationships.match_id"]),
     Index("ix_closing_reviews_employee", "employee_id"),
 )
 
