@@ -9,7 +9,8 @@ Run ``python -m benchmarks.matching_engine`` (full sizes) or, for a quick look,
 (b) the same family at 2,000 x 400 against ``matching.games.HospitalResident`` (mentees and mentors rank
     each other by score), with the greedy "sort pairs by score" of weighted-score tools as a second
     reference;
-(c) a late mentee joining a live 10,000-mentee program: p50 / p99 of ``propose_for_late_mentee``.
+(c) a late mentee joining a live 10,000-mentee program: p50 / p99 of ``propose_for_late_mentee``;
+(d), (e) group and peer programs next to a full-graph HiGHS MILP (``benchmarks.matching_formats``).
 
 Every measured part runs in its own child process so that peak RSS belongs to that part only.
 """
@@ -476,7 +477,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--late-trials", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of the production path")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--skip", nargs="*", default=[], choices=["full-graph", "hr", "late"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["full-graph", "hr", "late", "formats"])
     args = parser.parse_args(argv)
     size = f"{args.mentees:,} mentees x {args.mentors:,} mentors"
     _report_production(args, size)
@@ -484,6 +485,10 @@ def main(argv: list[str] | None = None) -> None:
         _report_hospital_resident(args)
     if "late" not in args.skip:
         _report_late(args, size)
+    if "formats" not in args.skip:  # (d) group and (e) peer, next to a full-graph MILP
+        from benchmarks.matching_formats import report
+
+        report(reference_seconds=120.0, repeat=10)
 
 
 if __name__ == "__main__":

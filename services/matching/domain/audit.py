@@ -53,17 +53,21 @@ score, breakdown per component, skill_area, round_index, group_id); ``unmatched`
 code, text, dominant_rule, rule_counts, skill_area); ``quality`` (total_score, optimum_score,
 share_of_optimum, optimality, matched, max_matchable, candidates, blocking_pairs, solve_seconds,
 details); ``proposed_matches`` (each with ``allowed``, the violated hard rules, score and breakdown).
-Malformed input raises ``InvalidArgument`` naming the field (e.g. ``participants[3].grade``).
+Malformed input raises ``InvalidArgument`` naming the field (e.g. ``participants[3].grade``); an unknown
+key is refused with its path and the nearest known key (``program.managment_chain``... did you mean).
 """
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from services.matching.domain.model import (
+    COMPONENTS,
     MINUTES_PER_DAY,
     MatchingResult,
     Participant,
@@ -79,6 +83,83 @@ from services.shared.errors import InvalidArgument
 
 FORMAT_VERSION: Final = 1
 _HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+DOCUMENT_KEYS: Final = frozenset({"format_version", "program", "participants", "proposed_matches"})
+PROGRAM_KEYS: Final = frozenset(
+    {
+        "program_id",
+        "format",
+        "delivery",
+        "objective",
+        "reference_date",
+        "weights",
+        "min_overlap_hours",
+        "min_overlap_minutes",
+        "peer_grade_tolerance",
+        "reverse_skills",
+        "group_min_size",
+        "group_max_size",
+        "speed_rounds",
+        "multi_mentor_per_skill",
+        "mentee_choice",
+        "choice_fallback_to_scores",
+        "preferred_gap",
+        "candidates_per_mentee",
+        "candidates_per_mentor",
+        "certify_optimality",
+        "solver_time_limit_seconds",
+    }
+)
+PARTICIPANT_KEYS: Final = frozenset(
+    {
+        "participant_id",
+        "employee_id",
+        "role",
+        "grade",
+        "department",
+        "division",
+        "location",
+        "timezone",
+        "utc_offset_minutes",
+        "working_hours",
+        "languages",
+        "skills_offered",
+        "skills_wanted",
+        "goal_skill_tags",
+        "nominations",
+        "management_chain",
+        "capacity",
+        "load_elsewhere",
+        "global_cap",
+        "prefers_other_department",
+        "past_partner_ids",
+        "declined_partner_ids",
+        "requested_skill_areas",
+        "ineligible_reason",
+    }
+)
+PROPOSED_KEYS: Final = frozenset({"mentor_id", "mentee_id", "mentor_current_load"})
+
+
+def _only_known(data: Mapping[str, Any], known: Collection[str], field: str) -> None:
+    """Refuses the first unknown key (sorted) with its path and the nearest known key, if any."""
+    unknown = sorted(str(key) for key in data if key not in known)
+    if not unknown:
+        return
+    key = unknown[0]
+    path = f"{field}.{key}" if field else key
+    near = difflib.get_close_matches(key, sorted(known), n=1)
+    hint = f"; did you mean '{near[0]}'?" if near else f"; known keys: {', '.join(sorted(known))}"
+    raise InvalidArgument(path, f"unknown key{hint}")
+
+
+def _timezone(value: object, field: str) -> str:
+    name = _text(value, field, allow_empty=False)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise InvalidArgument(field, f"unknown IANA timezone {name!r}") from error
+    return name
 
 
 def _mapping(value: object, field: str) -> Mapping[str, Any]:
@@ -130,6 +211,7 @@ def _working_hours(value: object, field: str) -> tuple[int, int]:
 
 def _participant(raw: object, field: str) -> Participant:
     data = _mapping(raw, field)
+    _only_known(data, PARTICIPANT_KEYS, field)
     kwargs: dict[str, Any] = {
         "participant_id": _text(data.get("participant_id"), f"{field}.participant_id", allow_empty=False),
         "employee_id": _text(data.get("employee_id"), f"{field}.employee_id", allow_empty=False),
@@ -139,9 +221,11 @@ def _participant(raw: object, field: str) -> Participant:
     if role not in ("mentor", "mentee", "peer"):
         raise InvalidArgument(f"{field}.role", "must be mentor, mentee or peer")
     kwargs["role"] = role
-    for name in ("department", "division", "location", "timezone"):
+    for name in ("department", "division", "location"):
         if name in data:
             kwargs[name] = _text(data[name], f"{field}.{name}")
+    if "timezone" in data:
+        kwargs["timezone"] = _timezone(data["timezone"], f"{field}.timezone")
     for name in ("capacity", "load_elsewhere", "utc_offset_minutes", "global_cap"):
         if data.get(name) is not None:
             kwargs[name] = _integer(data[name], f"{field}.{name}")
@@ -176,6 +260,7 @@ def _participant(raw: object, field: str) -> Participant:
 
 def _settings(raw: object) -> ProgramSettings:
     data = _mapping(raw if raw is not None else {}, "program")
+    _only_known(data, PROGRAM_KEYS, "program")
     kwargs: dict[str, Any] = {}
     if "program_id" in data:
         kwargs["program_id"] = _text(data["program_id"], "program.program_id", allow_empty=False)
@@ -198,16 +283,17 @@ def _settings(raw: object) -> ProgramSettings:
             raise InvalidArgument("program.reference_date", "must be an ISO date (YYYY-MM-DD)") from error
     if "weights" in data:
         weights = _mapping(data["weights"], "program.weights")
-        unknown = set(weights) - set(ScoringWeights.__dataclass_fields__)
-        if unknown:
-            raise InvalidArgument("program.weights", f"unknown components {sorted(unknown)}")
+        _only_known(weights, COMPONENTS, "program.weights")
         kwargs["weights"] = ScoringWeights(
             **{name: _number(value, f"program.weights.{name}") for name, value in weights.items()}
         )
     if "min_overlap_hours" in data:
-        kwargs["min_overlap_minutes"] = round(
-            _number(data["min_overlap_hours"], "program.min_overlap_hours") * 60
-        )
+        if "min_overlap_minutes" in data:
+            raise InvalidArgument("program.min_overlap_hours", "give hours or minutes, not both")
+        hours = _number(data["min_overlap_hours"], "program.min_overlap_hours")
+        if not 0 <= hours <= 24:
+            raise InvalidArgument("program.min_overlap_hours", "must be within 0..24")
+        kwargs["min_overlap_minutes"] = round(hours * 60)
     for name in (
         "min_overlap_minutes",
         "peer_grade_tolerance",
@@ -248,6 +334,7 @@ def _settings(raw: object) -> ProgramSettings:
 def load_program(document: Mapping[str, Any]) -> tuple[Pool, ProgramSettings]:
     """Parses an audit document into a pool and its program settings."""
     document = _mapping(document, "document")
+    _only_known(document, DOCUMENT_KEYS, "")
     version = document.get("format_version", FORMAT_VERSION)
     if version != FORMAT_VERSION:
         raise InvalidArgument("format_version", f"only version {FORMAT_VERSION} is understood")
@@ -317,6 +404,7 @@ def check_proposed(
     for k, item in enumerate(raw):
         field = f"proposed_matches[{k}]"
         data = _mapping(item, field)
+        _only_known(data, PROPOSED_KEYS, field)
         ids = []
         for name in ("mentor_id", "mentee_id"):
             participant_id = _text(data.get(name), f"{field}.{name}", allow_empty=False)

@@ -286,13 +286,19 @@ class CandidateEvaluator:
     def rule_counts(
         self, rows: IntArray | None = None, cols: IntArray | None = None, *, axis: int
     ) -> tuple[dict[str, IntArray], dict[str, IntArray]]:
-        """Per rule: how many counterparts it excludes, and how many it alone excludes (per row when
-        ``axis`` = 1, per column when ``axis`` = 0)."""
+        """Per rule: how many counterparts it excludes, and how many pairs relaxing it alone would open
+        (per row when ``axis`` = 1, per column when ``axis`` = 0).
+
+        Failures are counted per condition, not per rule name: hybrid delivery's "same location or
+        enough overlap" is one condition that both ``location`` and ``timezone_overlap`` name, so a pair
+        it alone blocks opens when either rule is relaxed."""
         checks = self.rule_checks(rows, cols)
         r, c = self._rows_cols(rows, cols)
+        shared = self.settings.delivery is Delivery.HYBRID
         failures = np.zeros((r.size, c.size), dtype=np.int16)
-        for _, satisfied in checks:
-            failures += ~satisfied
+        for rule, satisfied in checks:
+            if not (shared and rule is HardRule.TIMEZONE_OVERLAP):  # counted once, with LOCATION
+                failures += ~satisfied
         totals: dict[str, IntArray] = {}
         alone: dict[str, IntArray] = {}
         for rule, satisfied in checks:

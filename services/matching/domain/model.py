@@ -3,7 +3,9 @@
 Everything here is a frozen, slotted dataclass or a string enum, so values can cross threads, be hashed
 where they hold no mappings, and be turned into JSON by ``audit``. Skills, goal tags and languages are
 normalised on construction (trimmed, inner whitespace collapsed, case-folded: the enrollment service's
-rule), so ``"Machine  Learning"`` and ``"machine learning"`` are one skill.
+rule), so ``"Machine  Learning"`` and ``"machine learning"`` are one skill; locations, departments and
+divisions are normalised the same way (``"Berlin"`` is ``"berlin"``). Ids (participant, employee,
+nominations, chains, partners) are opaque and compare exactly.
 """
 
 from __future__ import annotations
@@ -116,6 +118,8 @@ class Participant:
         object.__setattr__(self, "role", Role(self.role))
         for name in ("languages", "skills_offered", "skills_wanted", "goal_skill_tags"):
             object.__setattr__(self, name, normalise_tags(getattr(self, name)))
+        for name in ("location", "department", "division"):
+            object.__setattr__(self, name, normalise_tag(getattr(self, name)))
         object.__setattr__(self, "past_partner_ids", frozenset(self.past_partner_ids))
         object.__setattr__(self, "declined_partner_ids", frozenset(self.declined_partner_ids))
         # Duplicated nominations keep their best rank.

@@ -1,5 +1,7 @@
-"""Peer mentoring: pairs within one pool, a non-bipartite maximum-weight matching (Edmonds' blossom
-algorithm, networkx). A pair's score is the sum of both directions (each learns from the other)."""
+"""Peer mentoring: pairs within one pool, a non-bipartite maximum-weight matching (``peer_cover``: the
+bipartite double cover solved exactly by min-cost flow gives a proven bound, and the matching read off
+it is proven optimal when it attains that bound), lexicographic (most peers, then best score; or the
+reverse). A pair's score is the sum of both directions (each learns from the other)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import numpy as np
 
 from services.matching.domain import reasons
 from services.matching.domain.candidates import candidate_matrix
-from services.matching.domain.encoding import INFEASIBLE, IntArray
+from services.matching.domain.encoding import INFEASIBLE
 from services.matching.domain.model import (
     SCORE_SCALE,
     Match,
@@ -19,38 +21,33 @@ from services.matching.domain.model import (
     Unmatched,
     UnmatchedCode,
 )
+from services.matching.domain.peer_cover import CoverMatching, cover_matching
 from services.matching.domain.program import PreparedProgram
 from services.matching.domain.rules import HardRule
 
-# networkx's blossom algorithm is cubic: above this many feasible pairs, each peer keeps its best ones.
-PEER_FULL_GRAPH_EDGES = 10_000
+# At most this many allowed pairs, an uncertified cover is settled exactly by networkx's blossom
+# algorithm on the full graph (pure Python, cubic: fine for small programs only).
+PEER_BLOSSOM_EDGES = 20_000
 
 
-def _edges(pair_units: IntArray, feasible: np.ndarray, per_node: int) -> tuple[IntArray, IntArray, bool]:
-    upper = np.triu(feasible, k=1)
-    left, right = np.nonzero(upper)
-    if left.size <= PEER_FULL_GRAPH_EDGES or per_node <= 0:
-        return left.astype(np.int64), right.astype(np.int64), False
-    n = pair_units.shape[0]
-    k = min(per_node, n - 1)
-    masked = np.where(feasible, pair_units, np.iinfo(np.int64).min)
-    best = np.argpartition(masked, n - k, axis=1)[:, n - k :]
-    keep = np.zeros_like(feasible)
-    np.put_along_axis(keep, best, True, axis=1)
-    keep &= feasible
-    keep |= keep.T
-    left, right = np.nonzero(np.triu(keep, k=1))
-    return left.astype(np.int64), right.astype(np.int64), True
-
-
-def _matching(
-    n: int, left: IntArray, right: IntArray, weights: IntArray, max_cardinality: bool
-) -> list[tuple[int, int]]:
+def _blossom(allowed: np.ndarray, pair_units: np.ndarray, count_first: bool) -> list[tuple[int, int]]:
+    left, right = np.nonzero(np.triu(allowed, k=1))
+    units = pair_units[left, right]
+    n = allowed.shape[0]
+    # Most pairs first: among maximum-cardinality matchings a constant shift keeps the order (weights
+    # >= 1); best score first: scaled so that one more pair never outweighs a point of score.
+    weights = units - int(units.min(initial=0)) + 1 if count_first else units * (n + 1) + 1
     graph = nx.Graph()
     graph.add_nodes_from(range(n))
     graph.add_weighted_edges_from(zip(left.tolist(), right.tolist(), weights.tolist(), strict=True))
-    pairs = nx.max_weight_matching(graph, maxcardinality=max_cardinality)
-    return sorted((min(a, b), max(a, b)) for a, b in pairs)
+    return sorted(
+        (min(a, b), max(a, b)) for a, b in nx.max_weight_matching(graph, maxcardinality=count_first)
+    )
+
+
+def _most_pairs(cover: CoverMatching) -> int | None:
+    """The most pairs the rules allow, when proven: the fractional bound (halved arcs) is attained."""
+    return len(cover.pairs) if len(cover.pairs) == cover.flow_arcs // 2 else None
 
 
 def solve_peer(prepared: PreparedProgram) -> MatchingResult:
@@ -60,34 +57,49 @@ def solve_peer(prepared: PreparedProgram) -> MatchingResult:
     n = len(peers)
     directional = candidate_matrix(evaluator)
     feasible = (directional != INFEASIBLE) & (directional.T != INFEASIBLE)
-    pair_units = directional.astype(np.int64) + directional.T.astype(np.int64)
-    allowed = feasible & (pair_units >= 0) if settings.objective is Objective.MAX_SCORE else feasible
-    left, right, pruned = _edges(pair_units, allowed, settings.candidates_per_mentee)
-    units = pair_units[left, right]
-    pairs: list[tuple[int, int]] = []
-    max_matchable: int | None = 0
-    if left.size:
-        if settings.objective is Objective.MAX_MATCHED_THEN_SCORE:
-            # Among maximum-cardinality matchings a constant shift keeps the order; weights stay >= 1.
-            pairs = _matching(n, left, right, units - int(units.min()) + 1, True)
-            max_matchable = len(pairs)
-        else:
-            pairs = _matching(n, left, right, units * (n + 1) + 1, False)
-    if settings.objective is Objective.MAX_SCORE:
-        all_left, all_right, all_pruned = _edges(pair_units, feasible, settings.candidates_per_mentee)
-        pruned = pruned or all_pruned
-        max_matchable = (
-            len(_matching(n, all_left, all_right, np.ones_like(all_left), True)) if all_left.size else 0
-        )
+    np.fill_diagonal(feasible, False)
+    # Both directions fit an int32 where the pair is feasible (elsewhere the sum wraps and is masked).
+    with np.errstate(over="ignore"):
+        pair_units = np.where(feasible, directional + directional.T, 0).astype(np.int32, copy=False)
+    count_first = settings.objective is Objective.MAX_MATCHED_THEN_SCORE
+    allowed = feasible if count_first else feasible & (pair_units >= 0)
+    per_node = settings.candidates_per_mentee or n
+    cover = cover_matching(allowed, pair_units, count_first, per_node=per_node)
+    pairs = cover.pairs
+    edges = int(np.triu(allowed, k=1).sum())
+    exact = cover.proven_optimal
+    optimum_units: int | None = cover.flow_units // 2
+    if count_first:
+        max_matchable = _most_pairs(cover)
+        if 2 * len(pairs) != cover.flow_arcs:  # fewer pairs than the bound: bound the score alone
+            optimum_units = cover_matching(feasible & (pair_units >= 0), pair_units, False).flow_units // 2
+    else:
+        max_matchable = _most_pairs(cover_matching(feasible, pair_units, True, per_node=per_node))
+    if not cover.certified_flow:
+        optimum_units = None
+    if not exact and edges <= PEER_BLOSSOM_EDGES:  # an odd cycle: the exact blossom algorithm settles it
+        pairs = _blossom(allowed, pair_units, count_first)
+        exact = True
+        max_matchable = len(pairs) if count_first else len(_blossom(feasible, pair_units, True))
+    details: dict[str, float | int | str] = {
+        "edges": edges,
+        "blossom": int(exact and not cover.proven_optimal),
+        "odd_cycles": cover.odd_cycles,
+        "pair_bound": cover.flow_arcs // 2,
+    }
     partner = np.full(n, -1, dtype=np.int64)
     current = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
     matches: list[Match] = []
     total_units = 0
-    for a, b in pairs:
+    ends = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    both = evaluator.breakdowns(
+        np.concatenate([ends[:, 0], ends[:, 1]]), np.concatenate([ends[:, 1], ends[:, 0]])
+    )
+    for k, (a, b) in enumerate(pairs):
         partner[a], partner[b] = b, a
         current[a] = current[b] = pair_units[a, b]
         total_units += int(pair_units[a, b])
-        one, other = evaluator.breakdowns(np.array([a, b]), np.array([b, a]))
+        one, other = both[k], both[k + len(pairs)]
         first, second = sorted((peers[a].participant_id, peers[b].participant_id))
         points = {
             name: (one.component_units[name] + other.component_units[name]) / (2 * SCORE_SCALE)
@@ -125,20 +137,23 @@ def solve_peer(prepared: PreparedProgram) -> MatchingResult:
         else:
             text = f"all {int(feasible[i].sum())} eligible peers are paired with others"
             unmatched.append(reasons.simple(peer, UnmatchedCode.PARTNERS_MATCHED_ELSEWHERE, text))
-    optimality = Optimality.OPTIMAL_ON_PRUNED_GRAPH if pruned else Optimality.PROVEN_OPTIMAL
+    optimality = Optimality.PROVEN_OPTIMAL if exact else Optimality.WITHIN_BOUND
     total = total_units / (2 * SCORE_SCALE)
+    optimum = None if optimum_units is None else max(optimum_units, total_units) / (2 * SCORE_SCALE)
+    if exact:
+        optimum = total
     quality = QualityReport(
-        solver="blossom_max_weight_matching",
+        solver="blossom_max_weight_matching" if exact and not cover.proven_optimal else "double_cover_flow",
         objective=settings.objective,
         total_score=total,
-        optimum_score=None if pruned else total,
-        share_of_optimum=None if pruned else 1.0,
+        optimum_score=optimum,
+        share_of_optimum=None if optimum is None else (1.0 if optimum <= 0 else total / optimum),
         optimality=optimality,
         matched=2 * len(pairs),
-        max_matchable=None if pruned or max_matchable is None else 2 * max_matchable,
+        max_matchable=None if max_matchable is None else 2 * max_matchable,
         candidates=n,
         blocking_pairs=blocking_pairs,
         solve_seconds=0.0,
-        details={"edges": int(left.size), "pruned": int(pruned)},
+        details=details,
     )
     return MatchingResult(settings.program_id, settings.format, tuple(matches), tuple(unmatched), quality)

@@ -52,7 +52,9 @@ def solve(
     - ONE_ON_ONE / REVERSE (any delivery): capacitated assignment, min-cost flow, proven optimal on the
       full graph; ``multi_mentor_per_skill``: one mentor per requested skill area; ``mentee_choice``:
       deferred acceptance on the mentees' nominations.
-    - GROUP: CP-SAT with group size bounds. PEER: blossom matching. SPEED: rotation schedule.
+    - GROUP: min-cost flow, then a HiGHS MILP certified on the full graph (group size bounds).
+      PEER: the bipartite double cover by min-cost flow (a proven bound), blossom on small programs.
+      SPEED: rotation schedule. Every solver is deterministic: work limits, never a wall clock.
 
     Never raises on an empty or infeasible program: everyone unmatched gets a reason. ``eligibility``
     is an optional hook returning why a participant may not take part (None = eligible); it adds to the

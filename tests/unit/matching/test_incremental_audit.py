@@ -160,7 +160,7 @@ def test_audit_loads_working_hours_and_settings():
         (("participants", 1, "nominations"), [f"E{k}" for k in range(11)], "participants[1].nominations"),
         (("program", "format"), "pairs", "program.format"),
         (("program", "reference_date"), "yesterday", "program.reference_date"),
-        (("program", "weights"), {"charm": 3}, "program.weights"),
+        (("program", "weights"), {"charm": 3}, "program.weights.charm"),
         (("program", "group_min_size"), 0, "program.group_min_size"),
         (("proposed_matches", 0, "mentor_id"), "nobody", "proposed_matches[0].mentor_id"),
     ],
