@@ -10,8 +10,11 @@ import grpc
 from mentoring.v1 import notification_pb2_grpc
 
 from services.notification.adapters.contacts import contact_directory
+from services.notification.adapters.email_message import EmailChannel
 from services.notification.adapters.mailbox import MailboxDirectory
+from services.notification.adapters.smtp import SmtpChannel, SmtpServer
 from services.notification.config import NotificationSettings
+from services.notification.domain.email import Links
 from services.notification.entrypoints.consumers import translators
 from services.notification.entrypoints.grpc_servicer import NotificationServicer
 from services.notification.service_layer.commands import DispatchDueEmails
@@ -23,19 +26,43 @@ from services.shared.runtime import ServiceRuntime, run
 MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "migrations"
 
 
+def email_channel(settings: NotificationSettings) -> EmailChannel:
+    """SMTP when a host is set; the local mailbox sink otherwise (the embedded `make run`)."""
+    if not settings.smtp_host.strip():
+        directory = settings.effective_mailbox_dir
+        return MailboxDirectory(directory, settings.email_from, settings.message_id_domain)
+    server = SmtpServer(
+        host=settings.smtp_host.strip(),
+        port=settings.smtp_port,
+        security=settings.smtp_security,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value(),
+        timeout_seconds=settings.smtp_timeout_seconds,
+        ca_file=settings.smtp_ca_file,
+        validate_certs=settings.smtp_validate_certs,
+    )
+    return SmtpChannel(server, settings.email_from, settings.message_id_domain)
+
+
+def links(settings: NotificationSettings) -> Links:
+    return Links(settings.public_base_url, settings.unsubscribe_secret.get_secret_value().encode())
+
+
 def build(settings: NotificationSettings | None = None) -> ServiceRuntime:
     settings = settings or NotificationSettings()
     runtime = ServiceRuntime(settings, MIGRATIONS)
     contacts = contact_directory(settings)
     email = EmailSending(
         contacts,
-        MailboxDirectory(settings.effective_mailbox_dir, settings.email_from),
+        email_channel(settings),
         RetryPolicy(
             max_attempts=settings.email_max_attempts,
             retry_base=timedelta(seconds=settings.email_retry_base_seconds),
             batch_size=settings.email_batch_size,
+            concurrency=settings.email_concurrency,
         ),
         runtime.relay.wake,
+        links(settings),
     )
     policy = Policy(email_by_default=settings.email_by_default)
     bus = MessageBus(runtime.database, handler_map(policy, email), runtime.relay.wake)

@@ -35,7 +35,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notification.domain.model import Channel, DeliveryState, Notification, Preferences, Recipient
+from services.notification.domain.model import (
+    Attempt,
+    AttemptOutcome,
+    Channel,
+    DeliveryState,
+    Notification,
+    Preferences,
+    Recipient,
+)
 from services.notification.domain.templates import Audience, Template
 from services.shared.db import UtcDateTime
 
@@ -59,6 +67,23 @@ notifications = Table(
     Column("next_attempt_at", UtcDateTime, nullable=True),
     Index("ix_notifications_inbox", "tenant", "recipient_id", "channel", "created_at"),
     Index("ix_notifications_due", "state", "channel", "next_attempt_at"),
+)
+
+# Every attempt of every delivery, for its delivery status (erased with the person's deliveries).
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("notification_id", String(64), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("tenant", String(128), nullable=False),
+    Column("recipient_id", String(128), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("reason", String(64), nullable=False),
+    Column("detail", String(64), nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=True),
+    PrimaryKeyConstraint("notification_id", "attempt"),
+    Index("ix_delivery_attempts_recipient", "tenant", "recipient_id"),
 )
 
 preferences = Table(
@@ -177,6 +202,40 @@ async def update_delivery(session: AsyncSession, item: Notification) -> None:
             next_attempt_at=item.next_attempt_at,
             is_read=item.read,
         )
+    )
+
+
+async def record_attempts(session: AsyncSession, entries: Sequence[tuple[Notification, Attempt]]) -> None:
+    if not entries:
+        return
+    await session.execute(
+        delivery_attempts.insert(),
+        [
+            {
+                "notification_id": item.notification_id,
+                "attempt": attempt.attempt,
+                "tenant": item.tenant,
+                "recipient_id": item.recipient_id,
+                "at": attempt.at,
+                "outcome": attempt.outcome.value,
+                "reason": attempt.reason,
+                "detail": attempt.detail[:64],
+                "next_attempt_at": attempt.next_attempt_at,
+            }
+            for item, attempt in entries
+        ],
+    )
+
+
+async def attempts_of(session: AsyncSession, notification_id: str) -> tuple[Attempt, ...]:
+    rows = await session.execute(
+        select(delivery_attempts)
+        .where(delivery_attempts.c.notification_id == notification_id)
+        .order_by(delivery_attempts.c.attempt)
+    )
+    return tuple(
+        Attempt(row.attempt, row.at, AttemptOutcome(row.outcome), row.reason, row.detail, row.next_attempt_at)
+        for row in rows
     )
 
 
@@ -333,8 +392,26 @@ async def match_of(
     return rows[0].program_id, tuple(Recipient(row.employee_id, Audience(row.audience)) for row in rows)
 
 
+async def email_ids_of(session: AsyncSession, tenant: str, employee_id: str) -> list[str]:
+    """The ids of every e-mail to an employee of ``tenant``, sent or queued."""
+    rows = await session.execute(
+        select(notifications.c.notification_id).where(
+            notifications.c.tenant == tenant,
+            notifications.c.recipient_id == employee_id,
+            notifications.c.channel == Channel.EMAIL.value,
+        )
+    )
+    return [row.notification_id for row in rows]
+
+
 async def erase_recipient(session: AsyncSession, tenant: str, employee_id: str) -> int:
-    """Forget an erased employee of ``tenant``: their deliveries, preferences and match memberships."""
+    """Forget an erased employee of ``tenant``: their deliveries (queued ones too) and their history,
+    preferences and match memberships."""
+    await session.execute(
+        delivery_attempts.delete().where(
+            delivery_attempts.c.tenant == tenant, delivery_attempts.c.recipient_id == employee_id
+        )
+    )
     removed = await session.execute(
         notifications.delete().where(
             notifications.c.tenant == tenant, notifications.c.recipient_id == employee_id

@@ -58,6 +58,17 @@ def delivery_status(item: Notification) -> notification_pb2.DeliveryStatus:
         status=item.state.value,
         attempts=item.attempts,
         last_error=item.last_error,
+        history=[
+            notification_pb2.DeliveryAttempt(
+                attempt=attempt.attempt,
+                at=timestamp(attempt.at),
+                outcome=attempt.outcome.value,
+                reason=attempt.reason,
+                detail=attempt.detail,
+                next_attempt_at=timestamp(attempt.next_attempt_at) if attempt.next_attempt_at else None,
+            )
+            for attempt in item.history
+        ],
     )
 
 

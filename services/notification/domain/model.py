@@ -45,6 +45,11 @@ class FailureReason(enum.StrEnum):
     INVALID_EMAIL_ADDRESS = "invalid_email_address"
     RECIPIENT_INACTIVE = "recipient_inactive"
     CHANNEL_UNAVAILABLE = "channel_unavailable"
+    # The mail server's answers: 5xx to the message (permanent), 4xx (temporary), or no answer at all
+    # (connection refused or dropped, timeout: temporary).
+    SMTP_REJECTED = "smtp_rejected"
+    SMTP_DEFERRED = "smtp_deferred"
+    SMTP_UNREACHABLE = "smtp_unreachable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +115,25 @@ class Trigger:
     tenant: str = ""
 
 
+class AttemptOutcome(enum.StrEnum):
+    DELIVERED = "delivered"
+    RETRY = "retry"  # failed for now, tried again at ``next_attempt_at``
+    FAILED = "failed"  # failed for good
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One delivery attempt as the delivery status shows it. ``detail`` is a bounded code (an SMTP reply
+    code, an HTTP status, an error class), never the text of a reply, which may quote an address."""
+
+    attempt: int
+    at: datetime
+    outcome: AttemptOutcome
+    reason: str = ""
+    detail: str = ""
+    next_attempt_at: datetime | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Notification:
     notification_id: str
@@ -125,6 +149,7 @@ class Notification:
     last_error: str = ""
     read: bool = False
     next_attempt_at: datetime | None = None
+    history: tuple[Attempt, ...] = ()  # loaded for the delivery status only
 
     def mark_read(self, recipient_id: str) -> Notification:
         if self.recipient_id != recipient_id:
@@ -229,15 +254,7 @@ class Contact:
     display_name: str
     email: str
     active: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class EmailContent:
-    notification_id: str
-    to_name: str
-    to_address: str
-    subject: str
-    text: str
+    timezone: str = ""  # IANA name, "" when the directory has none
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,34 +264,15 @@ class AttemptResult:
     delivered: bool
     reason: FailureReason | None = None
     retryable: bool = False
+    detail: str = ""
 
     @staticmethod
-    def ok() -> AttemptResult:
-        return AttemptResult(delivered=True)
+    def ok(detail: str = "") -> AttemptResult:
+        return AttemptResult(delivered=True, detail=detail)
 
     @staticmethod
-    def failed(reason: FailureReason, retryable: bool = False) -> AttemptResult:
-        return AttemptResult(delivered=False, reason=reason, retryable=retryable)
-
-
-def compose_email(notification: Notification, contact: Contact) -> EmailContent | AttemptResult:
-    """The e-mail for a contact, or why none can be sent to it."""
-    if not contact.active:
-        return AttemptResult.failed(FailureReason.RECIPIENT_INACTIVE)
-    if "@" not in contact.email.strip():
-        return AttemptResult.failed(FailureReason.NO_EMAIL_ADDRESS)
-    greeting = f"Hello {contact.display_name.strip()}," if contact.display_name.strip() else "Hello,"
-    text = (
-        f"{greeting}\n\n{notification.body}\n\n"
-        "You can choose which messages you receive, and where, in the app's notification settings.\n"
-    )
-    return EmailContent(
-        notification_id=notification.notification_id,
-        to_name=contact.display_name.strip(),
-        to_address=contact.email.strip(),
-        subject=notification.title,
-        text=text,
-    )
+    def failed(reason: FailureReason, retryable: bool = False, detail: str = "") -> AttemptResult:
+        return AttemptResult(delivered=False, reason=reason, retryable=retryable, detail=detail)
 
 
 def after_attempt(
@@ -283,8 +281,12 @@ def after_attempt(
     now: datetime,
     max_attempts: int,
     retry_base: timedelta,
+    jitter: float = 0.0,
 ) -> Notification:
-    """The delivery after one more attempt: delivered, failed for good, or pending with a back-off."""
+    """The delivery after one more attempt: delivered, failed for good, or pending with a back-off.
+
+    The back-off doubles with each attempt (up to :data:`MAX_BACKOFF`); ``jitter`` in [0, 1) shortens it
+    by up to half ("equal jitter"), so deliveries that failed together do not all come back together."""
     if notification.state is not DeliveryState.PENDING:
         raise FailedPrecondition(
             "delivery_not_pending", f"{notification.notification_id} is {notification.state}"
@@ -300,8 +302,18 @@ def after_attempt(
         )
     reason = (result.reason or FailureReason.CHANNEL_UNAVAILABLE).value
     if result.retryable and attempts < max_attempts:
-        delay = min(retry_base * 2 ** (attempts - 1), MAX_BACKOFF)
+        delay = min(retry_base * 2 ** (attempts - 1), MAX_BACKOFF) * (1 - min(max(jitter, 0.0), 0.999) / 2)
         return replace(notification, attempts=attempts, last_error=reason, next_attempt_at=now + delay)
     return replace(
         notification, state=DeliveryState.FAILED, attempts=attempts, last_error=reason, next_attempt_at=None
     )
+
+
+def attempt_record(updated: Notification, result: AttemptResult, at: datetime) -> Attempt:
+    """The history entry of the attempt that made ``updated``."""
+    outcome = {
+        DeliveryState.DELIVERED: AttemptOutcome.DELIVERED,
+        DeliveryState.FAILED: AttemptOutcome.FAILED,
+        DeliveryState.PENDING: AttemptOutcome.RETRY,
+    }[updated.state]
+    return Attempt(updated.attempts, at, outcome, updated.last_error, result.detail, updated.next_attempt_at)

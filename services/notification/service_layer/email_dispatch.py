@@ -1,22 +1,27 @@
 """Delivers pending e-mails: look the recipient's contact up, compose, hand to the channel, then record
-the outcome and stage its event in one transaction.
+the outcome (and the attempt in the delivery's history) and stage its event in one transaction.
 
-The look-up and the send happen outside any transaction (they may be slow). A process killed between the
-send and the commit sends that e-mail again on restart; the mailbox adapter writes one file per
-notification id, so the resend replaces the first copy.
-"""
+The look-up and the send happen outside any transaction (they may be slow), up to ``concurrency`` at
+once. Failures the channel calls temporary are tried again with an exponential back-off and jitter, in
+later batches (the next attempt's time is in the database, so a restart keeps it); permanent ones, and
+temporary ones once the attempts run out, end FAILED with their reason, and a NotificationFailed is
+published. A process killed between the send and the commit sends that e-mail again on restart with the
+same Message-ID (the mailbox sink replaces its file)."""
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from services.notification import metrics
 from services.notification.adapters import publishing, store
 from services.notification.adapters.contacts import ContactDirectory, ContactLookupUnavailable
-from services.notification.adapters.mailbox import EmailChannel, EmailChannelError, InvalidRecipientAddress
+from services.notification.adapters.email_message import EmailChannel, EmailNotSent
+from services.notification.domain.email import Links, compose_email
 from services.notification.domain.model import (
     AttemptResult,
     Channel,
@@ -24,7 +29,7 @@ from services.notification.domain.model import (
     FailureReason,
     Notification,
     after_attempt,
-    compose_email,
+    attempt_record,
 )
 from services.notification.service_layer.commands import DispatchDueEmails
 from services.shared.db import Database
@@ -33,12 +38,16 @@ from services.shared.unit_of_work import after_commit
 
 log = get_logger(__name__)
 
+DEVELOPMENT_LINKS = Links("https://mentoring.example.invalid", b"local-development-unsubscribe-secret")
+
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     max_attempts: int = 5
     retry_base: timedelta = timedelta(seconds=2)
     batch_size: int = 100
+    concurrency: int = 8
+    jitter: Callable[[], float] = random.random  # in [0, 1): how much of half the back-off to drop
 
 
 def _nothing() -> None:
@@ -54,6 +63,7 @@ class EmailSending:
     channel: EmailChannel
     retry: RetryPolicy
     wake_relay: Callable[[], None] = _nothing
+    links: Links = field(default=DEVELOPMENT_LINKS)
 
 
 async def dispatch_due_emails(database: Database, command: DispatchDueEmails, *, email: EmailSending) -> int:
@@ -61,9 +71,14 @@ async def dispatch_due_emails(database: Database, command: DispatchDueEmails, *,
     moment = command.now or datetime.now(UTC)
     async with database.transaction() as uow:
         due = await store.due_emails(uow, moment, email.retry.batch_size)
-    for item in due:
-        result = await _attempt(email, item)
-        await _record(database, email, item.notification_id, result, moment)
+    slots = asyncio.Semaphore(email.retry.concurrency)
+
+    async def deliver(item: Notification) -> None:
+        async with slots:
+            result = await _attempt(email, item)
+            await _record(database, email, item.notification_id, result, command.now)
+
+    await asyncio.gather(*(deliver(item) for item in due))
     return len(due)
 
 
@@ -74,28 +89,30 @@ async def _attempt(email: EmailSending, item: Notification) -> AttemptResult:
         return AttemptResult.failed(FailureReason.CONTACT_LOOKUP_UNAVAILABLE, retryable=exc.retryable)
     if contact is None:
         return AttemptResult.failed(FailureReason.CONTACT_NOT_FOUND)
-    content = compose_email(item, contact)
+    content = compose_email(item, contact, email.links)
     if isinstance(content, AttemptResult):
         return content
     try:
-        await email.channel.send(content)
-    except InvalidRecipientAddress:
-        return AttemptResult.failed(FailureReason.INVALID_EMAIL_ADDRESS)
-    except EmailChannelError:
-        return AttemptResult.failed(FailureReason.CHANNEL_UNAVAILABLE, retryable=True)
-    return AttemptResult.ok()
+        detail = await email.channel.send(content)
+    except EmailNotSent as refused:
+        return AttemptResult.failed(refused.reason, retryable=refused.retryable, detail=refused.detail)
+    return AttemptResult.ok(detail)
 
 
 async def _record(
-    database: Database, email: EmailSending, notification_id: str, result: AttemptResult, now: datetime
+    database: Database, email: EmailSending, notification_id: str, result: AttemptResult, now: datetime | None
 ) -> None:
+    moment = now or datetime.now(UTC)
     async with database.transaction() as uow:
         current = await store.get_notification(uow, notification_id)
         if current is None or current.state is not DeliveryState.PENDING:
             return  # erased, or settled by another dispatcher, meanwhile
         retry = email.retry
-        updated = after_attempt(current, result, now, retry.max_attempts, retry.retry_base)
+        updated = after_attempt(
+            current, result, moment, retry.max_attempts, retry.retry_base, jitter=retry.jitter()
+        )
         await store.update_delivery(uow, updated)
+        await store.record_attempts(uow, [(updated, attempt_record(updated, result, moment))])
         after_commit(uow, partial(_count_attempt, updated))
         if await publishing.stage_outcomes(uow, [updated]):
             after_commit(uow, email.wake_relay)

@@ -94,9 +94,17 @@ async def remember_match(
     return participants
 
 
-async def erase_recipient(uow: AsyncSession, command: EraseRecipient) -> int:
+async def erase_recipient(
+    uow: AsyncSession, command: EraseRecipient, *, email: EmailSending | None = None
+) -> int:
+    """Forget the person here, and once that commits, whatever the e-mail channel keeps of their
+    e-mails (the mailbox sink's files)."""
     tenant = _event_tenant(command.tenant)
-    removed = await store.erase_recipient(uow, tenant, require_id(command.employee_id, "employee_id"))
+    employee_id = require_id(command.employee_id, "employee_id")
+    emails = await store.email_ids_of(uow, tenant, employee_id)
+    removed = await store.erase_recipient(uow, tenant, employee_id)
+    if email is not None and emails:
+        after_commit(uow, partial(email.channel.forget, emails))
     after_commit(uow, metrics.ERASURES.inc)
     return removed
 
@@ -128,6 +136,14 @@ async def notify(
         replace(trigger, recipients=recipients, facts=facts), wanted, policy.email_by_default, _now(now)
     )
     await store.insert_notifications(uow, planned.notifications)
+    await store.record_attempts(
+        uow,
+        [
+            (item, model.Attempt(1, item.created_at, model.AttemptOutcome.DELIVERED))
+            for item in planned.notifications
+            if item.state is model.DeliveryState.DELIVERED
+        ],
+    )
     await publishing.stage_outcomes(uow, planned.notifications)
     after_commit(uow, partial(_count_planned, trigger.template, planned))
     return planned
@@ -246,7 +262,7 @@ async def get_delivery_status(uow: AsyncSession, command: GetDeliveryStatus) -> 
     item = await store.notification_of(uow, tenant, recipient, wanted_id)
     if item is None:
         raise NotFound("notification", wanted_id)
-    return item
+    return replace(item, history=await store.attempts_of(uow, item.notification_id))
 
 
 def _parse_instant(text: str) -> datetime:
@@ -267,7 +283,7 @@ def handler_map(policy: Policy, email: EmailSending) -> Handlers:
         NotifyEnrolled: partial(notify_enrolled, policy=policy),
         NotifyMatchEvent: partial(notify_match_event, policy=policy),
         NotifySessionEvent: partial(notify_session_event, policy=policy),
-        EraseRecipient: erase_recipient,
+        EraseRecipient: partial(erase_recipient, email=email),
         # the API
         ListInbox: list_inbox,
         MarkRead: mark_read,

@@ -1,0 +1,133 @@
+"""The notification service as a real process on the real broker, sending its e-mail over SMTP to a real
+SMTP server in the test process (aiosmtpd): a match proposed reaches both people's mailboxes as
+multipart messages with a stable Message-ID and one-click unsubscribe, and the delivery status over
+gRPC (each person with their own Keycloak token) shows the attempt; a 4xx is retried, then delivered."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from mentoring.v1 import common_pb2, enrollment_pb2, enrollment_pb2_grpc, events_pb2, notification_pb2_grpc
+from mentoring.v1 import notification_pb2 as pb
+
+from services.notification.domain.model import Channel, notification_id
+from services.notification.domain.templates import Template
+from services.shared.envelope import CloudEvent, encode_binary, new_event
+from tests.support.identity import KeycloakTokens, Metadata, bearer
+from tests.support.kafka import produce_raw
+from tests.support.processes import ServiceProcess
+from tests.support.waiting import wait_for
+from tests.unit.notification.mail_server import mail_server
+
+pytestmark = pytest.mark.integration
+
+MENTOR, MENTEE = "E-0042", "E-1001"
+TENANT = "acme"
+# (name, address, timezone) of each person, as the enrollment directory knows them.
+PEOPLE = {
+    MENTOR: ("Grace Hopper", "grace@example.com", "America/New_York"),
+    MENTEE: ("Alan Turing", "alan@example.com", "Europe/Berlin"),
+}
+
+
+class Directory(enrollment_pb2_grpc.EnrollmentServiceServicer):
+    async def GetEmployeeContact(  # noqa: N802 - the gRPC method name
+        self, request: enrollment_pb2.GetEmployeeContactRequest, context: Any
+    ) -> enrollment_pb2.EmployeeContact:
+        if request.employee_id not in PEOPLE:
+            await context.abort(grpc.StatusCode.NOT_FOUND, "unknown")
+        name, address, timezone = PEOPLE[request.employee_id]
+        return enrollment_pb2.EmployeeContact(
+            employee_id=request.employee_id,
+            display_name=name,
+            email=address,
+            timezone=timezone,
+            status=common_pb2.EMPLOYEE_STATUS_ACTIVE,
+        )
+
+
+@pytest.fixture
+async def directory_target() -> AsyncIterator[str]:
+    server = grpc.aio.server()
+    enrollment_pb2_grpc.add_EnrollmentServiceServicer_to_server(Directory(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    yield f"127.0.0.1:{port}"
+    await server.stop(None)
+
+
+def record(event: CloudEvent, key: str) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    headers, value = encode_binary(event)
+    return key.encode(), value, headers
+
+
+def smtp_env(directory_target: str, port: int) -> dict[str, str]:
+    return {
+        "MENTORING_NOTIFICATION_ENROLLMENT_GRPC_TARGET": directory_target,
+        "MENTORING_NOTIFICATION_SMTP_HOST": "127.0.0.1",
+        "MENTORING_NOTIFICATION_SMTP_PORT": str(port),
+        "MENTORING_NOTIFICATION_SMTP_SECURITY": "none",
+        "MENTORING_NOTIFICATION_EMAIL_RETRY_BASE_SECONDS": "0.5",
+        "MENTORING_NOTIFICATION_PUBLIC_BASE_URL": "https://mentoring.acme.example",
+        "MENTORING_NOTIFICATION_MESSAGE_ID_DOMAIN": "mentoring.acme.example",
+    }
+
+
+async def as_person(tokens: KeycloakTokens, employee_id: str) -> Metadata:
+    return bearer(await asyncio.to_thread(tokens.person, TENANT, employee_id))
+
+
+def proposal(match_id: str) -> CloudEvent:
+    match = common_pb2.Match(
+        match_id=match_id, program_id="prog-1", mentor_employee_id=MENTOR, mentee_employee_ids=[MENTEE]
+    )
+    return new_event(
+        "mentoring.matching.match.proposed.v1", "/t", events_pb2.MatchProposed(match=match), tenant=TENANT
+    )
+
+
+async def test_a_proposal_reaches_both_people_over_smtp_and_a_4xx_is_retried(
+    kafka_bootstrap: str, namespace: str, data_dir: Path, directory_target: str, tokens: KeycloakTokens
+) -> None:
+    proposed = proposal("m-1")
+    mentor = await as_person(tokens, MENTOR)
+    async with mail_server() as server:
+        server.recorder.data_replies.append("451 4.3.0 Try again later")
+        env = smtp_env(directory_target, server.port)
+        with ServiceProcess("notification", data_dir, namespace, kafka_bootstrap, env) as service:
+            await produce_raw(kafka_bootstrap, namespace + "matching.events.v1", [record(proposed, "m-1")])
+            await wait_for(lambda: len(server.recorder.received) == 2, what="two e-mails received")
+            async with grpc.aio.insecure_channel(service.grpc_target) as channel:
+                stub = notification_pb2_grpc.NotificationServiceStub(channel)
+                email_id = notification_id(proposed.id, MENTOR, Template.MATCH_PROPOSED, Channel.EMAIL)
+                status = await stub.GetDeliveryStatus(
+                    pb.GetDeliveryStatusRequest(notification_id=email_id), metadata=mentor
+                )
+            assert service.stop() == 0, service.log_tail()
+    assert not (data_dir / "mailbox").exists(), "SMTP is the channel: nothing is written to a mailbox"
+    by_address = {received.rcpt_tos[0]: received for received in server.recorder.received}
+    assert set(by_address) == {"grace@example.com", "alan@example.com"}
+    for address, received in by_address.items():
+        message = received.message
+        assert received.mail_from == "mentoring-noreply@example.invalid"
+        assert address in message["To"]
+        assert message["Message-ID"].endswith("@mentoring.acme.example>")
+        assert message["List-Unsubscribe"].startswith(
+            "<https://mentoring.acme.example/notifications/unsubscribe?token="
+        )
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert [part.get_content_type() for part in message.iter_parts()] == ["text/plain", "text/html"]
+    mentor_message = by_address["grace@example.com"].message
+    assert mentor_message["Message-ID"] == f"<{email_id}@mentoring.acme.example>"
+    # One of the two was first answered 451, and went through on its second attempt.
+    history = [(a.attempt, a.outcome, a.reason, a.detail) for a in status.history]
+    assert (status.status, status.channel) == ("delivered", "email")
+    assert history in (
+        [(1, "delivered", "", "250")],
+        [(1, "retry", "smtp_deferred", "451"), (2, "delivered", "", "250")],
+    )
