@@ -63,6 +63,7 @@ def build(settings: NotificationSettings | None = None) -> ServiceRuntime:
         ),
         runtime.relay.wake,
         links(settings),
+        settings.email_from,
     )
     policy = Policy(email_by_default=settings.email_by_default)
     bus = MessageBus(runtime.database, handler_map(policy, email), runtime.relay.wake)

@@ -1,16 +1,20 @@
 """The notification service as a real process on the real broker, sending its e-mail over SMTP to a real
 SMTP server in the test process (aiosmtpd): a match proposed reaches both people's mailboxes as
 multipart messages with a stable Message-ID and one-click unsubscribe, and the delivery status over
-gRPC (each person with their own Keycloak token) shows the attempt; a 4xx is retried, then delivered."""
+gRPC (each person with their own Keycloak token) shows the attempt; a 4xx is retried, then delivered.
+A session scheduled, moved (scheduled again at another time) and cancelled reaches both people as
+iTIP REQUEST, REQUEST with a higher SEQUENCE, and CANCEL, read back with the icalendar library."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import grpc
+import icalendar
 import pytest
 from mentoring.v1 import common_pb2, enrollment_pb2, enrollment_pb2_grpc, events_pb2, notification_pb2_grpc
 from mentoring.v1 import notification_pb2 as pb
@@ -18,11 +22,12 @@ from mentoring.v1 import notification_pb2 as pb
 from services.notification.domain.model import Channel, notification_id
 from services.notification.domain.templates import Template
 from services.shared.envelope import CloudEvent, encode_binary, new_event
+from services.shared.timestamps import timestamp
 from tests.support.identity import KeycloakTokens, Metadata, bearer
 from tests.support.kafka import produce_raw
 from tests.support.processes import ServiceProcess
 from tests.support.waiting import wait_for
-from tests.unit.notification.mail_server import mail_server
+from tests.unit.notification.mail_server import Received, mail_server
 
 pytestmark = pytest.mark.integration
 
@@ -131,3 +136,68 @@ async def test_a_proposal_reaches_both_people_over_smtp_and_a_4xx_is_retried(
         [(1, "delivered", "", "250")],
         [(1, "retry", "smtp_deferred", "451"), (2, "delivered", "", "250")],
     )
+
+
+def session_event(kind: str, starts: datetime, event_type: str) -> CloudEvent:
+    session = events_pb2.Session(
+        session_id="s-1", match_id="m-2", starts_at=timestamp(starts), duration_minutes=60
+    )
+    message: Any = (
+        events_pb2.SessionScheduled(session=session)
+        if kind == "scheduled"
+        else events_pb2.SessionCancelled(session=session, cause=common_pb2.CANCELLATION_CAUSE_REQUESTED)
+    )
+    return new_event(event_type, "/t", message, tenant=TENANT)
+
+
+def calendars(received: list[Received]) -> list[tuple[str, str, int, datetime, set[str]]]:
+    """(recipient, METHOD, SEQUENCE, DTSTART, attendees) of each calendar part, parsed by icalendar."""
+    found = []
+    for item in received:
+        for part in item.message.walk():
+            if part.get_content_type() == "text/calendar":
+                calendar = icalendar.Calendar.from_ical(part.get_payload(decode=True))
+                [event] = calendar.walk("VEVENT")
+                attendees = {str(attendee) for attendee in event["ATTENDEE"]}
+                found.append(
+                    (
+                        item.rcpt_tos[0],
+                        str(calendar["METHOD"]),
+                        int(event["SEQUENCE"]),
+                        event.decoded("DTSTART"),
+                        attendees,
+                    )
+                )
+    return sorted(found, key=lambda entry: (entry[2], entry[0]))
+
+
+async def test_a_session_scheduled_moved_and_cancelled_reaches_the_calendars(
+    kafka_bootstrap: str, namespace: str, data_dir: Path, directory_target: str
+) -> None:
+    starts = datetime(2031, 3, 3, 15, 0, tzinfo=UTC)
+    moved_to = starts + timedelta(days=1)
+    scheduled = session_event("scheduled", starts, "mentoring.session.session.scheduled.v1")
+    moved = session_event("scheduled", moved_to, "mentoring.session.session.scheduled.v1")
+    cancelled = session_event("cancelled", moved_to, "mentoring.session.session.cancelled.v1")
+    async with mail_server() as server:
+        env = smtp_env(directory_target, server.port)
+        with ServiceProcess("notification", data_dir, namespace, kafka_bootstrap, env) as service:
+            await produce_raw(
+                kafka_bootstrap, namespace + "matching.events.v1", [record(proposal("m-2"), "m-2")]
+            )
+            await wait_for(lambda: len(server.recorder.received) == 2, what="the proposal's e-mails")
+            for expected, event in ((4, scheduled), (6, moved), (8, cancelled)):
+                await produce_raw(kafka_bootstrap, namespace + "session.events.v1", [record(event, "m-2")])
+                await wait_for(
+                    lambda n=expected: len(server.recorder.received) == n, what=f"{expected} e-mails"
+                )
+            assert service.stop() == 0, service.log_tail()
+    both = {"mailto:grace@example.com", "mailto:alan@example.com"}
+    assert calendars(server.recorder.received) == [
+        ("alan@example.com", "REQUEST", 0, starts, both),
+        ("grace@example.com", "REQUEST", 0, starts, both),
+        ("alan@example.com", "REQUEST", 1, moved_to, both),
+        ("grace@example.com", "REQUEST", 1, moved_to, both),
+        ("alan@example.com", "CANCEL", 2, moved_to, both),
+        ("grace@example.com", "CANCEL", 2, moved_to, both),
+    ]

@@ -35,6 +35,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.notification.adapters.context_json import context_json, context_of
+from services.notification.domain.calendar import SessionCalendar
 from services.notification.domain.model import (
     Attempt,
     AttemptOutcome,
@@ -65,6 +67,7 @@ notifications = Table(
     Column("is_read", Boolean, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("next_attempt_at", UtcDateTime, nullable=True),
+    Column("context", JSON, nullable=True),  # e-mails: what they are written from at send time
     Index("ix_notifications_inbox", "tenant", "recipient_id", "channel", "created_at"),
     Index("ix_notifications_due", "state", "channel", "next_attempt_at"),
 )
@@ -97,6 +100,21 @@ preferences = Table(
     Column("muted_templates", JSON, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("tenant", "recipient_id", name="pk_preferences_tenant"),
+)
+
+# Each session's calendar entry as last announced (its SEQUENCE counts the moves and the cancellation).
+session_calendar = Table(
+    "session_calendar",
+    metadata,
+    Column("tenant", String(128), nullable=False),
+    Column("session_id", String(128), nullable=False),
+    Column("starts_at", UtcDateTime, nullable=False),
+    Column("duration_minutes", Integer, nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("cancelled", Boolean, nullable=False),
+    Column("location", Text, nullable=False),
+    Column("meeting_link", Text, nullable=False),
+    PrimaryKeyConstraint("tenant", "session_id"),
 )
 
 programs = Table(
@@ -137,6 +155,7 @@ def _notification_of(row: Row[Any]) -> Notification:
         last_error=row.last_error,
         read=row.is_read,
         next_attempt_at=row.next_attempt_at,
+        context=context_of(row.context),
     )
 
 
@@ -160,6 +179,7 @@ async def insert_notifications(session: AsyncSession, planned: Sequence[Notifica
                 "is_read": item.read,
                 "created_at": item.created_at,
                 "next_attempt_at": item.next_attempt_at,
+                "context": context_json(item.context),
             }
             for item in planned
         ],
@@ -372,6 +392,47 @@ async def save_match(
                 }
                 for participant in participants
             ],
+        )
+
+
+async def session_of(session: AsyncSession, tenant: str, session_id: str) -> SessionCalendar | None:
+    row = (
+        await session.execute(
+            select(session_calendar).where(
+                session_calendar.c.tenant == tenant, session_calendar.c.session_id == session_id
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    return SessionCalendar(
+        session_id=row.session_id,
+        starts_at=row.starts_at,
+        duration_minutes=row.duration_minutes,
+        sequence=row.sequence,
+        cancelled=row.cancelled,
+        location=row.location,
+        meeting_link=row.meeting_link,
+    )
+
+
+async def save_session(session: AsyncSession, tenant: str, entry: SessionCalendar) -> None:
+    values = {
+        "starts_at": entry.starts_at,
+        "duration_minutes": entry.duration_minutes,
+        "sequence": entry.sequence,
+        "cancelled": entry.cancelled,
+        "location": entry.location,
+        "meeting_link": entry.meeting_link,
+    }
+    updated = await session.execute(
+        session_calendar.update()
+        .where(session_calendar.c.tenant == tenant, session_calendar.c.session_id == entry.session_id)
+        .values(**values)
+    )
+    if _rowcount(updated) == 0:
+        await session.execute(
+            session_calendar.insert().values(tenant=tenant, session_id=entry.session_id, **values)
         )
 
 

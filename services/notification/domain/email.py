@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import quote
 
+from services.notification.domain.calendar import CalendarPart
 from services.notification.domain.model import AttemptResult, Contact, FailureReason, Notification
 from services.notification.domain.unsubscribe import Unsubscription, unsubscribe_token
 
@@ -39,14 +40,6 @@ class Links:
     def unsubscribe(self, wanted: Unsubscription) -> str:
         token = unsubscribe_token(self.unsubscribe_secret, wanted)
         return f"{self.to(UNSUBSCRIBE_PATH)}?token={quote(token)}"
-
-
-@dataclass(frozen=True, slots=True)
-class CalendarPart:
-    """An iTIP message (RFC 5546) sent along: ``method`` REQUEST or CANCEL, ``ics`` the VCALENDAR."""
-
-    method: str
-    ics: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Final
 from urllib.parse import urlsplit
 
+from services.notification.domain.calendar import SessionCalendar
 from services.notification.domain.templates import Audience, Facts, Template, render
 from services.shared.errors import FailedPrecondition, InvalidArgument
 from services.shared.ids import require_id
@@ -113,6 +114,22 @@ class Trigger:
     recipients: tuple[Recipient, ...]
     facts: Facts = field(default_factory=Facts)
     tenant: str = ""
+    participants: tuple[Recipient, ...] = ()  # everyone concerned (a match's people), recipients or not
+    session: SessionCalendar | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What an e-mail is written from at send time: the recipient's audience, the facts, the other
+    people (named then, through the directory) and the session of an invitation. Opaque ids only."""
+
+    audience: Audience
+    facts: Facts
+    participants: tuple[Recipient, ...] = ()
+    session: SessionCalendar | None = None
+
+    def others(self, recipient_id: str) -> tuple[Recipient, ...]:
+        return tuple(person for person in self.participants if person.employee_id != recipient_id)
 
 
 class AttemptOutcome(enum.StrEnum):
@@ -150,6 +167,7 @@ class Notification:
     read: bool = False
     next_attempt_at: datetime | None = None
     history: tuple[Attempt, ...] = ()  # loaded for the delivery status only
+    context: Context | None = None  # e-mails only
 
     def mark_read(self, recipient_id: str) -> Notification:
         if self.recipient_id != recipient_id:
@@ -214,6 +232,9 @@ def plan(
                     tenant=trigger.tenant,
                     attempts=1 if in_app else 0,
                     next_attempt_at=None if in_app else now,
+                    context=None
+                    if in_app
+                    else Context(recipient.audience, trigger.facts, trigger.participants, trigger.session),
                 )
             )
     return Plan(tuple(notifications), tuple(muted))

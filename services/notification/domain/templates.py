@@ -21,6 +21,7 @@ class Template(enum.StrEnum):
     MATCH_ACTIVATED = "match_activated"
     MATCH_ENDED = "match_ended"
     SESSION_SCHEDULED = "session_scheduled"
+    SESSION_MOVED = "session_moved"
     SESSION_CANCELLED = "session_cancelled"
 
 
@@ -119,6 +120,12 @@ def render(template: Template, audience: Audience, facts: Facts) -> Rendered:
             "Mentoring session scheduled",
             f"A {length}mentoring session is scheduled for {_when(facts.starts_at)}. "
             "You can add it to your calendar from the app.",
+        )
+    if template is Template.SESSION_MOVED:
+        length = f"{facts.duration_minutes}-minute " if facts.duration_minutes > 0 else ""
+        return Rendered(
+            "Mentoring session moved",
+            f"Your {length}mentoring session has moved to {_when(facts.starts_at)}.",
         )
     because = (
         " because the mentoring relationship has ended"

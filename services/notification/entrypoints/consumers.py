@@ -95,7 +95,16 @@ def match_ended(event: CloudEvent) -> NotifyMatchEvent:
 def session_scheduled(event: CloudEvent) -> NotifySessionEvent:
     planned = event.payload(events_pb2.SessionScheduled).session
     facts = Facts(starts_at=instant(planned.starts_at), duration_minutes=planned.duration_minutes)
-    return NotifySessionEvent(event.id, Template.SESSION_SCHEDULED, planned.match_id, facts, event.tenant)
+    return NotifySessionEvent(
+        event.id,
+        Template.SESSION_SCHEDULED,
+        planned.match_id,
+        facts,
+        event.tenant,
+        session_id=planned.session_id,
+        location=planned.location,
+        meeting_link=planned.meeting_link,
+    )
 
 
 def session_cancelled(event: CloudEvent) -> NotifySessionEvent:
@@ -103,9 +112,21 @@ def session_cancelled(event: CloudEvent) -> NotifySessionEvent:
     # Only the cause is passed on: a reason typed by a person stays out of texts.
     ended = cancelled.cause == common_pb2.CANCELLATION_CAUSE_MATCH_ENDED
     code = MATCH_ENDED_CANCELLATION if ended else ""
-    facts = Facts(starts_at=instant(cancelled.session.starts_at), cancellation_code=code)
+    session = cancelled.session
+    facts = Facts(
+        starts_at=instant(session.starts_at),
+        duration_minutes=session.duration_minutes,
+        cancellation_code=code,
+    )
     return NotifySessionEvent(
-        event.id, Template.SESSION_CANCELLED, cancelled.session.match_id, facts, event.tenant
+        event.id,
+        Template.SESSION_CANCELLED,
+        session.match_id,
+        facts,
+        event.tenant,
+        session_id=session.session_id,
+        location=session.location,
+        meeting_link=session.meeting_link,
     )
 
 

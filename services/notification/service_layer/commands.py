@@ -58,6 +58,10 @@ class NotifySessionEvent(Command[Plan]):
     match_id: str
     facts: Facts = field(default_factory=Facts)
     tenant: str = ""
+    # For the calendar invitation: which session, and where it happens (given to its attendees only).
+    session_id: str = ""
+    location: str = ""
+    meeting_link: str = ""
 
 
 @dataclass(frozen=True, slots=True)

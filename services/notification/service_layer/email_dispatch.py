@@ -15,16 +15,19 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.utils import parseaddr
 from functools import partial
 
 from services.notification import metrics
 from services.notification.adapters import publishing, store
 from services.notification.adapters.contacts import ContactDirectory, ContactLookupUnavailable
 from services.notification.adapters.email_message import EmailChannel, EmailNotSent
-from services.notification.domain.email import Links, compose_email
+from services.notification.domain.calendar import CalendarPart, CalendarPerson, itip_message
+from services.notification.domain.email import Links, compose_email, usable_address
 from services.notification.domain.model import (
     AttemptResult,
     Channel,
+    Contact,
     DeliveryState,
     FailureReason,
     Notification,
@@ -64,6 +67,7 @@ class EmailSending:
     retry: RetryPolicy
     wake_relay: Callable[[], None] = _nothing
     links: Links = field(default=DEVELOPMENT_LINKS)
+    sender: str = "Mentoring <mentoring-noreply@example.invalid>"  # the invitations' ORGANIZER too
 
 
 async def dispatch_due_emails(database: Database, command: DispatchDueEmails, *, email: EmailSending) -> int:
@@ -89,7 +93,11 @@ async def _attempt(email: EmailSending, item: Notification) -> AttemptResult:
         return AttemptResult.failed(FailureReason.CONTACT_LOOKUP_UNAVAILABLE, retryable=exc.retryable)
     if contact is None:
         return AttemptResult.failed(FailureReason.CONTACT_NOT_FOUND)
-    content = compose_email(item, contact, email.links)
+    others = await _others(email, item)
+    if isinstance(others, AttemptResult):
+        return others
+    calendar = _invitation(email, item, contact, others)
+    content = compose_email(item, contact, email.links, calendar)
     if isinstance(content, AttemptResult):
         return content
     try:
@@ -97,6 +105,39 @@ async def _attempt(email: EmailSending, item: Notification) -> AttemptResult:
     except EmailNotSent as refused:
         return AttemptResult.failed(refused.reason, retryable=refused.retryable, detail=refused.detail)
     return AttemptResult.ok(detail)
+
+
+async def _others(email: EmailSending, item: Notification) -> list[Contact] | AttemptResult:
+    """The contacts of the other people the e-mail is about (to name them, to invite them), looked up
+    now like the recipient's; someone the directory no longer knows is left out."""
+    if item.context is None:
+        return []
+    found: list[Contact] = []
+    for person in item.context.others(item.recipient_id):
+        try:
+            contact = await email.contacts.contact_of(item.tenant, person.employee_id)
+        except ContactLookupUnavailable as exc:
+            return AttemptResult.failed(FailureReason.CONTACT_LOOKUP_UNAVAILABLE, retryable=exc.retryable)
+        if contact is not None:
+            found.append(contact)
+    return found
+
+
+def _invitation(
+    email: EmailSending, item: Notification, contact: Contact, others: list[Contact]
+) -> CalendarPart | None:
+    session = item.context.session if item.context is not None else None
+    if session is None:
+        return None
+    name, address = parseaddr(email.sender)
+    attendees = tuple(
+        CalendarPerson(person.display_name.strip(), person.email.strip())
+        for person in (contact, *others)
+        if usable_address(person) is None
+    )
+    return itip_message(
+        session, CalendarPerson(name, address), attendees, "Mentoring session", datetime.now(UTC)
+    )
 
 
 async def _record(

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.notification import metrics
 from services.notification.adapters import publishing, store
 from services.notification.domain import model
+from services.notification.domain.calendar import SessionCalendar
 from services.notification.domain.model import (
     InboxPage,
     Notification,
@@ -177,7 +178,7 @@ async def notify_match_event(
     )
     recipients = model.told_of_match_event(command.template, command.by, participants)
     facts = replace(command.facts, by=command.by)
-    trigger = Trigger(command.event_id, command.template, recipients, facts, command.tenant)
+    trigger = Trigger(command.event_id, command.template, recipients, facts, command.tenant, participants)
     return await notify(uow, trigger, command.program_id, policy, now)
 
 
@@ -192,8 +193,39 @@ async def notify_session_event(
         # Another tenant's match is as unknown here as one never heard of.
         raise NotYetKnown("match_unknown", f"no matching event has introduced match {command.match_id}")
     program_id, participants = known
-    trigger = Trigger(command.event_id, command.template, participants, command.facts, command.tenant)
+    entry = await _calendar_entry(uow, tenant, command)
+    template = command.template
+    if template is Template.SESSION_SCHEDULED and entry is not None and entry.sequence > 0:
+        template = Template.SESSION_MOVED
+    trigger = Trigger(
+        command.event_id, template, participants, command.facts, command.tenant, participants, entry
+    )
     return await notify(uow, trigger, program_id, policy, now)
+
+
+async def _calendar_entry(
+    uow: AsyncSession, tenant: str, command: NotifySessionEvent
+) -> SessionCalendar | None:
+    """The session's calendar entry after this event (stored): new at SEQUENCE 0, one more when it
+    moved or is cancelled. None for an event that names no session or time."""
+    starts_at = command.facts.starts_at
+    if not command.session_id.strip() or starts_at is None:
+        return None
+    session_id = command.session_id.strip()
+    known = await store.session_of(uow, tenant, session_id)
+    duration = command.facts.duration_minutes
+    if known is None:
+        known = SessionCalendar(
+            session_id, starts_at, duration, 0, False, command.location, command.meeting_link
+        )
+        if command.template is Template.SESSION_CANCELLED:
+            known = known.cancel()
+    elif command.template is Template.SESSION_CANCELLED:
+        known = known.cancel()
+    else:
+        known = known.scheduled(starts_at, duration, command.location, command.meeting_link)
+    await store.save_session(uow, tenant, known)
+    return known
 
 
 # ---- the API ----
