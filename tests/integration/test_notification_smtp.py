@@ -1,6 +1,7 @@
 """The notification service as a real process on the real broker, sending its e-mail over SMTP to a real
 SMTP server in the test process (aiosmtpd): a match proposed reaches both people's mailboxes as
-multipart messages with a stable Message-ID and one-click unsubscribe, and the delivery status over
+multipart messages with a stable Message-ID and one-click unsubscribe, each in their language (the
+mentee chose German) and timezone (the directory's), naming the other; and the delivery status over
 gRPC (each person with their own Keycloak token) shows the attempt; a 4xx is retried, then delivered.
 A session scheduled, moved (scheduled again at another time) and cancelled reaches both people as
 iTIP REQUEST, REQUEST with a higher SEQUENCE, and CANCEL, read back with the icalendar library."""
@@ -87,9 +88,16 @@ async def as_person(tokens: KeycloakTokens, employee_id: str) -> Metadata:
     return bearer(await asyncio.to_thread(tokens.person, TENANT, employee_id))
 
 
+RESPOND_BY = datetime(2031, 3, 1, 16, 0, tzinfo=UTC)
+
+
 def proposal(match_id: str) -> CloudEvent:
     match = common_pb2.Match(
-        match_id=match_id, program_id="prog-1", mentor_employee_id=MENTOR, mentee_employee_ids=[MENTEE]
+        match_id=match_id,
+        program_id="prog-1",
+        mentor_employee_id=MENTOR,
+        mentee_employee_ids=[MENTEE],
+        respond_by=timestamp(RESPOND_BY),
     )
     return new_event(
         "mentoring.matching.match.proposed.v1", "/t", events_pb2.MatchProposed(match=match), tenant=TENANT
@@ -100,11 +108,16 @@ async def test_a_proposal_reaches_both_people_over_smtp_and_a_4xx_is_retried(
     kafka_bootstrap: str, namespace: str, data_dir: Path, directory_target: str, tokens: KeycloakTokens
 ) -> None:
     proposed = proposal("m-1")
-    mentor = await as_person(tokens, MENTOR)
+    mentor, mentee = await as_person(tokens, MENTOR), await as_person(tokens, MENTEE)
     async with mail_server() as server:
         server.recorder.data_replies.append("451 4.3.0 Try again later")
         env = smtp_env(directory_target, server.port)
         with ServiceProcess("notification", data_dir, namespace, kafka_bootstrap, env) as service:
+            async with grpc.aio.insecure_channel(service.grpc_target) as channel:
+                stub = notification_pb2_grpc.NotificationServiceStub(channel)
+                await stub.UpdatePreferences(
+                    pb.NotificationPreferences(email=True, in_app=True, language="de"), metadata=mentee
+                )
             await produce_raw(kafka_bootstrap, namespace + "matching.events.v1", [record(proposed, "m-1")])
             await wait_for(lambda: len(server.recorder.received) == 2, what="two e-mails received")
             async with grpc.aio.insecure_channel(service.grpc_target) as channel:
@@ -129,6 +142,22 @@ async def test_a_proposal_reaches_both_people_over_smtp_and_a_4xx_is_retried(
         assert [part.get_content_type() for part in message.iter_parts()] == ["text/plain", "text/html"]
     mentor_message = by_address["grace@example.com"].message
     assert mentor_message["Message-ID"] == f"<{email_id}@mentoring.acme.example>"
+    # Each in their language and timezone, naming the other (looked up at send time), linking to the match.
+    assert mentor_message["Subject"] == "Proposed mentee: Alan Turing"
+    assert mentor_message["Content-Language"] == "en"
+    mentor_text = text_of(mentor_message)
+    assert mentor_text.startswith("Hello Grace Hopper,")
+    assert "Alan Turing has been proposed to you as a mentee" in mentor_text
+    assert "by Saturday 1 March 2031, 11:00 EST" in mentor_text
+    assert "https://mentoring.acme.example/matches/m-1" in mentor_text
+    mentee_message = by_address["alan@example.com"].message
+    assert mentee_message["Subject"] == "Vorgeschlagen als Mentor: Grace Hopper"
+    assert mentee_message["Content-Language"] == "de"
+    mentee_text = text_of(mentee_message)
+    assert mentee_text.startswith("Hallo Alan Turing,")
+    assert "wurde Ihnen Grace Hopper als Mentor vorgeschlagen" in mentee_text
+    assert "bis Samstag, 1. März 2031, 17:00 Uhr CET" in mentee_text
+    assert 'lang="de"' in html_of(mentee_message)
     # One of the two was first answered 451, and went through on its second attempt.
     history = [(a.attempt, a.outcome, a.reason, a.detail) for a in status.history]
     assert (status.status, status.channel) == ("delivered", "email")
@@ -136,6 +165,14 @@ async def test_a_proposal_reaches_both_people_over_smtp_and_a_4xx_is_retried(
         [(1, "delivered", "", "250")],
         [(1, "retry", "smtp_deferred", "451"), (2, "delivered", "", "250")],
     )
+
+
+def text_of(message: Any) -> str:
+    return str(message.get_body(("plain",)).get_content())
+
+
+def html_of(message: Any) -> str:
+    return str(message.get_body(("html",)).get_content())
 
 
 def session_event(kind: str, starts: datetime, event_type: str) -> CloudEvent:

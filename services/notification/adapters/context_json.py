@@ -45,6 +45,8 @@ def context_json(context: Context | None) -> dict[str, Any] | None:
         "audience": context.audience.value,
         "facts": {field.name: _plain(getattr(context.facts, field.name)) for field in fields(Facts)},
         "participants": [[person.employee_id, person.audience.value] for person in context.participants],
+        "language": context.language,
+        "zone": context.zone,
         "session": None
         if session is None
         else {field.name: _plain(getattr(session, field.name)) for field in fields(SessionCalendar)},
@@ -64,4 +66,6 @@ def context_of(data: dict[str, Any] | None) -> Context | None:
         session=None
         if session is None
         else SessionCalendar(**{**session, "starts_at": datetime.fromisoformat(session["starts_at"])}),
+        language=data.get("language", ""),
+        zone=data.get("zone", ""),
     )

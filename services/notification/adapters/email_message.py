@@ -61,7 +61,6 @@ def mime_message(
         message["List-Unsubscribe"] = f"<{content.unsubscribe_url}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         message["Auto-Submitted"] = "auto-generated"
-        message["Content-Language"] = content.language
         message["X-Notification-Id"] = content.notification_id
         message.set_content(plain_text(content))
         message.add_alternative(html_text(content), subtype="html")
@@ -71,6 +70,7 @@ def mime_message(
                 subtype="calendar",
                 params={"method": content.calendar.method},
             )
+        message["Content-Language"] = content.language  # after the parts: setting them drops Content-*
         message.as_bytes()  # fails here, not in the channel, on an address no header can hold
     except (ValueError, IndexError, MessageError) as exc:
         raise EmailNotSent(FailureReason.INVALID_EMAIL_ADDRESS, False, type(exc).__name__) from exc

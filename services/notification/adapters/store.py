@@ -1,13 +1,9 @@
-"""The notification service's tables (SQLAlchemy Core) and the queries its handlers run.
+"""The notification service's queries on deliveries (in-app inbox items and e-mails) and their attempts,
+and on preferences; and the erasure of a person. Every function runs in the caller's ``AsyncSession``
+(the unit of work); the tables are in ``tables.py``.
 
-It keeps deliveries (in-app inbox items and e-mails), preferences, and what it needs to address events
-that carry only ids: the names of programmes and the participants of each match. Every function runs in
-the caller's ``AsyncSession`` (the unit of work).
-
-Employee ids are unique within a tenant only, so everything about a person is keyed and queried by
-(tenant, employee id): the tenant of a delivery and of a match is the one its event carried
-(``ce_tenant``), that of an API call the caller's token's. Programme and match ids are unique across
-tenants (drawn at random by the services that create them).
+The tenant of a delivery is the one its event carried (``ce_tenant``), that of an API call the caller's
+token's.
 """
 
 from __future__ import annotations
@@ -16,27 +12,18 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
-    Index,
-    Integer,
-    MetaData,
-    PrimaryKeyConstraint,
-    Row,
-    String,
-    Table,
-    Text,
-    and_,
-    func,
-    or_,
-    select,
-)
+from sqlalchemy import Row, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notification.adapters.context_json import context_json, context_of
-from services.notification.domain.calendar import SessionCalendar
+from services.notification.adapters.tables import (
+    delivery_attempts,
+    match_participants,
+    metadata,
+    notifications,
+    people,
+    preferences,
+)
 from services.notification.domain.model import (
     Attempt,
     AttemptOutcome,
@@ -44,97 +31,10 @@ from services.notification.domain.model import (
     DeliveryState,
     Notification,
     Preferences,
-    Recipient,
 )
-from services.notification.domain.templates import Audience, Template
-from services.shared.db import UtcDateTime
+from services.notification.domain.templates import Template
 
-metadata = MetaData()
-
-notifications = Table(
-    "notifications",
-    metadata,
-    Column("notification_id", String(64), primary_key=True),
-    Column("recipient_id", String(128), nullable=False),
-    Column("tenant", String(128), nullable=False),
-    Column("template", String(64), nullable=False),
-    Column("channel", String(16), nullable=False),
-    Column("title", Text, nullable=False),
-    Column("body", Text, nullable=False),
-    Column("state", String(16), nullable=False),
-    Column("attempts", Integer, nullable=False),
-    Column("last_error", String(64), nullable=False),
-    Column("is_read", Boolean, nullable=False),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("next_attempt_at", UtcDateTime, nullable=True),
-    Column("context", JSON, nullable=True),  # e-mails: what they are written from at send time
-    Index("ix_notifications_inbox", "tenant", "recipient_id", "channel", "created_at"),
-    Index("ix_notifications_due", "state", "channel", "next_attempt_at"),
-)
-
-# Every attempt of every delivery, for its delivery status (erased with the person's deliveries).
-delivery_attempts = Table(
-    "delivery_attempts",
-    metadata,
-    Column("notification_id", String(64), nullable=False),
-    Column("attempt", Integer, nullable=False),
-    Column("tenant", String(128), nullable=False),
-    Column("recipient_id", String(128), nullable=False),
-    Column("at", UtcDateTime, nullable=False),
-    Column("outcome", String(16), nullable=False),
-    Column("reason", String(64), nullable=False),
-    Column("detail", String(64), nullable=False),
-    Column("next_attempt_at", UtcDateTime, nullable=True),
-    PrimaryKeyConstraint("notification_id", "attempt"),
-    Index("ix_delivery_attempts_recipient", "tenant", "recipient_id"),
-)
-
-preferences = Table(
-    "preferences",
-    metadata,
-    Column("tenant", String(128), nullable=False),
-    Column("recipient_id", String(128), nullable=False),
-    Column("email", Boolean, nullable=False),
-    Column("in_app", Boolean, nullable=False),
-    Column("webhook_url", Text, nullable=False),
-    Column("muted_templates", JSON, nullable=False),
-    Column("updated_at", UtcDateTime, nullable=False),
-    PrimaryKeyConstraint("tenant", "recipient_id", name="pk_preferences_tenant"),
-)
-
-# Each session's calendar entry as last announced (its SEQUENCE counts the moves and the cancellation).
-session_calendar = Table(
-    "session_calendar",
-    metadata,
-    Column("tenant", String(128), nullable=False),
-    Column("session_id", String(128), nullable=False),
-    Column("starts_at", UtcDateTime, nullable=False),
-    Column("duration_minutes", Integer, nullable=False),
-    Column("sequence", Integer, nullable=False),
-    Column("cancelled", Boolean, nullable=False),
-    Column("location", Text, nullable=False),
-    Column("meeting_link", Text, nullable=False),
-    PrimaryKeyConstraint("tenant", "session_id"),
-)
-
-programs = Table(
-    "programs",
-    metadata,
-    Column("program_id", String(128), primary_key=True),
-    Column("name", Text, nullable=False),
-)
-
-match_participants = Table(
-    "match_participants",
-    metadata,
-    Column("match_id", String(128), nullable=False),
-    Column("employee_id", String(128), nullable=False),
-    Column("audience", String(16), nullable=False),
-    Column("program_id", String(128), nullable=False),
-    Column("tenant", String(128), nullable=False),
-    PrimaryKeyConstraint("match_id", "employee_id"),
-    Index("ix_match_participants_employee", "tenant", "employee_id"),
-)
+__all__ = ["match_participants", "metadata", "preferences"]  # the tables too, for the migration tests
 
 
 # ---- deliveries ----
@@ -330,6 +230,7 @@ async def get_preferences(
             in_app=row.in_app,
             webhook_url=row.webhook_url,
             muted_templates=frozenset(Template(name) for name in row.muted_templates),
+            language=row.language,
         )
         for row in rows
     }
@@ -342,6 +243,7 @@ async def save_preferences(session: AsyncSession, tenant: str, wanted: Preferenc
         "webhook_url": wanted.webhook_url,
         "muted_templates": sorted(template.value for template in wanted.muted_templates),
         "updated_at": now,
+        "language": wanted.language,
     }
     updated = await session.execute(
         preferences.update()
@@ -352,105 +254,6 @@ async def save_preferences(session: AsyncSession, tenant: str, wanted: Preferenc
         await session.execute(
             preferences.insert().values(tenant=tenant, recipient_id=wanted.recipient_id, **values)
         )
-
-
-# ---- programmes and matches ----
-
-
-async def save_program(session: AsyncSession, program_id: str, name: str) -> None:
-    updated = await session.execute(
-        programs.update().where(programs.c.program_id == program_id).values(name=name)
-    )
-    if _rowcount(updated) == 0:
-        await session.execute(programs.insert().values(program_id=program_id, name=name))
-
-
-async def program_name(session: AsyncSession, program_id: str) -> str:
-    found = await session.execute(select(programs.c.name).where(programs.c.program_id == program_id))
-    return found.scalar_one_or_none() or ""
-
-
-async def save_match(
-    session: AsyncSession, tenant: str, match_id: str, program_id: str, participants: Sequence[Recipient]
-) -> None:
-    # Scoped by tenant too: an event of another tenant naming this match id cannot rewrite its people.
-    await session.execute(
-        match_participants.delete().where(
-            match_participants.c.tenant == tenant, match_participants.c.match_id == match_id
-        )
-    )
-    if participants:
-        await session.execute(
-            match_participants.insert(),
-            [
-                {
-                    "match_id": match_id,
-                    "employee_id": participant.employee_id,
-                    "audience": participant.audience.value,
-                    "program_id": program_id,
-                    "tenant": tenant,
-                }
-                for participant in participants
-            ],
-        )
-
-
-async def session_of(session: AsyncSession, tenant: str, session_id: str) -> SessionCalendar | None:
-    row = (
-        await session.execute(
-            select(session_calendar).where(
-                session_calendar.c.tenant == tenant, session_calendar.c.session_id == session_id
-            )
-        )
-    ).first()
-    if row is None:
-        return None
-    return SessionCalendar(
-        session_id=row.session_id,
-        starts_at=row.starts_at,
-        duration_minutes=row.duration_minutes,
-        sequence=row.sequence,
-        cancelled=row.cancelled,
-        location=row.location,
-        meeting_link=row.meeting_link,
-    )
-
-
-async def save_session(session: AsyncSession, tenant: str, entry: SessionCalendar) -> None:
-    values = {
-        "starts_at": entry.starts_at,
-        "duration_minutes": entry.duration_minutes,
-        "sequence": entry.sequence,
-        "cancelled": entry.cancelled,
-        "location": entry.location,
-        "meeting_link": entry.meeting_link,
-    }
-    updated = await session.execute(
-        session_calendar.update()
-        .where(session_calendar.c.tenant == tenant, session_calendar.c.session_id == entry.session_id)
-        .values(**values)
-    )
-    if _rowcount(updated) == 0:
-        await session.execute(
-            session_calendar.insert().values(tenant=tenant, session_id=entry.session_id, **values)
-        )
-
-
-async def match_of(
-    session: AsyncSession, tenant: str, match_id: str
-) -> tuple[str, tuple[Recipient, ...]] | None:
-    """The programme and participants of a match of ``tenant`` known from matching events (mentor
-    first); None for an unknown match or one of another tenant."""
-    rows = (
-        await session.execute(
-            select(match_participants)
-            .where(match_participants.c.tenant == tenant, match_participants.c.match_id == match_id)
-            .order_by(match_participants.c.audience.desc(), match_participants.c.employee_id)
-        )
-    ).all()
-    if not rows:
-        return None
-    return rows[0].program_id, tuple(Recipient(row.employee_id, Audience(row.audience)) for row in rows)
 
 
 async def email_ids_of(session: AsyncSession, tenant: str, employee_id: str) -> list[str]:
@@ -485,6 +288,9 @@ async def erase_recipient(session: AsyncSession, tenant: str, employee_id: str) 
         match_participants.delete().where(
             match_participants.c.tenant == tenant, match_participants.c.employee_id == employee_id
         )
+    )
+    await session.execute(
+        people.delete().where(people.c.tenant == tenant, people.c.employee_id == employee_id)
     )
     return _rowcount(removed)
 

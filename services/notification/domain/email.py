@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import quote
 
+from services.notification.domain import texts
 from services.notification.domain.calendar import CalendarPart
 from services.notification.domain.model import AttemptResult, Contact, FailureReason, Notification
+from services.notification.domain.templates import Reader, render
 from services.notification.domain.unsubscribe import Unsubscription, unsubscribe_token
 
 SETTINGS_PATH: Final = "/settings/notifications"
@@ -70,26 +72,47 @@ def usable_address(contact: Contact) -> AttemptResult | None:
 
 
 def compose_email(
-    notification: Notification, contact: Contact, links: Links, calendar: CalendarPart | None = None
+    notification: Notification,
+    contact: Contact,
+    links: Links,
+    calendar: CalendarPart | None = None,
+    others: tuple[str, ...] = (),
 ) -> EmailContent | AttemptResult:
-    """The e-mail for a contact, or why none can be sent to it."""
+    """The e-mail for a contact, or why none can be sent to it: written now from the delivery's context
+    in the recipient's language, in the timezone the directory gives (else the one of their enrolment),
+    naming ``others`` (the other people's names, looked up now). A delivery stored before contexts
+    were kept is sent with its stored text."""
     unusable = usable_address(contact)
     if unusable is not None:
         return unusable
+    context = notification.context
+    language = texts.language_of(context.language if context is not None else "")
+    subject, paragraphs, action = notification.title, (notification.body,), None
+    if context is not None:
+        reader = Reader(language, contact.timezone or context.zone, others, calendar is not None)
+        rendered = render(notification.template, context.audience, context.facts, reader)
+        subject, paragraphs = rendered.title, (rendered.body,)
+        if rendered.action is not None:
+            action = Link(rendered.action.label, links.to(rendered.action.path))
     name = contact.display_name.strip()
+    greeting = (
+        texts.text(language, "greeting", name=name) if name else texts.text(language, "greeting.anonymous")
+    )
     return EmailContent(
         notification_id=notification.notification_id,
         to_name=name,
         to_address=contact.email.strip(),
-        subject=notification.title,
-        greeting=f"Hello {name}," if name else "Hello,",
-        paragraphs=(notification.body,),
-        footer="You can choose which messages you receive, and where, in your notification settings.",
+        subject=subject,
+        greeting=greeting,
+        paragraphs=paragraphs,
+        footer=texts.text(language, "footer"),
         settings_url=links.to(SETTINGS_PATH),
         unsubscribe_url=links.unsubscribe(
             Unsubscription(notification.tenant, notification.recipient_id, notification.template)
         ),
+        action=action,
         calendar=calendar,
+        language=language,
     )
 
 
@@ -98,7 +121,7 @@ def plain_text(content: EmailContent) -> str:
     if content.action is not None:
         parts.append(f"{content.action.label}: {content.action.url}")
     parts.append(f"{content.footer}\n{content.settings_url}")
-    parts.append(f"Unsubscribe from these messages: {content.unsubscribe_url}")
+    parts.append(f"{texts.text(content.language, 'unsubscribe')}: {content.unsubscribe_url}")
     return "\n\n".join(parts) + "\n"
 
 
@@ -114,8 +137,8 @@ def html_text(content: EmailContent) -> str:
         body.append(f"<p>{anchor(content.action.label, content.action.url)}</p>")
     body.append(
         f'<hr><p style="font-size:small">{html.escape(content.footer)} '
-        f"{anchor('Notification settings', content.settings_url)} · "
-        f"{anchor('Unsubscribe', content.unsubscribe_url)}</p>"
+        f"{anchor(texts.text(content.language, 'settings'), content.settings_url)} · "
+        f"{anchor(texts.text(content.language, 'unsubscribe'), content.unsubscribe_url)}</p>"
     )
     lang = html.escape(content.language, quote=True)
     return f'<!DOCTYPE html>\n<html lang="{lang}"><body>\n' + "\n".join(body) + "\n</body></html>\n"

@@ -17,7 +17,8 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from services.notification.domain.calendar import SessionCalendar
-from services.notification.domain.templates import Audience, Facts, Template, render
+from services.notification.domain.templates import Audience, Facts, Reader, Template, render
+from services.notification.domain.texts import LANGUAGES
 from services.shared.errors import FailedPrecondition, InvalidArgument
 from services.shared.ids import require_id
 
@@ -60,6 +61,7 @@ class Preferences:
     in_app: bool = True
     webhook_url: str = ""
     muted_templates: frozenset[Template] = frozenset()
+    language: str = ""  # "" is English; a language without texts falls back to English
 
     def channels_for(self, template: Template) -> tuple[Channel, ...]:
         if template in self.muted_templates:
@@ -76,7 +78,12 @@ def default_preferences(recipient_id: str, email_by_default: bool) -> Preference
 
 
 def validate_preferences(
-    recipient_id: str, email: bool, in_app: bool, webhook_url: str, muted_templates: Iterable[str]
+    recipient_id: str,
+    email: bool,
+    in_app: bool,
+    webhook_url: str,
+    muted_templates: Iterable[str],
+    language: str = "",
 ) -> Preferences:
     muted: set[Template] = set()
     for index, name in enumerate(muted_templates):
@@ -90,12 +97,16 @@ def validate_preferences(
         parts = urlsplit(url)
         if parts.scheme != "https" or not parts.hostname or len(url) > MAX_URL_LENGTH:
             raise InvalidArgument("webhook_url", "must be an https URL")
+    wanted_language = language.strip().lower()
+    if wanted_language and wanted_language not in LANGUAGES:
+        raise InvalidArgument("language", f"no texts in that language; known: {', '.join(sorted(LANGUAGES))}")
     return Preferences(
         recipient_id=require_id(recipient_id, "recipient_id"),
         email=email,
         in_app=in_app,
         webhook_url=url,
         muted_templates=frozenset(muted),
+        language=wanted_language,
     )
 
 
@@ -127,6 +138,8 @@ class Context:
     facts: Facts
     participants: tuple[Recipient, ...] = ()
     session: SessionCalendar | None = None
+    language: str = ""
+    zone: str = ""  # as the enrolment said; the directory's answer at send time comes first
 
     def others(self, recipient_id: str) -> tuple[Recipient, ...]:
         return tuple(person for person in self.participants if person.employee_id != recipient_id)
@@ -196,10 +209,15 @@ class Plan:
 
 
 def plan(
-    trigger: Trigger, preferences: Mapping[str, Preferences], email_by_default: bool, now: datetime
+    trigger: Trigger,
+    preferences: Mapping[str, Preferences],
+    email_by_default: bool,
+    now: datetime,
+    zones: Mapping[str, str] | None = None,
 ) -> Plan:
     """The notifications an event causes: one per recipient and wanted channel, rendered for the
-    recipient's audience; in-app items are delivered at once, e-mails wait for the dispatcher."""
+    recipient's audience, in their language and timezone (``zones``, by recipient); in-app items are
+    delivered at once, e-mails wait for the dispatcher (which writes them again, naming the others)."""
     notifications: list[Notification] = []
     muted: list[str] = []
     seen: set[str] = set()
@@ -214,7 +232,17 @@ def plan(
         if not channels:
             muted.append(recipient.employee_id)
             continue
-        text = render(trigger.template, recipient.audience, trigger.facts)
+        zone = (zones or {}).get(recipient.employee_id, "")
+        reader = Reader(language=wanted.language, zone=zone)
+        text = render(trigger.template, recipient.audience, trigger.facts, reader)
+        context = Context(
+            recipient.audience,
+            trigger.facts,
+            trigger.participants,
+            trigger.session,
+            wanted.language,
+            zone,
+        )
         for channel in channels:
             in_app = channel is Channel.IN_APP
             notifications.append(
@@ -232,9 +260,7 @@ def plan(
                     tenant=trigger.tenant,
                     attempts=1 if in_app else 0,
                     next_attempt_at=None if in_app else now,
-                    context=None
-                    if in_app
-                    else Context(recipient.audience, trigger.facts, trigger.participants, trigger.session),
+                    context=None if in_app else context,
                 )
             )
     return Plan(tuple(notifications), tuple(muted))

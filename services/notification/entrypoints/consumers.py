@@ -8,7 +8,7 @@ from __future__ import annotations
 from google.protobuf.message import Message
 from mentoring.v1 import common_pb2, events_pb2
 
-from services.notification.adapters.translate import audience_of
+from services.notification.adapters.translate import audience_of, program_format_of
 from services.notification.domain.templates import MATCH_ENDED_CANCELLATION, Facts, Template
 from services.notification.service_layer.commands import (
     EraseRecipient,
@@ -28,7 +28,8 @@ def remember_program(event: CloudEvent) -> RememberProgram:
     message = event.message()
     if not isinstance(message, events_pb2.ProgramCreated | events_pb2.ProgramUpdated):
         raise InvalidArgument("data", f"{event.type} does not carry a programme")
-    return RememberProgram(message.program.program_id, message.program.name)
+    program = message.program
+    return RememberProgram(program.program_id, program.name, program_format_of(program.format))
 
 
 def notify_enrolled(event: CloudEvent) -> NotifyEnrolled:
@@ -39,6 +40,7 @@ def notify_enrolled(event: CloudEvent) -> NotifyEnrolled:
         participant.employee_id,
         audience_of(participant.role),
         event.tenant,
+        participant.timezone,
     )
 
 

@@ -19,6 +19,7 @@ LIMITS = RequestLimits(
         "mentoring.v1.NotificationPreferences.recipient_id": ID,
         "mentoring.v1.NotificationPreferences.webhook_url": LONG_TEXT,
         "mentoring.v1.NotificationPreferences.muted_templates": NAME,
+        "mentoring.v1.NotificationPreferences.language": ID,
         "mentoring.v1.GetDeliveryStatusRequest.notification_id": ID,
     },
     required={

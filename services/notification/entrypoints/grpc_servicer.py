@@ -75,6 +75,7 @@ class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
             request.in_app,
             request.webhook_url,
             tuple(request.muted_templates),
+            request.language,
         )
         return translate.preferences_message(await self._bus.execute(command))
 

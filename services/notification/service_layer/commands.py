@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.notification.domain.model import InboxPage, Notification, Plan, Preferences
-from services.notification.domain.templates import Audience, Facts, Template
+from services.notification.domain.templates import Audience, Facts, ProgramFormat, Template
 from services.shared.auth import Principal
 from services.shared.messagebus import Command, Query, Workflow
 
@@ -20,6 +20,7 @@ class RememberProgram(Command[None]):
 
     program_id: str
     name: str
+    program_format: ProgramFormat | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,7 @@ class NotifyEnrolled(Command[Plan]):
     employee_id: str
     role: Audience | None
     tenant: str = ""
+    timezone: str = ""  # IANA name the participant enrolled with
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +112,7 @@ class UpdatePreferences(Command[Preferences]):
     in_app: bool
     webhook_url: str = ""
     muted_templates: tuple[str, ...] = ()
+    language: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from services.notification import metrics
 from services.notification.adapters import publishing, store
 from services.notification.adapters.contacts import ContactDirectory, ContactLookupUnavailable
 from services.notification.adapters.email_message import EmailChannel, EmailNotSent
+from services.notification.domain import texts
 from services.notification.domain.calendar import CalendarPart, CalendarPerson, itip_message
 from services.notification.domain.email import Links, compose_email, usable_address
 from services.notification.domain.model import (
@@ -97,7 +98,8 @@ async def _attempt(email: EmailSending, item: Notification) -> AttemptResult:
     if isinstance(others, AttemptResult):
         return others
     calendar = _invitation(email, item, contact, others)
-    content = compose_email(item, contact, email.links, calendar)
+    names = tuple(name for person in others if (name := person.display_name.strip()))
+    content = compose_email(item, contact, email.links, calendar, names)
     if isinstance(content, AttemptResult):
         return content
     try:
@@ -135,9 +137,9 @@ def _invitation(
         for person in (contact, *others)
         if usable_address(person) is None
     )
-    return itip_message(
-        session, CalendarPerson(name, address), attendees, "Mentoring session", datetime.now(UTC)
-    )
+    language = texts.language_of(item.context.language if item.context is not None else "")
+    summary = texts.text(language, "calendar.summary")
+    return itip_message(session, CalendarPerson(name, address), attendees, summary, datetime.now(UTC))
 
 
 async def _record(

@@ -18,7 +18,7 @@ from typing import Final
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notification import metrics
-from services.notification.adapters import publishing, store
+from services.notification.adapters import event_memory, publishing, store
 from services.notification.domain import model
 from services.notification.domain.calendar import SessionCalendar
 from services.notification.domain.model import (
@@ -72,8 +72,11 @@ def _now(now: datetime | None) -> datetime:
 
 async def remember_program(uow: AsyncSession, command: RememberProgram) -> None:
     """Programme names make texts readable; they name a programme, never a person."""
-    await store.save_program(
-        uow, require_id(command.program_id, "program.program_id"), command.name.strip()[:MAX_PROGRAM_NAME]
+    await event_memory.save_program(
+        uow,
+        require_id(command.program_id, "program.program_id"),
+        command.name.strip()[:MAX_PROGRAM_NAME],
+        command.program_format,
     )
 
 
@@ -89,7 +92,7 @@ async def remember_match(
             if mentee
         ),
     )
-    await store.save_match(
+    await event_memory.save_match(
         uow, _event_tenant(tenant), require_id(match_id, "match.match_id"), program_id.strip(), participants
     )
     return participants
@@ -126,15 +129,27 @@ async def notify(
     delivered on the spot, so their NotificationDelivered is staged now."""
     tenant = _event_tenant(trigger.tenant)
     facts = trigger.facts
-    if program_id and not facts.program_name:
-        facts = replace(facts, program_name=await store.program_name(uow, program_id))
+    if program_id:
+        name, program_format = await event_memory.program_of(uow, program_id)
+        facts = replace(
+            facts,
+            program_name=facts.program_name or name,
+            program_format=facts.program_format or program_format,
+            program_id=program_id,
+        )
     recipients = tuple(
         Recipient(require_id(recipient.employee_id, "recipient_id"), recipient.audience)
         for recipient in trigger.recipients
     )
-    wanted = await store.get_preferences(uow, tenant, (recipient.employee_id for recipient in recipients))
+    ids = [recipient.employee_id for recipient in recipients]
+    wanted = await store.get_preferences(uow, tenant, ids)
+    zones = await event_memory.zones_of(uow, tenant, ids)
     planned = model.plan(
-        replace(trigger, recipients=recipients, facts=facts), wanted, policy.email_by_default, _now(now)
+        replace(trigger, recipients=recipients, facts=facts),
+        wanted,
+        policy.email_by_default,
+        _now(now),
+        zones,
     )
     await store.insert_notifications(uow, planned.notifications)
     await store.record_attempts(
@@ -164,6 +179,10 @@ async def notify_enrolled(
 ) -> Plan:
     # A participant enrolled without a role is addressed as a mentee, and their text names no role.
     recipient = Recipient(command.employee_id, command.role or Audience.MENTEE)
+    zone = command.timezone.strip()
+    if zone and command.employee_id.strip():
+        tenant = _event_tenant(command.tenant)
+        await event_memory.save_zone(uow, tenant, command.employee_id.strip(), zone[:64])
     trigger = Trigger(
         command.event_id, Template.ENROLLED, (recipient,), Facts(role=command.role), command.tenant
     )
@@ -177,7 +196,7 @@ async def notify_match_event(
         uow, command.tenant, command.match_id, command.program_id, command.mentor_id, command.mentee_ids
     )
     recipients = model.told_of_match_event(command.template, command.by, participants)
-    facts = replace(command.facts, by=command.by)
+    facts = replace(command.facts, by=command.by, match_id=command.match_id.strip())
     trigger = Trigger(command.event_id, command.template, recipients, facts, command.tenant, participants)
     return await notify(uow, trigger, command.program_id, policy, now)
 
@@ -188,7 +207,7 @@ async def notify_session_event(
     """Notify every participant of a match known from matching events. A session event may overtake
     the matching event that introduces its match (another topic): it is retried for a while first."""
     tenant = _event_tenant(command.tenant)
-    known = await store.match_of(uow, tenant, require_id(command.match_id, "match_id"))
+    known = await event_memory.match_of(uow, tenant, require_id(command.match_id, "match_id"))
     if known is None:
         # Another tenant's match is as unknown here as one never heard of.
         raise NotYetKnown("match_unknown", f"no matching event has introduced match {command.match_id}")
@@ -197,9 +216,8 @@ async def notify_session_event(
     template = command.template
     if template is Template.SESSION_SCHEDULED and entry is not None and entry.sequence > 0:
         template = Template.SESSION_MOVED
-    trigger = Trigger(
-        command.event_id, template, participants, command.facts, command.tenant, participants, entry
-    )
+    facts = replace(command.facts, match_id=command.match_id.strip(), session_id=command.session_id.strip())
+    trigger = Trigger(command.event_id, template, participants, facts, command.tenant, participants, entry)
     return await notify(uow, trigger, program_id, policy, now)
 
 
@@ -212,7 +230,7 @@ async def _calendar_entry(
     if not command.session_id.strip() or starts_at is None:
         return None
     session_id = command.session_id.strip()
-    known = await store.session_of(uow, tenant, session_id)
+    known = await event_memory.session_of(uow, tenant, session_id)
     duration = command.facts.duration_minutes
     if known is None:
         known = SessionCalendar(
@@ -224,7 +242,7 @@ async def _calendar_entry(
         known = known.cancel()
     else:
         known = known.scheduled(starts_at, duration, command.location, command.meeting_link)
-    await store.save_session(uow, tenant, known)
+    await event_memory.save_session(uow, tenant, known)
     return known
 
 
@@ -280,6 +298,7 @@ async def update_preferences(
         command.in_app,
         command.webhook_url,
         command.muted_templates,
+        command.language,
     )
     await store.save_preferences(uow, tenant, wanted, _now(now))
     return wanted

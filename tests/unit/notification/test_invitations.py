@@ -114,13 +114,13 @@ async def test_scheduled_moved_cancelled_become_request_request_cancel(database:
         assert str(event["URL"]) == "https://meet.example/s-1"
         [alarm] = event.walk("VALARM")
         assert alarm["ACTION"] == "DISPLAY" and alarm.decoded("TRIGGER") == -timedelta(minutes=15)
-        assert received.message["Subject"] == "Mentoring session scheduled"
+        assert received.message["Subject"] == "Mentoring session on Sunday 3 February 2030, 15:00 UTC"
 
     for received in moved:
         event = event_of(calendar_of(received))
         assert calendar_of(received)["METHOD"] == "REQUEST"
         assert event["SEQUENCE"] == 1 and event.decoded("DTSTART") == STARTS + timedelta(hours=2)
-        assert received.message["Subject"] == "Mentoring session moved"
+        assert received.message["Subject"] == "Mentoring session moved to Sunday 3 February 2030, 17:00 UTC"
 
     for received in cancelled:
         calendar = calendar_of(received)
