@@ -13,13 +13,16 @@ from services.notification.adapters.contacts import contact_directory
 from services.notification.adapters.email_message import EmailChannel
 from services.notification.adapters.mailbox import MailboxDirectory
 from services.notification.adapters.smtp import SmtpChannel, SmtpServer
+from services.notification.adapters.webhook import HttpWebhooks
 from services.notification.config import NotificationSettings
 from services.notification.domain.email import Links
 from services.notification.entrypoints.consumers import translators
 from services.notification.entrypoints.grpc_servicer import NotificationServicer
-from services.notification.service_layer.commands import DispatchDueEmails
-from services.notification.service_layer.email_dispatch import EmailSending, RetryPolicy
+from services.notification.service_layer.commands import DispatchDueEmails, DispatchDueWebhooks
+from services.notification.service_layer.delivery import RetryPolicy
+from services.notification.service_layer.email_dispatch import EmailSending
 from services.notification.service_layer.handlers import Policy, handler_map
+from services.notification.service_layer.webhook_dispatch import Circuits, WebhookSending
 from services.shared.messagebus import MessageBus
 from services.shared.runtime import ServiceRuntime, run
 
@@ -65,8 +68,23 @@ def build(settings: NotificationSettings | None = None) -> ServiceRuntime:
         links(settings),
         settings.email_from,
     )
+    http = HttpWebhooks(settings.webhook_timeout_seconds, settings.webhook_ca_file)
+    webhooks = WebhookSending(
+        http,
+        RetryPolicy(
+            max_attempts=settings.webhook_max_attempts,
+            retry_base=timedelta(seconds=settings.webhook_retry_base_seconds),
+            batch_size=settings.email_batch_size,
+            concurrency=settings.webhook_concurrency,
+        ),
+        Circuits(
+            settings.webhook_circuit_threshold, timedelta(seconds=settings.webhook_circuit_cooldown_seconds)
+        ),
+        links(settings),
+        runtime.relay.wake,
+    )
     policy = Policy(email_by_default=settings.email_by_default)
-    bus = MessageBus(runtime.database, handler_map(policy, email), runtime.relay.wake)
+    bus = MessageBus(runtime.database, handler_map(policy, email, webhooks), runtime.relay.wake)
     servicer = NotificationServicer(bus)
 
     def register(server: grpc.aio.Server) -> None:
@@ -82,6 +100,14 @@ def build(settings: NotificationSettings | None = None) -> ServiceRuntime:
             pass
 
     runtime.jobs.every("email_dispatch", settings.email_poll_seconds, dispatch_due_emails)
+
+    async def dispatch_due_webhooks() -> None:
+        while await bus.execute(DispatchDueWebhooks()) >= settings.email_batch_size:
+            pass
+
+    # A job of its own: a dead endpoint never holds e-mail back.
+    runtime.jobs.every("webhook_dispatch", settings.email_poll_seconds, dispatch_due_webhooks)
+    runtime.on_stop(http.close)
 
     runtime.on_stop(contacts.close)
     return runtime

@@ -49,6 +49,16 @@ class NotificationSettings(ServiceSettings):
     email_retry_base_seconds: float = Field(default=2.0, gt=0)
     # E-mails of one batch sent at once (each on its own SMTP connection).
     email_concurrency: int = Field(default=8, ge=1)
+    # The chat and webhook channel (Slack, Teams, Standard Webhooks): each call's timeout, retries with
+    # back-off, and a circuit breaker per endpoint (opens after this many failures in a row, for the
+    # cooldown). webhook_ca_file: trust this CA for endpoints (a private one) instead of the system's.
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+    webhook_max_attempts: int = Field(default=6, ge=1)
+    webhook_retry_base_seconds: float = Field(default=2.0, gt=0)
+    webhook_circuit_threshold: int = Field(default=5, ge=1)
+    webhook_circuit_cooldown_seconds: float = Field(default=60.0, gt=0)
+    webhook_concurrency: int = Field(default=16, ge=1)
+    webhook_ca_file: Path | None = None
     email_poll_seconds: float = Field(default=0.5, gt=0)
     email_batch_size: int = Field(default=100, ge=1)
 

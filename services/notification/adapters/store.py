@@ -24,6 +24,7 @@ from services.notification.adapters.tables import (
     people,
     preferences,
 )
+from services.notification.domain.channels import WebhookFormat
 from services.notification.domain.model import (
     Attempt,
     AttemptOutcome,
@@ -125,6 +126,18 @@ async def update_delivery(session: AsyncSession, item: Notification) -> None:
     )
 
 
+async def postpone(session: AsyncSession, notification_id: str, until: datetime) -> None:
+    """Try a pending delivery later without spending an attempt (its endpoint's circuit is open)."""
+    await session.execute(
+        notifications.update()
+        .where(
+            notifications.c.notification_id == notification_id,
+            notifications.c.state == DeliveryState.PENDING.value,
+        )
+        .values(next_attempt_at=until)
+    )
+
+
 async def record_attempts(session: AsyncSession, entries: Sequence[tuple[Notification, Attempt]]) -> None:
     if not entries:
         return
@@ -160,11 +173,17 @@ async def attempts_of(session: AsyncSession, notification_id: str) -> tuple[Atte
 
 
 async def due_emails(session: AsyncSession, now: datetime, limit: int) -> list[Notification]:
+    return await due_deliveries(session, Channel.EMAIL, now, limit)
+
+
+async def due_deliveries(
+    session: AsyncSession, channel: Channel, now: datetime, limit: int
+) -> list[Notification]:
     rows = await session.execute(
         select(notifications)
         .where(
             notifications.c.state == DeliveryState.PENDING.value,
-            notifications.c.channel == Channel.EMAIL.value,
+            notifications.c.channel == channel.value,
             notifications.c.next_attempt_at <= now,
         )
         .order_by(notifications.c.next_attempt_at, notifications.c.notification_id)
@@ -231,6 +250,9 @@ async def get_preferences(
             webhook_url=row.webhook_url,
             muted_templates=frozenset(Template(name) for name in row.muted_templates),
             language=row.language,
+            webhook_format=WebhookFormat(row.webhook_format),
+            webhook_secret=row.webhook_secret,
+            webhook_previous_secret=row.webhook_previous_secret,
         )
         for row in rows
     }
@@ -244,6 +266,9 @@ async def save_preferences(session: AsyncSession, tenant: str, wanted: Preferenc
         "muted_templates": sorted(template.value for template in wanted.muted_templates),
         "updated_at": now,
         "language": wanted.language,
+        "webhook_format": wanted.webhook_format.value,
+        "webhook_secret": wanted.webhook_secret,
+        "webhook_previous_secret": wanted.webhook_previous_secret,
     }
     updated = await session.execute(
         preferences.update()

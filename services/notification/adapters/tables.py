@@ -75,6 +75,9 @@ preferences = Table(
     Column("muted_templates", JSON, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("language", String(16), nullable=False, server_default=""),
+    Column("webhook_format", String(16), nullable=False, server_default="standard"),
+    Column("webhook_secret", String(128), nullable=False, server_default=""),
+    Column("webhook_previous_secret", String(128), nullable=False, server_default=""),
     PrimaryKeyConstraint("tenant", "recipient_id", name="pk_preferences_tenant"),
 )
 

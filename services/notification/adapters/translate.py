@@ -61,6 +61,9 @@ def preferences_message(preferences: Preferences) -> notification_pb2.Notificati
         webhook_url=preferences.webhook_url,
         muted_templates=sorted(template.value for template in preferences.muted_templates),
         language=preferences.language,
+        webhook_format=preferences.webhook_format.value,
+        webhook_secret=preferences.webhook_secret,
+        webhook_previous_secret=preferences.webhook_previous_secret,
     )
 
 

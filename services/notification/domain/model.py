@@ -17,6 +17,7 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from services.notification.domain.calendar import SessionCalendar
+from services.notification.domain.channels import WebhookFormat
 from services.notification.domain.templates import Audience, Facts, Reader, Template, render
 from services.notification.domain.texts import LANGUAGES
 from services.shared.errors import FailedPrecondition, InvalidArgument
@@ -30,6 +31,7 @@ _ID_NAMESPACE: Final = uuid.UUID("5b0f2f52-7f7e-4f0e-9d3c-0c3f3c1f6a10")
 class Channel(enum.StrEnum):
     IN_APP = "in_app"
     EMAIL = "email"
+    WEBHOOK = "webhook"  # the recipient's chat or webhook endpoint
 
 
 class DeliveryState(enum.StrEnum):
@@ -52,6 +54,11 @@ class FailureReason(enum.StrEnum):
     SMTP_REJECTED = "smtp_rejected"
     SMTP_DEFERRED = "smtp_deferred"
     SMTP_UNREACHABLE = "smtp_unreachable"
+    # The webhook endpoint: refused (4xx; not retried), unavailable (408, 429, 5xx), no answer, none set.
+    WEBHOOK_REJECTED = "webhook_rejected"
+    WEBHOOK_UNAVAILABLE = "webhook_unavailable"
+    WEBHOOK_UNREACHABLE = "webhook_unreachable"
+    NO_WEBHOOK_ENDPOINT = "no_webhook_endpoint"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,15 +69,21 @@ class Preferences:
     webhook_url: str = ""
     muted_templates: frozenset[Template] = frozenset()
     language: str = ""  # "" is English; a language without texts falls back to English
+    webhook_format: WebhookFormat = WebhookFormat.STANDARD
+    # The endpoint's signing secrets (whsec_...): the current one, and the one it replaced while a
+    # rotation is under way (both sign).
+    webhook_secret: str = ""
+    webhook_previous_secret: str = ""
 
     def channels_for(self, template: Template) -> tuple[Channel, ...]:
         if template in self.muted_templates:
             return ()
-        return tuple(
-            channel
-            for channel, wanted in ((Channel.IN_APP, self.in_app), (Channel.EMAIL, self.email))
-            if wanted
+        wanted = (
+            (Channel.IN_APP, self.in_app),
+            (Channel.EMAIL, self.email),
+            (Channel.WEBHOOK, bool(self.webhook_url)),
         )
+        return tuple(channel for channel, on in wanted if on)
 
 
 def default_preferences(recipient_id: str, email_by_default: bool) -> Preferences:
@@ -84,6 +97,7 @@ def validate_preferences(
     webhook_url: str,
     muted_templates: Iterable[str],
     language: str = "",
+    webhook_format: str = "",
 ) -> Preferences:
     muted: set[Template] = set()
     for index, name in enumerate(muted_templates):
@@ -100,6 +114,11 @@ def validate_preferences(
     wanted_language = language.strip().lower()
     if wanted_language and wanted_language not in LANGUAGES:
         raise InvalidArgument("language", f"no texts in that language; known: {', '.join(sorted(LANGUAGES))}")
+    try:
+        chat = WebhookFormat(webhook_format.strip().lower() or WebhookFormat.STANDARD.value)
+    except ValueError:
+        known = ", ".join(item.value for item in WebhookFormat)
+        raise InvalidArgument("webhook_format", f"unknown format; known: {known}") from None
     return Preferences(
         recipient_id=require_id(recipient_id, "recipient_id"),
         email=email,
@@ -107,6 +126,7 @@ def validate_preferences(
         webhook_url=url,
         muted_templates=frozenset(muted),
         language=wanted_language,
+        webhook_format=chat,
     )
 
 

@@ -20,6 +20,9 @@ LIMITS = RequestLimits(
         "mentoring.v1.NotificationPreferences.webhook_url": LONG_TEXT,
         "mentoring.v1.NotificationPreferences.muted_templates": NAME,
         "mentoring.v1.NotificationPreferences.language": ID,
+        "mentoring.v1.NotificationPreferences.webhook_format": ID,
+        "mentoring.v1.NotificationPreferences.webhook_secret": ID,
+        "mentoring.v1.NotificationPreferences.webhook_previous_secret": ID,
         "mentoring.v1.GetDeliveryStatusRequest.notification_id": ID,
     },
     required={

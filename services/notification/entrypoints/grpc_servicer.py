@@ -76,6 +76,8 @@ class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
             request.webhook_url,
             tuple(request.muted_templates),
             request.language,
+            request.webhook_format,
+            request.rotate_webhook_secret,
         )
         return translate.preferences_message(await self._bus.execute(command))
 

@@ -113,6 +113,8 @@ class UpdatePreferences(Command[Preferences]):
     webhook_url: str = ""
     muted_templates: tuple[str, ...] = ()
     language: str = ""
+    webhook_format: str = ""
+    rotate_webhook_secret: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,5 +130,12 @@ class GetDeliveryStatus(Query[Notification]):
 class DispatchDueEmails(Workflow[int]):
     """Attempt one batch of the e-mails due by ``now`` (the present when None); returns how many were
     attempted. Look-ups and sends happen outside any transaction, so it opens its own."""
+
+    now: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchDueWebhooks(Workflow[int]):
+    """Attempt one batch of the chat and webhook deliveries due by ``now`` (the present when None)."""
 
     now: datetime | None = None

@@ -11,15 +11,12 @@ same Message-ID (the mailbox sink replaces its file)."""
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.utils import parseaddr
-from functools import partial
 
-from services.notification import metrics
-from services.notification.adapters import publishing, store
+from services.notification.adapters import store
 from services.notification.adapters.contacts import ContactDirectory, ContactLookupUnavailable
 from services.notification.adapters.email_message import EmailChannel, EmailNotSent
 from services.notification.domain import texts
@@ -27,35 +24,20 @@ from services.notification.domain.calendar import CalendarPart, CalendarPerson, 
 from services.notification.domain.email import Links, compose_email, usable_address
 from services.notification.domain.model import (
     AttemptResult,
-    Channel,
     Contact,
-    DeliveryState,
     FailureReason,
     Notification,
-    after_attempt,
-    attempt_record,
 )
 from services.notification.service_layer.commands import DispatchDueEmails
+from services.notification.service_layer.delivery import RetryPolicy, nothing, record_outcome
 from services.shared.db import Database
 from services.shared.logging import get_logger
-from services.shared.unit_of_work import after_commit
 
 log = get_logger(__name__)
 
+__all__ = ["EmailSending", "RetryPolicy", "dispatch_due_emails"]
+
 DEVELOPMENT_LINKS = Links("https://mentoring.example.invalid", b"local-development-unsubscribe-secret")
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    max_attempts: int = 5
-    retry_base: timedelta = timedelta(seconds=2)
-    batch_size: int = 100
-    concurrency: int = 8
-    jitter: Callable[[], float] = random.random  # in [0, 1): how much of half the back-off to drop
-
-
-def _nothing() -> None:
-    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +48,7 @@ class EmailSending:
     contacts: ContactDirectory
     channel: EmailChannel
     retry: RetryPolicy
-    wake_relay: Callable[[], None] = _nothing
+    wake_relay: Callable[[], None] = nothing
     links: Links = field(default=DEVELOPMENT_LINKS)
     sender: str = "Mentoring <mentoring-noreply@example.invalid>"  # the invitations' ORGANIZER too
 
@@ -81,7 +63,9 @@ async def dispatch_due_emails(database: Database, command: DispatchDueEmails, *,
     async def deliver(item: Notification) -> None:
         async with slots:
             result = await _attempt(email, item)
-            await _record(database, email, item.notification_id, result, command.now)
+            await record_outcome(
+                database, item.notification_id, result, command.now, email.retry, email.wake_relay
+            )
 
     await asyncio.gather(*(deliver(item) for item in due))
     return len(due)
@@ -140,34 +124,3 @@ def _invitation(
     language = texts.language_of(item.context.language if item.context is not None else "")
     summary = texts.text(language, "calendar.summary")
     return itip_message(session, CalendarPerson(name, address), attendees, summary, datetime.now(UTC))
-
-
-async def _record(
-    database: Database, email: EmailSending, notification_id: str, result: AttemptResult, now: datetime | None
-) -> None:
-    moment = now or datetime.now(UTC)
-    async with database.transaction() as uow:
-        current = await store.get_notification(uow, notification_id)
-        if current is None or current.state is not DeliveryState.PENDING:
-            return  # erased, or settled by another dispatcher, meanwhile
-        retry = email.retry
-        updated = after_attempt(
-            current, result, moment, retry.max_attempts, retry.retry_base, jitter=retry.jitter()
-        )
-        await store.update_delivery(uow, updated)
-        await store.record_attempts(uow, [(updated, attempt_record(updated, result, moment))])
-        after_commit(uow, partial(_count_attempt, updated))
-        if await publishing.stage_outcomes(uow, [updated]):
-            after_commit(uow, email.wake_relay)
-
-
-def _count_attempt(updated: Notification) -> None:
-    channel = Channel.EMAIL.value
-    if updated.state is DeliveryState.DELIVERED:
-        metrics.DELIVERIES.labels(channel, "delivered").inc()
-    elif updated.state is DeliveryState.FAILED:
-        metrics.DELIVERIES.labels(channel, "failed").inc()
-        metrics.FAILURES.labels(channel, updated.last_error).inc()
-        log.info("email_failed", notification_id=updated.notification_id, reason=updated.last_error)
-    else:
-        metrics.DELIVERIES.labels(channel, "retry").inc()

@@ -30,9 +30,10 @@ from services.notification.domain.model import (
     Trigger,
 )
 from services.notification.domain.templates import Audience, Facts, Template
-from services.notification.service_layer import email_dispatch
+from services.notification.service_layer import email_dispatch, webhook_dispatch
 from services.notification.service_layer.commands import (
     DispatchDueEmails,
+    DispatchDueWebhooks,
     EraseRecipient,
     GetDeliveryStatus,
     GetPreferences,
@@ -45,6 +46,7 @@ from services.notification.service_layer.commands import (
     UpdatePreferences,
 )
 from services.notification.service_layer.email_dispatch import EmailSending
+from services.notification.service_layer.webhook_dispatch import WebhookSending
 from services.shared.access import acting_for, person_of, tenant_of
 from services.shared.auth import Principal
 from services.shared.errors import InvalidArgument, NotFound, NotYetKnown
@@ -299,9 +301,32 @@ async def update_preferences(
         command.webhook_url,
         command.muted_templates,
         command.language,
+        command.webhook_format,
     )
+    stored = (await store.get_preferences(uow, tenant, [recipient])).get(recipient)
+    wanted = _with_secrets(wanted, stored, command.rotate_webhook_secret)
     await store.save_preferences(uow, tenant, wanted, _now(now))
     return wanted
+
+
+def _with_secrets(wanted: Preferences, stored: Preferences | None, rotate: bool) -> Preferences:
+    """An endpoint's signing secret: a new one for a new endpoint; on rotation a new one, the previous
+    one signing too until the next rotation; none without an endpoint."""
+    if not wanted.webhook_url:
+        return replace(wanted, webhook_secret="", webhook_previous_secret="")
+    if stored is None or stored.webhook_url != wanted.webhook_url or not stored.webhook_secret:
+        return replace(
+            wanted, webhook_secret=webhook_dispatch.new_webhook_secret(), webhook_previous_secret=""
+        )
+    if rotate:
+        return replace(
+            wanted,
+            webhook_secret=webhook_dispatch.new_webhook_secret(),
+            webhook_previous_secret=stored.webhook_secret,
+        )
+    return replace(
+        wanted, webhook_secret=stored.webhook_secret, webhook_previous_secret=stored.webhook_previous_secret
+    )
 
 
 async def get_delivery_status(uow: AsyncSession, command: GetDeliveryStatus) -> Notification:
@@ -326,7 +351,7 @@ def _parse_instant(text: str) -> datetime:
     return parsed
 
 
-def handler_map(policy: Policy, email: EmailSending) -> Handlers:
+def handler_map(policy: Policy, email: EmailSending, webhooks: WebhookSending | None = None) -> Handlers:
     """Every command and event the notification service reacts to, and its handler."""
     return {
         # events consumed
@@ -343,4 +368,14 @@ def handler_map(policy: Policy, email: EmailSending) -> Handlers:
         GetDeliveryStatus: get_delivery_status,
         # background work
         DispatchDueEmails: partial(email_dispatch.dispatch_due_emails, email=email),
+        DispatchDueWebhooks: partial(
+            webhook_dispatch.dispatch_due_webhooks, webhooks=webhooks or _no_webhooks(email)
+        ),
     }
+
+
+def _no_webhooks(email: EmailSending) -> WebhookSending:
+    """A service (or test) built without a webhook client: every call is unreachable."""
+    return WebhookSending(
+        webhook_dispatch.Unconfigured(), email.retry, webhook_dispatch.Circuits(), email.links
+    )
