@@ -18,7 +18,11 @@ from services.notification.config import NotificationSettings
 from services.notification.domain.email import Links
 from services.notification.entrypoints.consumers import translators
 from services.notification.entrypoints.grpc_servicer import NotificationServicer
-from services.notification.service_layer.commands import DispatchDueEmails, DispatchDueWebhooks
+from services.notification.service_layer.commands import (
+    DispatchDueEmails,
+    DispatchDueWebhooks,
+    FireDueReminders,
+)
 from services.notification.service_layer.delivery import RetryPolicy
 from services.notification.service_layer.email_dispatch import EmailSending
 from services.notification.service_layer.handlers import Policy, handler_map
@@ -83,7 +87,9 @@ def build(settings: NotificationSettings | None = None) -> ServiceRuntime:
         links(settings),
         runtime.relay.wake,
     )
-    policy = Policy(email_by_default=settings.email_by_default)
+    policy = Policy(
+        email_by_default=settings.email_by_default, reminder_leads_hours=settings.reminder_leads_hours
+    )
     bus = MessageBus(runtime.database, handler_map(policy, email, webhooks), runtime.relay.wake)
     servicer = NotificationServicer(bus)
 
@@ -108,6 +114,12 @@ def build(settings: NotificationSettings | None = None) -> ServiceRuntime:
     # A job of its own: a dead endpoint never holds e-mail back.
     runtime.jobs.every("webhook_dispatch", settings.email_poll_seconds, dispatch_due_webhooks)
     runtime.on_stop(http.close)
+
+    async def fire_due_reminders() -> None:
+        while await bus.execute(FireDueReminders()) >= FireDueReminders().limit:
+            pass
+
+    runtime.jobs.every("session_reminders", settings.email_poll_seconds, fire_due_reminders)
 
     runtime.on_stop(contacts.close)
     return runtime

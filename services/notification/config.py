@@ -59,6 +59,8 @@ class NotificationSettings(ServiceSettings):
     webhook_circuit_cooldown_seconds: float = Field(default=60.0, gt=0)
     webhook_concurrency: int = Field(default=16, ge=1)
     webhook_ca_file: Path | None = None
+    # Reminders before each session, in hours before its start (durable; fired once).
+    reminder_leads_hours: tuple[int, ...] = (24, 1)
     email_poll_seconds: float = Field(default=0.5, gt=0)
     email_batch_size: int = Field(default=100, ge=1)
 

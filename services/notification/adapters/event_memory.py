@@ -6,12 +6,20 @@ each participant's timezone from their enrolment. Every function runs in the cal
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notification.adapters.tables import match_participants, people, programs, session_calendar
+from services.notification.adapters.tables import (
+    match_participants,
+    people,
+    programs,
+    reminders,
+    session_calendar,
+)
 from services.notification.domain.calendar import SessionCalendar
 from services.notification.domain.model import Recipient
 from services.notification.domain.templates import Audience, ProgramFormat
@@ -152,3 +160,65 @@ async def match_of(
     if not rows:
         return None
     return rows[0].program_id, tuple(Recipient(row.employee_id, Audience(row.audience)) for row in rows)
+
+
+@dataclass(frozen=True, slots=True)
+class DueReminder:
+    tenant: str
+    session_id: str
+    lead_hours: int
+    match_id: str
+    sequence: int
+
+
+async def save_reminders(
+    session: AsyncSession,
+    tenant: str,
+    session_id: str,
+    match_id: str,
+    sequence: int,
+    due: Sequence[tuple[int, datetime]],
+) -> None:
+    if due:
+        await session.execute(
+            reminders.insert(),
+            [
+                {
+                    "tenant": tenant,
+                    "session_id": session_id,
+                    "lead_hours": lead,
+                    "due_at": at,
+                    "match_id": match_id,
+                    "sequence": sequence,
+                }
+                for lead, at in due
+            ],
+        )
+
+
+async def delete_reminders(session: AsyncSession, tenant: str, session_id: str) -> None:
+    await session.execute(
+        reminders.delete().where(reminders.c.tenant == tenant, reminders.c.session_id == session_id)
+    )
+
+
+async def delete_reminder(session: AsyncSession, tenant: str, session_id: str, lead_hours: int) -> None:
+    await session.execute(
+        reminders.delete().where(
+            reminders.c.tenant == tenant,
+            reminders.c.session_id == session_id,
+            reminders.c.lead_hours == lead_hours,
+        )
+    )
+
+
+async def due_reminders(session: AsyncSession, now: datetime, limit: int) -> list[DueReminder]:
+    rows = await session.execute(
+        select(reminders)
+        .where(reminders.c.due_at <= now)
+        .order_by(reminders.c.due_at, reminders.c.session_id, reminders.c.lead_hours)
+        .limit(limit)
+    )
+    return [
+        DueReminder(row.tenant, row.session_id, row.lead_hours, row.match_id, row.sequence) for row in rows
+    ]

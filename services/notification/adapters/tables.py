@@ -125,3 +125,17 @@ match_participants = Table(
     PrimaryKeyConstraint("match_id", "employee_id"),
     Index("ix_match_participants_employee", "tenant", "employee_id"),
 )
+
+# Reminders still to fire before sessions: one row per session and lead, deleted when it fires.
+reminders = Table(
+    "reminders",
+    metadata,
+    Column("tenant", String(128), nullable=False),
+    Column("session_id", String(128), nullable=False),
+    Column("lead_hours", Integer, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("match_id", String(128), nullable=False),
+    Column("sequence", Integer, nullable=False),
+    PrimaryKeyConstraint("tenant", "session_id", "lead_hours"),
+    Index("ix_reminders_due", "due_at"),
+)

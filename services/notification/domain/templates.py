@@ -29,6 +29,7 @@ class Template(enum.StrEnum):
     SESSION_SCHEDULED = "session_scheduled"
     SESSION_MOVED = "session_moved"
     SESSION_CANCELLED = "session_cancelled"
+    SESSION_REMINDER = "session_reminder"
 
 
 class Audience(enum.StrEnum):
@@ -70,6 +71,7 @@ class Facts:
     program_id: str = ""
     match_id: str = ""
     session_id: str = ""
+    reminder_hours: int = 0  # a reminder: how long before the session
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +196,12 @@ def render(template: Template, audience: Audience, facts: Facts, reader: Reader 
     if template is Template.SESSION_SCHEDULED:
         body = say("scheduled.body", length=length, other=other, when=when)
         return Rendered(say("scheduled.title", when=when), body + calendar, action)
+    if template is Template.SESSION_REMINDER:
+        lead = (
+            say("lead.hours", hours=facts.reminder_hours) if facts.reminder_hours != 1 else say("lead.hour")
+        )
+        body = say("reminder.body", length=length, other=other, when=when)
+        return Rendered(say("reminder.title", lead=lead), body, action)
     if template is Template.SESSION_MOVED:
         body = say("moved.body", length=length, other=other, when=when)
         return Rendered(say("moved.title", when=when), body + calendar, action)

@@ -139,3 +139,11 @@ class DispatchDueWebhooks(Workflow[int]):
     """Attempt one batch of the chat and webhook deliveries due by ``now`` (the present when None)."""
 
     now: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FireDueReminders(Command[int]):
+    """Fire the session reminders due by ``now`` (the present when None), at most ``limit``."""
+
+    now: datetime | None = None
+    limit: int = 200

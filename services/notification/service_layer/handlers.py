@@ -30,11 +30,12 @@ from services.notification.domain.model import (
     Trigger,
 )
 from services.notification.domain.templates import Audience, Facts, Template
-from services.notification.service_layer import email_dispatch, webhook_dispatch
+from services.notification.service_layer import email_dispatch, reminders, webhook_dispatch
 from services.notification.service_layer.commands import (
     DispatchDueEmails,
     DispatchDueWebhooks,
     EraseRecipient,
+    FireDueReminders,
     GetDeliveryStatus,
     GetPreferences,
     ListInbox,
@@ -63,6 +64,7 @@ class Policy:
     """Service-wide settings the handlers apply."""
 
     email_by_default: bool = True
+    reminder_leads_hours: tuple[int, ...] = (24, 1)
 
 
 def _now(now: datetime | None) -> datetime:
@@ -167,6 +169,12 @@ async def notify(
     return planned
 
 
+async def _notify_for(
+    uow: AsyncSession, trigger: Trigger, program_id: str, now: datetime | None, *, policy: Policy
+) -> Plan:
+    return await notify(uow, trigger, program_id, policy, now)
+
+
 def _count_planned(template: Template, planned: Plan) -> None:
     for item in planned.notifications:
         metrics.NOTIFICATIONS.labels(item.template.value, item.channel.value).inc()
@@ -220,6 +228,9 @@ async def notify_session_event(
         template = Template.SESSION_MOVED
     facts = replace(command.facts, match_id=command.match_id.strip(), session_id=command.session_id.strip())
     trigger = Trigger(command.event_id, template, participants, facts, command.tenant, participants, entry)
+    if entry is not None:
+        leads = policy.reminder_leads_hours
+        await reminders.plan_reminders(uow, tenant, command.match_id.strip(), entry, leads, _now(now))
     return await notify(uow, trigger, program_id, policy, now)
 
 
@@ -368,6 +379,7 @@ def handler_map(policy: Policy, email: EmailSending, webhooks: WebhookSending | 
         GetDeliveryStatus: get_delivery_status,
         # background work
         DispatchDueEmails: partial(email_dispatch.dispatch_due_emails, email=email),
+        FireDueReminders: partial(reminders.fire_due_reminders, notify=partial(_notify_for, policy=policy)),
         DispatchDueWebhooks: partial(
             webhook_dispatch.dispatch_due_webhooks, webhooks=webhooks or _no_webhooks(email)
         ),

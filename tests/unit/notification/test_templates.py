@@ -56,6 +56,7 @@ def test_facts_are_exactly_the_reviewed_non_personal_fields() -> None:
         "program_id",
         "match_id",
         "session_id",
+        "reminder_hours",
     }
 
 
