@@ -33,6 +33,7 @@ from services.notification.domain.model import (
     Notification,
     Preferences,
 )
+from services.notification.domain.quiet_hours import parse_quiet_hours, quiet_hours_text
 from services.notification.domain.templates import Template
 
 __all__ = ["match_participants", "metadata", "preferences"]  # the tables too, for the migration tests
@@ -253,12 +254,14 @@ async def get_preferences(
             webhook_format=WebhookFormat(row.webhook_format),
             webhook_secret=row.webhook_secret,
             webhook_previous_secret=row.webhook_previous_secret,
+            quiet_hours=parse_quiet_hours(row.quiet_start, row.quiet_end),
         )
         for row in rows
     }
 
 
 async def save_preferences(session: AsyncSession, tenant: str, wanted: Preferences, now: datetime) -> None:
+    quiet = quiet_hours_text(wanted.quiet_hours)
     values = {
         "email": wanted.email,
         "in_app": wanted.in_app,
@@ -269,6 +272,8 @@ async def save_preferences(session: AsyncSession, tenant: str, wanted: Preferenc
         "webhook_format": wanted.webhook_format.value,
         "webhook_secret": wanted.webhook_secret,
         "webhook_previous_secret": wanted.webhook_previous_secret,
+        "quiet_start": quiet[0],
+        "quiet_end": quiet[1],
     }
     updated = await session.execute(
         preferences.update()

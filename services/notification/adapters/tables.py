@@ -78,6 +78,8 @@ preferences = Table(
     Column("webhook_format", String(16), nullable=False, server_default="standard"),
     Column("webhook_secret", String(128), nullable=False, server_default=""),
     Column("webhook_previous_secret", String(128), nullable=False, server_default=""),
+    Column("quiet_start", String(8), nullable=False, server_default=""),
+    Column("quiet_end", String(8), nullable=False, server_default=""),
     PrimaryKeyConstraint("tenant", "recipient_id", name="pk_preferences_tenant"),
 )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from mentoring.v1 import common_pb2, events_pb2, notification_pb2
 
 from services.notification.domain.model import DeliveryState, InboxPage, Notification, Preferences
+from services.notification.domain.quiet_hours import quiet_hours_text
 from services.notification.domain.templates import Audience, ProgramFormat
 from services.shared.timestamps import timestamp
 
@@ -64,6 +65,8 @@ def preferences_message(preferences: Preferences) -> notification_pb2.Notificati
         webhook_format=preferences.webhook_format.value,
         webhook_secret=preferences.webhook_secret,
         webhook_previous_secret=preferences.webhook_previous_secret,
+        quiet_hours_start=quiet_hours_text(preferences.quiet_hours)[0],
+        quiet_hours_end=quiet_hours_text(preferences.quiet_hours)[1],
     )
 
 

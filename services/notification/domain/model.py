@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from services.notification.domain.calendar import SessionCalendar
 from services.notification.domain.channels import WebhookFormat
+from services.notification.domain.quiet_hours import URGENT, QuietHours, parse_quiet_hours
 from services.notification.domain.templates import Audience, Facts, Reader, Template, render
 from services.notification.domain.texts import LANGUAGES
 from services.shared.errors import FailedPrecondition, InvalidArgument
@@ -74,6 +75,7 @@ class Preferences:
     # rotation is under way (both sign).
     webhook_secret: str = ""
     webhook_previous_secret: str = ""
+    quiet_hours: QuietHours | None = None  # in the recipient's timezone
 
     def channels_for(self, template: Template) -> tuple[Channel, ...]:
         if template in self.muted_templates:
@@ -98,6 +100,7 @@ def validate_preferences(
     muted_templates: Iterable[str],
     language: str = "",
     webhook_format: str = "",
+    quiet_hours: tuple[str, str] = ("", ""),
 ) -> Preferences:
     muted: set[Template] = set()
     for index, name in enumerate(muted_templates):
@@ -127,6 +130,7 @@ def validate_preferences(
         muted_templates=frozenset(muted),
         language=wanted_language,
         webhook_format=chat,
+        quiet_hours=parse_quiet_hours(*quiet_hours),
     )
 
 
@@ -263,6 +267,9 @@ def plan(
             wanted.language,
             zone,
         )
+        held = None
+        if wanted.quiet_hours is not None and trigger.template not in URGENT:
+            held = wanted.quiet_hours.until(now, zone)
         for channel in channels:
             in_app = channel is Channel.IN_APP
             notifications.append(
@@ -279,7 +286,7 @@ def plan(
                     created_at=now,
                     tenant=trigger.tenant,
                     attempts=1 if in_app else 0,
-                    next_attempt_at=None if in_app else now,
+                    next_attempt_at=None if in_app else held or now,
                     context=None if in_app else context,
                 )
             )

@@ -23,6 +23,8 @@ LIMITS = RequestLimits(
         "mentoring.v1.NotificationPreferences.webhook_format": ID,
         "mentoring.v1.NotificationPreferences.webhook_secret": ID,
         "mentoring.v1.NotificationPreferences.webhook_previous_secret": ID,
+        "mentoring.v1.NotificationPreferences.quiet_hours_start": ID,
+        "mentoring.v1.NotificationPreferences.quiet_hours_end": ID,
         "mentoring.v1.GetDeliveryStatusRequest.notification_id": ID,
     },
     required={

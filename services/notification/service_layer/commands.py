@@ -115,6 +115,7 @@ class UpdatePreferences(Command[Preferences]):
     language: str = ""
     webhook_format: str = ""
     rotate_webhook_secret: bool = False
+    quiet_hours: tuple[str, str] = ("", "")  # HH:MM start and end, or both empty
 
 
 @dataclass(frozen=True, slots=True)

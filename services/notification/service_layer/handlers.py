@@ -313,6 +313,7 @@ async def update_preferences(
         command.muted_templates,
         command.language,
         command.webhook_format,
+        command.quiet_hours,
     )
     stored = (await store.get_preferences(uow, tenant, [recipient])).get(recipient)
     wanted = _with_secrets(wanted, stored, command.rotate_webhook_secret)
