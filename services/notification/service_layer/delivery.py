@@ -3,6 +3,7 @@ and the attempt in its history, stage its outcome event, count it, all in one tr
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,26 +39,57 @@ def nothing() -> None:
     return None
 
 
-async def record_outcome(
+class OutcomeWriter:
+    """Records the outcomes of one dispatch batch as they come in, committing together those that
+    arrive while a commit is under way (a group commit): each :meth:`add` returns once its outcome
+    has committed, so the relay is woken for settled deliveries as soon as they are, yet a batch of
+    quick sends does not pay one transaction each."""
+
+    def __init__(
+        self,
+        database: Database,
+        now: datetime | None,
+        retry: RetryPolicy,
+        wake_relay: Callable[[], None],
+    ) -> None:
+        self._database = database
+        self._now = now
+        self._retry = retry
+        self._wake = wake_relay
+        self._pending: list[tuple[str, AttemptResult]] = []
+        self._lock = asyncio.Lock()
+
+    async def add(self, notification_id: str, result: AttemptResult) -> None:
+        self._pending.append((notification_id, result))
+        async with self._lock:
+            if not self._pending:
+                return  # committed by the writer before us
+            batch, self._pending = self._pending, []
+            await record_outcomes(self._database, batch, self._now, self._retry, self._wake)
+
+
+async def record_outcomes(
     database: Database,
-    notification_id: str,
-    result: AttemptResult,
+    outcomes: list[tuple[str, AttemptResult]],
     now: datetime | None,
     retry: RetryPolicy,
     wake_relay: Callable[[], None],
 ) -> None:
     moment = now or datetime.now(UTC)
     async with database.transaction() as uow:
-        current = await store.get_notification(uow, notification_id)
-        if current is None or current.state is not DeliveryState.PENDING:
-            return  # erased, or settled by another dispatcher, meanwhile
-        updated = after_attempt(
-            current, result, moment, retry.max_attempts, retry.retry_base, jitter=retry.jitter()
-        )
-        await store.update_delivery(uow, updated)
-        await store.record_attempts(uow, [(updated, attempt_record(updated, result, moment))])
-        after_commit(uow, partial(_count_attempt, updated))
-        if await publishing.stage_outcomes(uow, [updated]):
+        settled = []
+        for notification_id, result in outcomes:
+            current = await store.get_notification(uow, notification_id)
+            if current is None or current.state is not DeliveryState.PENDING:
+                continue  # erased, or settled by another dispatcher, meanwhile
+            updated = after_attempt(
+                current, result, moment, retry.max_attempts, retry.retry_base, jitter=retry.jitter()
+            )
+            await store.update_delivery(uow, updated)
+            await store.record_attempts(uow, [(updated, attempt_record(updated, result, moment))])
+            after_commit(uow, partial(_count_attempt, updated))
+            settled.append(updated)
+        if await publishing.stage_outcomes(uow, settled):
             after_commit(uow, wake_relay)
 
 

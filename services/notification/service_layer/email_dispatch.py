@@ -29,7 +29,7 @@ from services.notification.domain.model import (
     Notification,
 )
 from services.notification.service_layer.commands import DispatchDueEmails
-from services.notification.service_layer.delivery import RetryPolicy, nothing, record_outcome
+from services.notification.service_layer.delivery import OutcomeWriter, RetryPolicy, nothing
 from services.shared.db import Database
 from services.shared.logging import get_logger
 
@@ -59,13 +59,12 @@ async def dispatch_due_emails(database: Database, command: DispatchDueEmails, *,
     async with database.transaction() as uow:
         due = await store.due_emails(uow, moment, email.retry.batch_size)
     slots = asyncio.Semaphore(email.retry.concurrency)
+    outcomes = OutcomeWriter(database, command.now, email.retry, email.wake_relay)
 
     async def deliver(item: Notification) -> None:
         async with slots:
             result = await _attempt(email, item)
-            await record_outcome(
-                database, item.notification_id, result, command.now, email.retry, email.wake_relay
-            )
+        await outcomes.add(item.notification_id, result)
 
     await asyncio.gather(*(deliver(item) for item in due))
     return len(due)

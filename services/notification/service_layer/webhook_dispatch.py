@@ -38,7 +38,7 @@ from services.notification.domain.webhook import (
     signed_headers,
 )
 from services.notification.service_layer.commands import DispatchDueWebhooks
-from services.notification.service_layer.delivery import RetryPolicy, nothing, record_outcome
+from services.notification.service_layer.delivery import OutcomeWriter, RetryPolicy, nothing
 from services.shared.db import Database
 from services.shared.logging import get_logger
 
@@ -109,10 +109,15 @@ async def dispatch_due_webhooks(
             for recipient, preferences in (await store.get_preferences(uow, tenant, wanted)).items():
                 endpoints[tenant, recipient] = preferences
     slots = asyncio.Semaphore(webhooks.retry.concurrency)
+    outcomes = OutcomeWriter(database, command.now, webhooks.retry, webhooks.wake_relay)
 
     async def deliver(item: Notification) -> None:
         async with slots:
-            await _deliver(database, webhooks, item, endpoints.get((item.tenant, item.recipient_id)), command)
+            result = await _deliver(
+                database, webhooks, item, endpoints.get((item.tenant, item.recipient_id)), command
+            )
+        if result is not None:
+            await outcomes.add(item.notification_id, result)
 
     await asyncio.gather(*(deliver(item) for item in due))
     return len(due)
@@ -124,20 +129,17 @@ async def _deliver(
     item: Notification,
     endpoint: Preferences | None,
     command: DispatchDueWebhooks,
-) -> None:
+) -> AttemptResult | None:
+    """How the attempt went; None when none was made (the endpoint's circuit is open: postponed)."""
     if endpoint is None or not endpoint.webhook_url:
-        result = AttemptResult.failed(FailureReason.NO_WEBHOOK_ENDPOINT)
-        await record_outcome(
-            database, item.notification_id, result, command.now, webhooks.retry, webhooks.wake_relay
-        )
-        return
+        return AttemptResult.failed(FailureReason.NO_WEBHOOK_ENDPOINT)
     url = endpoint.webhook_url
     wall = datetime.now(UTC)  # the circuits keep real time, whatever moment the batch is for
     reopens = webhooks.circuits.admit(url, wall)
     if reopens is not None:
         async with database.transaction() as uow:
             await store.postpone(uow, item.notification_id, (command.now or wall) + (reopens - wall))
-        return
+        return None
     body = payload(_message(webhooks.links, item), endpoint.webhook_format)
     headers = {"content-type": "application/json"}
     if endpoint.webhook_format is WebhookFormat.STANDARD:
@@ -148,9 +150,7 @@ async def _deliver(
     except WebhookUnreachable as error:
         result = AttemptResult.failed(FailureReason.WEBHOOK_UNREACHABLE, retryable=True, detail=error.detail)
     webhooks.circuits.record(url, result.delivered or not result.retryable, datetime.now(UTC))
-    await record_outcome(
-        database, item.notification_id, result, command.now, webhooks.retry, webhooks.wake_relay
-    )
+    return result
 
 
 def _message(links: Links, item: Notification) -> WebhookMessage:
