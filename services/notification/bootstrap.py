@@ -4,6 +4,7 @@ the e-mail dispatcher's background job."""
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import grpc
@@ -16,6 +17,7 @@ from services.notification.adapters.smtp import SmtpChannel, SmtpServer
 from services.notification.adapters.webhook import HttpWebhooks
 from services.notification.config import NotificationSettings
 from services.notification.domain.email import Links
+from services.notification.entrypoints import unsubscribe_http
 from services.notification.entrypoints.consumers import translators
 from services.notification.entrypoints.grpc_servicer import NotificationServicer
 from services.notification.service_layer.commands import (
@@ -120,6 +122,10 @@ def build(settings: NotificationSettings | None = None) -> ServiceRuntime:
             pass
 
     runtime.jobs.every("session_reminders", settings.email_poll_seconds, fire_due_reminders)
+
+    if settings.unsubscribe_port:
+        host, port = settings.unsubscribe_host, settings.unsubscribe_port
+        runtime.jobs.forever("unsubscribe_http", partial(unsubscribe_http.serve, bus, host, port))
 
     runtime.on_stop(contacts.close)
     return runtime

@@ -45,6 +45,9 @@ class NotificationSettings(ServiceSettings):
     # The web app that e-mail links point to, and the secret one-click unsubscribe links are signed with.
     public_base_url: str = "https://mentoring.example.invalid"
     unsubscribe_secret: SecretStr = SecretStr("local-development-unsubscribe-secret")
+    # The one-click unsubscribe endpoint (entrypoints/unsubscribe_http.py) listens here; 0: not served.
+    unsubscribe_host: str = "127.0.0.1"
+    unsubscribe_port: int = Field(default=0, ge=0, le=65535)
     email_max_attempts: int = Field(default=5, ge=1)
     email_retry_base_seconds: float = Field(default=2.0, gt=0)
     # E-mails of one batch sent at once (each on its own SMTP connection).

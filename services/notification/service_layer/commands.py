@@ -148,3 +148,11 @@ class FireDueReminders(Command[int]):
 
     now: datetime | None = None
     limit: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Unsubscribe(Command[Preferences]):
+    """A one-click unsubscribe (RFC 8058) from an e-mail's link: mute its template for its recipient.
+    The signed token is the only authority: the POST comes from a mail client, with no bearer token."""
+
+    token: str

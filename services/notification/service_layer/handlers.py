@@ -30,6 +30,7 @@ from services.notification.domain.model import (
     Trigger,
 )
 from services.notification.domain.templates import Audience, Facts, Template
+from services.notification.domain.unsubscribe import read_unsubscribe_token
 from services.notification.service_layer import email_dispatch, reminders, webhook_dispatch
 from services.notification.service_layer.commands import (
     DispatchDueEmails,
@@ -44,6 +45,7 @@ from services.notification.service_layer.commands import (
     NotifyMatchEvent,
     NotifySessionEvent,
     RememberProgram,
+    Unsubscribe,
     UpdatePreferences,
 )
 from services.notification.service_layer.email_dispatch import EmailSending
@@ -321,6 +323,18 @@ async def update_preferences(
     return wanted
 
 
+async def unsubscribe(
+    uow: AsyncSession, command: Unsubscribe, *, policy: Policy, secret: bytes, now: datetime | None = None
+) -> Preferences:
+    """Honoured at once: the template is muted in the recipient's preferences (every channel)."""
+    wanted = read_unsubscribe_token(secret, command.token)
+    stored = (await store.get_preferences(uow, wanted.tenant, [wanted.recipient_id])).get(wanted.recipient_id)
+    current = stored or model.default_preferences(wanted.recipient_id, policy.email_by_default)
+    muted = replace(current, muted_templates=current.muted_templates | {wanted.template})
+    await store.save_preferences(uow, wanted.tenant, muted, _now(now))
+    return muted
+
+
 def _with_secrets(wanted: Preferences, stored: Preferences | None, rotate: bool) -> Preferences:
     """An endpoint's signing secret: a new one for a new endpoint; on rotation a new one, the previous
     one signing too until the next rotation; none without an endpoint."""
@@ -378,6 +392,7 @@ def handler_map(policy: Policy, email: EmailSending, webhooks: WebhookSending | 
         GetPreferences: partial(get_preferences, policy=policy),
         UpdatePreferences: update_preferences,
         GetDeliveryStatus: get_delivery_status,
+        Unsubscribe: partial(unsubscribe, policy=policy, secret=email.links.unsubscribe_secret),
         # background work
         DispatchDueEmails: partial(email_dispatch.dispatch_due_emails, email=email),
         FireDueReminders: partial(reminders.fire_due_reminders, notify=partial(_notify_for, policy=policy)),
