@@ -47,10 +47,9 @@ def message_id(notification_id: str, domain: str = MESSAGE_ID_DOMAIN) -> str:
     return f"<{notification_id}@{domain}>"
 
 
-def mime_message(
-    content: EmailContent, sender: str, now: datetime, domain: str = MESSAGE_ID_DOMAIN
-) -> EmailMessage:
-    """The message; an address that cannot be written into a header is INVALID_EMAIL_ADDRESS for good."""
+def mime_message(content: EmailContent, sender: str, now: datetime, domain: str = MESSAGE_ID_DOMAIN) -> bytes:
+    """The message's bytes (CRLF line ends, as sent); an address that cannot be written into a header
+    is INVALID_EMAIL_ADDRESS for good."""
     try:
         message = EmailMessage(policy=SMTP)
         message["From"] = sender
@@ -71,7 +70,6 @@ def mime_message(
                 params={"method": content.calendar.method},
             )
         message["Content-Language"] = content.language  # after the parts: setting them drops Content-*
-        message.as_bytes()  # fails here, not in the channel, on an address no header can hold
+        return message.as_bytes()  # fails here, not in the channel, on an address no header can hold
     except (ValueError, IndexError, MessageError) as exc:
         raise EmailNotSent(FailureReason.INVALID_EMAIL_ADDRESS, False, type(exc).__name__) from exc
-    return message

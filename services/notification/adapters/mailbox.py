@@ -28,7 +28,7 @@ class MailboxDirectory:
         return self._directory / f"{notification_id}.eml"
 
     async def send(self, content: EmailContent) -> str:
-        data = mime_message(content, self._sender, datetime.now(UTC), self._domain).as_bytes()
+        data = mime_message(content, self._sender, datetime.now(UTC), self._domain)
         try:
             await asyncio.to_thread(self._write, content.notification_id, data)
         except OSError as exc:

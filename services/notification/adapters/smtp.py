@@ -58,7 +58,7 @@ class SmtpChannel:
         self._tls = _tls_context(server)
 
     async def send(self, content: EmailContent) -> str:
-        message = mime_message(content, self._sender, datetime.now(UTC), self._domain)
+        message = mime_message(content, self._sender, datetime.now(UTC), self._domain)  # flattened once
         server = self._server
         try:
             replies, _ = await aiosmtplib.send(

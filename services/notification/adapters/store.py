@@ -96,6 +96,14 @@ async def get_notification(session: AsyncSession, notification_id: str) -> Notif
     return _notification_of(row) if row is not None else None
 
 
+async def notifications_by_id(session: AsyncSession, ids: Sequence[str]) -> dict[str, Notification]:
+    """Deliveries by id, any tenant (the dispatchers'); missing ids are left out."""
+    if not ids:
+        return {}
+    rows = await session.execute(select(notifications).where(notifications.c.notification_id.in_(list(ids))))
+    return {row.notification_id: _notification_of(row) for row in rows}
+
+
 async def notification_of(
     session: AsyncSession, tenant: str, recipient_id: str, notification_id: str
 ) -> Notification | None:

@@ -78,8 +78,9 @@ async def record_outcomes(
     moment = now or datetime.now(UTC)
     async with database.transaction() as uow:
         settled = []
+        known = await store.notifications_by_id(uow, [notification_id for notification_id, _ in outcomes])
         for notification_id, result in outcomes:
-            current = await store.get_notification(uow, notification_id)
+            current = known.get(notification_id)
             if current is None or current.state is not DeliveryState.PENDING:
                 continue  # erased, or settled by another dispatcher, meanwhile
             updated = after_attempt(
