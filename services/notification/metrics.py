@@ -5,7 +5,7 @@ Labels are bounded codes: never recipient or notification ids. Every name starts
 
 from __future__ import annotations
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 from services.notification.domain.model import Channel
 
@@ -35,3 +35,10 @@ FAILURES = Counter(
 )
 INBOX_READS = Counter("mentoring_notification_inbox_reads_total", "Inbox items marked read.")
 ERASURES = Counter("mentoring_notification_erasures_total", "Recipients erased on request.")
+CIRCUITS_OPENED = Counter(
+    "mentoring_notification_webhook_circuits_opened_total",
+    "Times a webhook endpoint's circuit opened after failures in a row.",
+)
+OPEN_CIRCUITS = Gauge(
+    "mentoring_notification_webhook_open_circuits", "Webhook endpoints whose circuit is open now."
+)

@@ -210,7 +210,9 @@ async def test_events_become_inbox_items_and_emails_as_preferences_say(
     assert len(mails) == 3, "the mentor's three notifications; the mentee turned e-mail off"
     messages = [email.message_from_bytes(path.read_bytes(), policy=email.policy.default) for path in mails]
     assert {message["To"] for message in messages} == {"Grace Hopper <grace@example.com>"}
-    assert all(message.get_content().startswith("Hello Grace Hopper,") for message in messages)
+    assert all(
+        message.get_body(("plain",)).get_content().startswith("Hello Grace Hopper,") for message in messages
+    )
 
     events = [decode(list(r.headers), r.value) for r in published]
     outcomes = Counter(

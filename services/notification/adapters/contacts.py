@@ -99,6 +99,7 @@ class GrpcContactDirectory:
             display_name=reply.display_name,
             email=reply.email,
             active=reply.status not in _INACTIVE,
+            timezone=reply.timezone,
         )
 
     async def close(self) -> None:

@@ -1,13 +1,9 @@
-"""The notification service's tables (SQLAlchemy Core) and the queries its handlers run.
+"""The notification service's queries on deliveries (in-app inbox items and e-mails) and their attempts,
+and on preferences; and the erasure of a person. Every function runs in the caller's ``AsyncSession``
+(the unit of work); the tables are in ``tables.py``.
 
-It keeps deliveries (in-app inbox items and e-mails), preferences, and what it needs to address events
-that carry only ids: the names of programmes and the participants of each match. Every function runs in
-the caller's ``AsyncSession`` (the unit of work).
-
-Employee ids are unique within a tenant only, so everything about a person is keyed and queried by
-(tenant, employee id): the tenant of a delivery and of a match is the one its event carried
-(``ce_tenant``), that of an API call the caller's token's. Programme and match ids are unique across
-tenants (drawn at random by the services that create them).
+The tenant of a delivery is the one its event carried (``ce_tenant``), that of an API call the caller's
+token's.
 """
 
 from __future__ import annotations
@@ -16,82 +12,31 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
-    Index,
-    Integer,
-    MetaData,
-    PrimaryKeyConstraint,
-    Row,
-    String,
-    Table,
-    Text,
-    and_,
-    func,
-    or_,
-    select,
-)
+from sqlalchemy import Row, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notification.domain.model import Channel, DeliveryState, Notification, Preferences, Recipient
-from services.notification.domain.templates import Audience, Template
-from services.shared.db import UtcDateTime
-
-metadata = MetaData()
-
-notifications = Table(
-    "notifications",
+from services.notification.adapters.context_json import context_json, context_of
+from services.notification.adapters.tables import (
+    delivery_attempts,
+    match_participants,
     metadata,
-    Column("notification_id", String(64), primary_key=True),
-    Column("recipient_id", String(128), nullable=False),
-    Column("tenant", String(128), nullable=False),
-    Column("template", String(64), nullable=False),
-    Column("channel", String(16), nullable=False),
-    Column("title", Text, nullable=False),
-    Column("body", Text, nullable=False),
-    Column("state", String(16), nullable=False),
-    Column("attempts", Integer, nullable=False),
-    Column("last_error", String(64), nullable=False),
-    Column("is_read", Boolean, nullable=False),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("next_attempt_at", UtcDateTime, nullable=True),
-    Index("ix_notifications_inbox", "tenant", "recipient_id", "channel", "created_at"),
-    Index("ix_notifications_due", "state", "channel", "next_attempt_at"),
+    notifications,
+    people,
+    preferences,
 )
+from services.notification.domain.channels import WebhookFormat
+from services.notification.domain.model import (
+    Attempt,
+    AttemptOutcome,
+    Channel,
+    DeliveryState,
+    Notification,
+    Preferences,
+)
+from services.notification.domain.quiet_hours import parse_quiet_hours, quiet_hours_text
+from services.notification.domain.templates import Template
 
-preferences = Table(
-    "preferences",
-    metadata,
-    Column("tenant", String(128), nullable=False),
-    Column("recipient_id", String(128), nullable=False),
-    Column("email", Boolean, nullable=False),
-    Column("in_app", Boolean, nullable=False),
-    Column("webhook_url", Text, nullable=False),
-    Column("muted_templates", JSON, nullable=False),
-    Column("updated_at", UtcDateTime, nullable=False),
-    PrimaryKeyConstraint("tenant", "recipient_id", name="pk_preferences_tenant"),
-)
-
-programs = Table(
-    "programs",
-    metadata,
-    Column("program_id", String(128), primary_key=True),
-    Column("name", Text, nullable=False),
-)
-
-match_participants = Table(
-    "match_participants",
-    metadata,
-    Column("match_id", String(128), nullable=False),
-    Column("employee_id", String(128), nullable=False),
-    Column("audience", String(16), nullable=False),
-    Column("program_id", String(128), nullable=False),
-    Column("tenant", String(128), nullable=False),
-    PrimaryKeyConstraint("match_id", "employee_id"),
-    Index("ix_match_participants_employee", "tenant", "employee_id"),
-)
+__all__ = ["match_participants", "metadata", "preferences"]  # the tables too, for the migration tests
 
 
 # ---- deliveries ----
@@ -112,6 +57,7 @@ def _notification_of(row: Row[Any]) -> Notification:
         last_error=row.last_error,
         read=row.is_read,
         next_attempt_at=row.next_attempt_at,
+        context=context_of(row.context),
     )
 
 
@@ -135,6 +81,7 @@ async def insert_notifications(session: AsyncSession, planned: Sequence[Notifica
                 "is_read": item.read,
                 "created_at": item.created_at,
                 "next_attempt_at": item.next_attempt_at,
+                "context": context_json(item.context),
             }
             for item in planned
         ],
@@ -147,6 +94,14 @@ async def get_notification(session: AsyncSession, notification_id: str) -> Notif
         await session.execute(select(notifications).where(notifications.c.notification_id == notification_id))
     ).first()
     return _notification_of(row) if row is not None else None
+
+
+async def notifications_by_id(session: AsyncSession, ids: Sequence[str]) -> dict[str, Notification]:
+    """Deliveries by id, any tenant (the dispatchers'); missing ids are left out."""
+    if not ids:
+        return {}
+    rows = await session.execute(select(notifications).where(notifications.c.notification_id.in_(list(ids))))
+    return {row.notification_id: _notification_of(row) for row in rows}
 
 
 async def notification_of(
@@ -180,12 +135,64 @@ async def update_delivery(session: AsyncSession, item: Notification) -> None:
     )
 
 
+async def postpone(session: AsyncSession, notification_id: str, until: datetime) -> None:
+    """Try a pending delivery later without spending an attempt (its endpoint's circuit is open)."""
+    await session.execute(
+        notifications.update()
+        .where(
+            notifications.c.notification_id == notification_id,
+            notifications.c.state == DeliveryState.PENDING.value,
+        )
+        .values(next_attempt_at=until)
+    )
+
+
+async def record_attempts(session: AsyncSession, entries: Sequence[tuple[Notification, Attempt]]) -> None:
+    if not entries:
+        return
+    await session.execute(
+        delivery_attempts.insert(),
+        [
+            {
+                "notification_id": item.notification_id,
+                "attempt": attempt.attempt,
+                "tenant": item.tenant,
+                "recipient_id": item.recipient_id,
+                "at": attempt.at,
+                "outcome": attempt.outcome.value,
+                "reason": attempt.reason,
+                "detail": attempt.detail[:64],
+                "next_attempt_at": attempt.next_attempt_at,
+            }
+            for item, attempt in entries
+        ],
+    )
+
+
+async def attempts_of(session: AsyncSession, notification_id: str) -> tuple[Attempt, ...]:
+    rows = await session.execute(
+        select(delivery_attempts)
+        .where(delivery_attempts.c.notification_id == notification_id)
+        .order_by(delivery_attempts.c.attempt)
+    )
+    return tuple(
+        Attempt(row.attempt, row.at, AttemptOutcome(row.outcome), row.reason, row.detail, row.next_attempt_at)
+        for row in rows
+    )
+
+
 async def due_emails(session: AsyncSession, now: datetime, limit: int) -> list[Notification]:
+    return await due_deliveries(session, Channel.EMAIL, now, limit)
+
+
+async def due_deliveries(
+    session: AsyncSession, channel: Channel, now: datetime, limit: int
+) -> list[Notification]:
     rows = await session.execute(
         select(notifications)
         .where(
             notifications.c.state == DeliveryState.PENDING.value,
-            notifications.c.channel == Channel.EMAIL.value,
+            notifications.c.channel == channel.value,
             notifications.c.next_attempt_at <= now,
         )
         .order_by(notifications.c.next_attempt_at, notifications.c.notification_id)
@@ -251,18 +258,30 @@ async def get_preferences(
             in_app=row.in_app,
             webhook_url=row.webhook_url,
             muted_templates=frozenset(Template(name) for name in row.muted_templates),
+            language=row.language,
+            webhook_format=WebhookFormat(row.webhook_format),
+            webhook_secret=row.webhook_secret,
+            webhook_previous_secret=row.webhook_previous_secret,
+            quiet_hours=parse_quiet_hours(row.quiet_start, row.quiet_end),
         )
         for row in rows
     }
 
 
 async def save_preferences(session: AsyncSession, tenant: str, wanted: Preferences, now: datetime) -> None:
+    quiet = quiet_hours_text(wanted.quiet_hours)
     values = {
         "email": wanted.email,
         "in_app": wanted.in_app,
         "webhook_url": wanted.webhook_url,
         "muted_templates": sorted(template.value for template in wanted.muted_templates),
         "updated_at": now,
+        "language": wanted.language,
+        "webhook_format": wanted.webhook_format.value,
+        "webhook_secret": wanted.webhook_secret,
+        "webhook_previous_secret": wanted.webhook_previous_secret,
+        "quiet_start": quiet[0],
+        "quiet_end": quiet[1],
     }
     updated = await session.execute(
         preferences.update()
@@ -275,66 +294,26 @@ async def save_preferences(session: AsyncSession, tenant: str, wanted: Preferenc
         )
 
 
-# ---- programmes and matches ----
-
-
-async def save_program(session: AsyncSession, program_id: str, name: str) -> None:
-    updated = await session.execute(
-        programs.update().where(programs.c.program_id == program_id).values(name=name)
-    )
-    if _rowcount(updated) == 0:
-        await session.execute(programs.insert().values(program_id=program_id, name=name))
-
-
-async def program_name(session: AsyncSession, program_id: str) -> str:
-    found = await session.execute(select(programs.c.name).where(programs.c.program_id == program_id))
-    return found.scalar_one_or_none() or ""
-
-
-async def save_match(
-    session: AsyncSession, tenant: str, match_id: str, program_id: str, participants: Sequence[Recipient]
-) -> None:
-    # Scoped by tenant too: an event of another tenant naming this match id cannot rewrite its people.
-    await session.execute(
-        match_participants.delete().where(
-            match_participants.c.tenant == tenant, match_participants.c.match_id == match_id
+async def email_ids_of(session: AsyncSession, tenant: str, employee_id: str) -> list[str]:
+    """The ids of every e-mail to an employee of ``tenant``, sent or queued."""
+    rows = await session.execute(
+        select(notifications.c.notification_id).where(
+            notifications.c.tenant == tenant,
+            notifications.c.recipient_id == employee_id,
+            notifications.c.channel == Channel.EMAIL.value,
         )
     )
-    if participants:
-        await session.execute(
-            match_participants.insert(),
-            [
-                {
-                    "match_id": match_id,
-                    "employee_id": participant.employee_id,
-                    "audience": participant.audience.value,
-                    "program_id": program_id,
-                    "tenant": tenant,
-                }
-                for participant in participants
-            ],
-        )
-
-
-async def match_of(
-    session: AsyncSession, tenant: str, match_id: str
-) -> tuple[str, tuple[Recipient, ...]] | None:
-    """The programme and participants of a match of ``tenant`` known from matching events (mentor
-    first); None for an unknown match or one of another tenant."""
-    rows = (
-        await session.execute(
-            select(match_participants)
-            .where(match_participants.c.tenant == tenant, match_participants.c.match_id == match_id)
-            .order_by(match_participants.c.audience.desc(), match_participants.c.employee_id)
-        )
-    ).all()
-    if not rows:
-        return None
-    return rows[0].program_id, tuple(Recipient(row.employee_id, Audience(row.audience)) for row in rows)
+    return [row.notification_id for row in rows]
 
 
 async def erase_recipient(session: AsyncSession, tenant: str, employee_id: str) -> int:
-    """Forget an erased employee of ``tenant``: their deliveries, preferences and match memberships."""
+    """Forget an erased employee of ``tenant``: their deliveries (queued ones too) and their history,
+    preferences and match memberships."""
+    await session.execute(
+        delivery_attempts.delete().where(
+            delivery_attempts.c.tenant == tenant, delivery_attempts.c.recipient_id == employee_id
+        )
+    )
     removed = await session.execute(
         notifications.delete().where(
             notifications.c.tenant == tenant, notifications.c.recipient_id == employee_id
@@ -347,6 +326,9 @@ async def erase_recipient(session: AsyncSession, tenant: str, employee_id: str) 
         match_participants.delete().where(
             match_participants.c.tenant == tenant, match_participants.c.employee_id == employee_id
         )
+    )
+    await session.execute(
+        people.delete().where(people.c.tenant == tenant, people.c.employee_id == employee_id)
     )
     return _rowcount(removed)
 

@@ -6,10 +6,19 @@ from __future__ import annotations
 from mentoring.v1 import common_pb2, events_pb2, notification_pb2
 
 from services.notification.domain.model import DeliveryState, InboxPage, Notification, Preferences
-from services.notification.domain.templates import Audience
+from services.notification.domain.quiet_hours import quiet_hours_text
+from services.notification.domain.templates import Audience, ProgramFormat
 from services.shared.timestamps import timestamp
 
 _AUDIENCE = {common_pb2.ROLE_MENTOR: Audience.MENTOR, common_pb2.ROLE_MENTEE: Audience.MENTEE}
+
+_FORMAT = {
+    common_pb2.PROGRAM_FORMAT_ONE_ON_ONE: ProgramFormat.ONE_ON_ONE,
+    common_pb2.PROGRAM_FORMAT_GROUP: ProgramFormat.GROUP,
+    common_pb2.PROGRAM_FORMAT_PEER: ProgramFormat.PEER,
+    common_pb2.PROGRAM_FORMAT_REVERSE: ProgramFormat.REVERSE,
+    common_pb2.PROGRAM_FORMAT_SPEED: ProgramFormat.SPEED,
+}
 
 OutcomeMessage = events_pb2.NotificationDelivered | events_pb2.NotificationFailed
 
@@ -17,6 +26,10 @@ OutcomeMessage = events_pb2.NotificationDelivered | events_pb2.NotificationFaile
 def audience_of(role: common_pb2.Role.ValueType) -> Audience | None:
     """The audience of a role; None for an unspecified one (nobody in particular acted)."""
     return _AUDIENCE.get(role)
+
+
+def program_format_of(value: common_pb2.ProgramFormat.ValueType) -> ProgramFormat | None:
+    return _FORMAT.get(value)
 
 
 # ---- the API ----
@@ -48,6 +61,12 @@ def preferences_message(preferences: Preferences) -> notification_pb2.Notificati
         in_app=preferences.in_app,
         webhook_url=preferences.webhook_url,
         muted_templates=sorted(template.value for template in preferences.muted_templates),
+        language=preferences.language,
+        webhook_format=preferences.webhook_format.value,
+        webhook_secret=preferences.webhook_secret,
+        webhook_previous_secret=preferences.webhook_previous_secret,
+        quiet_hours_start=quiet_hours_text(preferences.quiet_hours)[0],
+        quiet_hours_end=quiet_hours_text(preferences.quiet_hours)[1],
     )
 
 
@@ -58,6 +77,17 @@ def delivery_status(item: Notification) -> notification_pb2.DeliveryStatus:
         status=item.state.value,
         attempts=item.attempts,
         last_error=item.last_error,
+        history=[
+            notification_pb2.DeliveryAttempt(
+                attempt=attempt.attempt,
+                at=timestamp(attempt.at),
+                outcome=attempt.outcome.value,
+                reason=attempt.reason,
+                detail=attempt.detail,
+                next_attempt_at=timestamp(attempt.next_attempt_at) if attempt.next_attempt_at else None,
+            )
+            for attempt in item.history
+        ],
     )
 
 

@@ -16,7 +16,11 @@ from datetime import datetime, timedelta
 from typing import Final
 from urllib.parse import urlsplit
 
-from services.notification.domain.templates import Audience, Facts, Template, render
+from services.notification.domain.calendar import SessionCalendar
+from services.notification.domain.channels import WebhookFormat
+from services.notification.domain.quiet_hours import URGENT, QuietHours, parse_quiet_hours
+from services.notification.domain.templates import Audience, Facts, Reader, Template, render
+from services.notification.domain.texts import LANGUAGES
 from services.shared.errors import FailedPrecondition, InvalidArgument
 from services.shared.ids import require_id
 
@@ -28,6 +32,7 @@ _ID_NAMESPACE: Final = uuid.UUID("5b0f2f52-7f7e-4f0e-9d3c-0c3f3c1f6a10")
 class Channel(enum.StrEnum):
     IN_APP = "in_app"
     EMAIL = "email"
+    WEBHOOK = "webhook"  # the recipient's chat or webhook endpoint
 
 
 class DeliveryState(enum.StrEnum):
@@ -45,6 +50,16 @@ class FailureReason(enum.StrEnum):
     INVALID_EMAIL_ADDRESS = "invalid_email_address"
     RECIPIENT_INACTIVE = "recipient_inactive"
     CHANNEL_UNAVAILABLE = "channel_unavailable"
+    # The mail server's answers: 5xx to the message (permanent), 4xx (temporary), or no answer at all
+    # (connection refused or dropped, timeout: temporary).
+    SMTP_REJECTED = "smtp_rejected"
+    SMTP_DEFERRED = "smtp_deferred"
+    SMTP_UNREACHABLE = "smtp_unreachable"
+    # The webhook endpoint: refused (4xx; not retried), unavailable (408, 429, 5xx), no answer, none set.
+    WEBHOOK_REJECTED = "webhook_rejected"
+    WEBHOOK_UNAVAILABLE = "webhook_unavailable"
+    WEBHOOK_UNREACHABLE = "webhook_unreachable"
+    NO_WEBHOOK_ENDPOINT = "no_webhook_endpoint"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,15 +69,23 @@ class Preferences:
     in_app: bool = True
     webhook_url: str = ""
     muted_templates: frozenset[Template] = frozenset()
+    language: str = ""  # "" is English; a language without texts falls back to English
+    webhook_format: WebhookFormat = WebhookFormat.STANDARD
+    # The endpoint's signing secrets (whsec_...): the current one, and the one it replaced while a
+    # rotation is under way (both sign).
+    webhook_secret: str = ""
+    webhook_previous_secret: str = ""
+    quiet_hours: QuietHours | None = None  # in the recipient's timezone
 
     def channels_for(self, template: Template) -> tuple[Channel, ...]:
         if template in self.muted_templates:
             return ()
-        return tuple(
-            channel
-            for channel, wanted in ((Channel.IN_APP, self.in_app), (Channel.EMAIL, self.email))
-            if wanted
+        wanted = (
+            (Channel.IN_APP, self.in_app),
+            (Channel.EMAIL, self.email),
+            (Channel.WEBHOOK, bool(self.webhook_url)),
         )
+        return tuple(channel for channel, on in wanted if on)
 
 
 def default_preferences(recipient_id: str, email_by_default: bool) -> Preferences:
@@ -70,7 +93,14 @@ def default_preferences(recipient_id: str, email_by_default: bool) -> Preference
 
 
 def validate_preferences(
-    recipient_id: str, email: bool, in_app: bool, webhook_url: str, muted_templates: Iterable[str]
+    recipient_id: str,
+    email: bool,
+    in_app: bool,
+    webhook_url: str,
+    muted_templates: Iterable[str],
+    language: str = "",
+    webhook_format: str = "",
+    quiet_hours: tuple[str, str] = ("", ""),
 ) -> Preferences:
     muted: set[Template] = set()
     for index, name in enumerate(muted_templates):
@@ -84,12 +114,23 @@ def validate_preferences(
         parts = urlsplit(url)
         if parts.scheme != "https" or not parts.hostname or len(url) > MAX_URL_LENGTH:
             raise InvalidArgument("webhook_url", "must be an https URL")
+    wanted_language = language.strip().lower()
+    if wanted_language and wanted_language not in LANGUAGES:
+        raise InvalidArgument("language", f"no texts in that language; known: {', '.join(sorted(LANGUAGES))}")
+    try:
+        chat = WebhookFormat(webhook_format.strip().lower() or WebhookFormat.STANDARD.value)
+    except ValueError:
+        known = ", ".join(item.value for item in WebhookFormat)
+        raise InvalidArgument("webhook_format", f"unknown format; known: {known}") from None
     return Preferences(
         recipient_id=require_id(recipient_id, "recipient_id"),
         email=email,
         in_app=in_app,
         webhook_url=url,
         muted_templates=frozenset(muted),
+        language=wanted_language,
+        webhook_format=chat,
+        quiet_hours=parse_quiet_hours(*quiet_hours),
     )
 
 
@@ -108,6 +149,43 @@ class Trigger:
     recipients: tuple[Recipient, ...]
     facts: Facts = field(default_factory=Facts)
     tenant: str = ""
+    participants: tuple[Recipient, ...] = ()  # everyone concerned (a match's people), recipients or not
+    session: SessionCalendar | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What an e-mail is written from at send time: the recipient's audience, the facts, the other
+    people (named then, through the directory) and the session of an invitation. Opaque ids only."""
+
+    audience: Audience
+    facts: Facts
+    participants: tuple[Recipient, ...] = ()
+    session: SessionCalendar | None = None
+    language: str = ""
+    zone: str = ""  # as the enrolment said; the directory's answer at send time comes first
+
+    def others(self, recipient_id: str) -> tuple[Recipient, ...]:
+        return tuple(person for person in self.participants if person.employee_id != recipient_id)
+
+
+class AttemptOutcome(enum.StrEnum):
+    DELIVERED = "delivered"
+    RETRY = "retry"  # failed for now, tried again at ``next_attempt_at``
+    FAILED = "failed"  # failed for good
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One delivery attempt as the delivery status shows it. ``detail`` is a bounded code (an SMTP reply
+    code, an HTTP status, an error class), never the text of a reply, which may quote an address."""
+
+    attempt: int
+    at: datetime
+    outcome: AttemptOutcome
+    reason: str = ""
+    detail: str = ""
+    next_attempt_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +203,8 @@ class Notification:
     last_error: str = ""
     read: bool = False
     next_attempt_at: datetime | None = None
+    history: tuple[Attempt, ...] = ()  # loaded for the delivery status only
+    context: Context | None = None  # e-mails only
 
     def mark_read(self, recipient_id: str) -> Notification:
         if self.recipient_id != recipient_id:
@@ -153,10 +233,15 @@ class Plan:
 
 
 def plan(
-    trigger: Trigger, preferences: Mapping[str, Preferences], email_by_default: bool, now: datetime
+    trigger: Trigger,
+    preferences: Mapping[str, Preferences],
+    email_by_default: bool,
+    now: datetime,
+    zones: Mapping[str, str] | None = None,
 ) -> Plan:
     """The notifications an event causes: one per recipient and wanted channel, rendered for the
-    recipient's audience; in-app items are delivered at once, e-mails wait for the dispatcher."""
+    recipient's audience, in their language and timezone (``zones``, by recipient); in-app items are
+    delivered at once, e-mails wait for the dispatcher (which writes them again, naming the others)."""
     notifications: list[Notification] = []
     muted: list[str] = []
     seen: set[str] = set()
@@ -171,7 +256,20 @@ def plan(
         if not channels:
             muted.append(recipient.employee_id)
             continue
-        text = render(trigger.template, recipient.audience, trigger.facts)
+        zone = (zones or {}).get(recipient.employee_id, "")
+        reader = Reader(language=wanted.language, zone=zone)
+        text = render(trigger.template, recipient.audience, trigger.facts, reader)
+        context = Context(
+            recipient.audience,
+            trigger.facts,
+            trigger.participants,
+            trigger.session,
+            wanted.language,
+            zone,
+        )
+        held = None
+        if wanted.quiet_hours is not None and trigger.template not in URGENT:
+            held = wanted.quiet_hours.until(now, zone)
         for channel in channels:
             in_app = channel is Channel.IN_APP
             notifications.append(
@@ -188,7 +286,8 @@ def plan(
                     created_at=now,
                     tenant=trigger.tenant,
                     attempts=1 if in_app else 0,
-                    next_attempt_at=None if in_app else now,
+                    next_attempt_at=None if in_app else held or now,
+                    context=None if in_app else context,
                 )
             )
     return Plan(tuple(notifications), tuple(muted))
@@ -229,15 +328,7 @@ class Contact:
     display_name: str
     email: str
     active: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class EmailContent:
-    notification_id: str
-    to_name: str
-    to_address: str
-    subject: str
-    text: str
+    timezone: str = ""  # IANA name, "" when the directory has none
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,34 +338,15 @@ class AttemptResult:
     delivered: bool
     reason: FailureReason | None = None
     retryable: bool = False
+    detail: str = ""
 
     @staticmethod
-    def ok() -> AttemptResult:
-        return AttemptResult(delivered=True)
+    def ok(detail: str = "") -> AttemptResult:
+        return AttemptResult(delivered=True, detail=detail)
 
     @staticmethod
-    def failed(reason: FailureReason, retryable: bool = False) -> AttemptResult:
-        return AttemptResult(delivered=False, reason=reason, retryable=retryable)
-
-
-def compose_email(notification: Notification, contact: Contact) -> EmailContent | AttemptResult:
-    """The e-mail for a contact, or why none can be sent to it."""
-    if not contact.active:
-        return AttemptResult.failed(FailureReason.RECIPIENT_INACTIVE)
-    if "@" not in contact.email.strip():
-        return AttemptResult.failed(FailureReason.NO_EMAIL_ADDRESS)
-    greeting = f"Hello {contact.display_name.strip()}," if contact.display_name.strip() else "Hello,"
-    text = (
-        f"{greeting}\n\n{notification.body}\n\n"
-        "You can choose which messages you receive, and where, in the app's notification settings.\n"
-    )
-    return EmailContent(
-        notification_id=notification.notification_id,
-        to_name=contact.display_name.strip(),
-        to_address=contact.email.strip(),
-        subject=notification.title,
-        text=text,
-    )
+    def failed(reason: FailureReason, retryable: bool = False, detail: str = "") -> AttemptResult:
+        return AttemptResult(delivered=False, reason=reason, retryable=retryable, detail=detail)
 
 
 def after_attempt(
@@ -283,8 +355,12 @@ def after_attempt(
     now: datetime,
     max_attempts: int,
     retry_base: timedelta,
+    jitter: float = 0.0,
 ) -> Notification:
-    """The delivery after one more attempt: delivered, failed for good, or pending with a back-off."""
+    """The delivery after one more attempt: delivered, failed for good, or pending with a back-off.
+
+    The back-off doubles with each attempt (up to :data:`MAX_BACKOFF`); ``jitter`` in [0, 1) shortens it
+    by up to half ("equal jitter"), so deliveries that failed together do not all come back together."""
     if notification.state is not DeliveryState.PENDING:
         raise FailedPrecondition(
             "delivery_not_pending", f"{notification.notification_id} is {notification.state}"
@@ -300,8 +376,18 @@ def after_attempt(
         )
     reason = (result.reason or FailureReason.CHANNEL_UNAVAILABLE).value
     if result.retryable and attempts < max_attempts:
-        delay = min(retry_base * 2 ** (attempts - 1), MAX_BACKOFF)
+        delay = min(retry_base * 2 ** (attempts - 1), MAX_BACKOFF) * (1 - min(max(jitter, 0.0), 0.999) / 2)
         return replace(notification, attempts=attempts, last_error=reason, next_attempt_at=now + delay)
     return replace(
         notification, state=DeliveryState.FAILED, attempts=attempts, last_error=reason, next_attempt_at=None
     )
+
+
+def attempt_record(updated: Notification, result: AttemptResult, at: datetime) -> Attempt:
+    """The history entry of the attempt that made ``updated``."""
+    outcome = {
+        DeliveryState.DELIVERED: AttemptOutcome.DELIVERED,
+        DeliveryState.FAILED: AttemptOutcome.FAILED,
+        DeliveryState.PENDING: AttemptOutcome.RETRY,
+    }[updated.state]
+    return Attempt(updated.attempts, at, outcome, updated.last_error, result.detail, updated.next_attempt_at)

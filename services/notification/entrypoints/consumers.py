@@ -8,7 +8,7 @@ from __future__ import annotations
 from google.protobuf.message import Message
 from mentoring.v1 import common_pb2, events_pb2
 
-from services.notification.adapters.translate import audience_of
+from services.notification.adapters.translate import audience_of, program_format_of
 from services.notification.domain.templates import MATCH_ENDED_CANCELLATION, Facts, Template
 from services.notification.service_layer.commands import (
     EraseRecipient,
@@ -28,7 +28,8 @@ def remember_program(event: CloudEvent) -> RememberProgram:
     message = event.message()
     if not isinstance(message, events_pb2.ProgramCreated | events_pb2.ProgramUpdated):
         raise InvalidArgument("data", f"{event.type} does not carry a programme")
-    return RememberProgram(message.program.program_id, message.program.name)
+    program = message.program
+    return RememberProgram(program.program_id, program.name, program_format_of(program.format))
 
 
 def notify_enrolled(event: CloudEvent) -> NotifyEnrolled:
@@ -39,6 +40,7 @@ def notify_enrolled(event: CloudEvent) -> NotifyEnrolled:
         participant.employee_id,
         audience_of(participant.role),
         event.tenant,
+        participant.timezone,
     )
 
 
@@ -95,7 +97,16 @@ def match_ended(event: CloudEvent) -> NotifyMatchEvent:
 def session_scheduled(event: CloudEvent) -> NotifySessionEvent:
     planned = event.payload(events_pb2.SessionScheduled).session
     facts = Facts(starts_at=instant(planned.starts_at), duration_minutes=planned.duration_minutes)
-    return NotifySessionEvent(event.id, Template.SESSION_SCHEDULED, planned.match_id, facts, event.tenant)
+    return NotifySessionEvent(
+        event.id,
+        Template.SESSION_SCHEDULED,
+        planned.match_id,
+        facts,
+        event.tenant,
+        session_id=planned.session_id,
+        location=planned.location,
+        meeting_link=planned.meeting_link,
+    )
 
 
 def session_cancelled(event: CloudEvent) -> NotifySessionEvent:
@@ -103,9 +114,21 @@ def session_cancelled(event: CloudEvent) -> NotifySessionEvent:
     # Only the cause is passed on: a reason typed by a person stays out of texts.
     ended = cancelled.cause == common_pb2.CANCELLATION_CAUSE_MATCH_ENDED
     code = MATCH_ENDED_CANCELLATION if ended else ""
-    facts = Facts(starts_at=instant(cancelled.session.starts_at), cancellation_code=code)
+    session = cancelled.session
+    facts = Facts(
+        starts_at=instant(session.starts_at),
+        duration_minutes=session.duration_minutes,
+        cancellation_code=code,
+    )
     return NotifySessionEvent(
-        event.id, Template.SESSION_CANCELLED, cancelled.session.match_id, facts, event.tenant
+        event.id,
+        Template.SESSION_CANCELLED,
+        session.match_id,
+        facts,
+        event.tenant,
+        session_id=session.session_id,
+        location=session.location,
+        meeting_link=session.meeting_link,
     )
 
 

@@ -19,6 +19,12 @@ LIMITS = RequestLimits(
         "mentoring.v1.NotificationPreferences.recipient_id": ID,
         "mentoring.v1.NotificationPreferences.webhook_url": LONG_TEXT,
         "mentoring.v1.NotificationPreferences.muted_templates": NAME,
+        "mentoring.v1.NotificationPreferences.language": ID,
+        "mentoring.v1.NotificationPreferences.webhook_format": ID,
+        "mentoring.v1.NotificationPreferences.webhook_secret": ID,
+        "mentoring.v1.NotificationPreferences.webhook_previous_secret": ID,
+        "mentoring.v1.NotificationPreferences.quiet_hours_start": ID,
+        "mentoring.v1.NotificationPreferences.quiet_hours_end": ID,
         "mentoring.v1.GetDeliveryStatusRequest.notification_id": ID,
     },
     required={

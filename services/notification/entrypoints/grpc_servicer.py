@@ -75,6 +75,10 @@ class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
             request.in_app,
             request.webhook_url,
             tuple(request.muted_templates),
+            request.language,
+            request.webhook_format,
+            request.rotate_webhook_secret,
+            (request.quiet_hours_start, request.quiet_hours_end),
         )
         return translate.preferences_message(await self._bus.execute(command))
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.notification.domain.model import InboxPage, Notification, Plan, Preferences
-from services.notification.domain.templates import Audience, Facts, Template
+from services.notification.domain.templates import Audience, Facts, ProgramFormat, Template
 from services.shared.auth import Principal
 from services.shared.messagebus import Command, Query, Workflow
 
@@ -20,6 +20,7 @@ class RememberProgram(Command[None]):
 
     program_id: str
     name: str
+    program_format: ProgramFormat | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,7 @@ class NotifyEnrolled(Command[Plan]):
     employee_id: str
     role: Audience | None
     tenant: str = ""
+    timezone: str = ""  # IANA name the participant enrolled with
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,10 @@ class NotifySessionEvent(Command[Plan]):
     match_id: str
     facts: Facts = field(default_factory=Facts)
     tenant: str = ""
+    # For the calendar invitation: which session, and where it happens (given to its attendees only).
+    session_id: str = ""
+    location: str = ""
+    meeting_link: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +112,10 @@ class UpdatePreferences(Command[Preferences]):
     in_app: bool
     webhook_url: str = ""
     muted_templates: tuple[str, ...] = ()
+    language: str = ""
+    webhook_format: str = ""
+    rotate_webhook_secret: bool = False
+    quiet_hours: tuple[str, str] = ("", "")  # HH:MM start and end, or both empty
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,3 +133,26 @@ class DispatchDueEmails(Workflow[int]):
     attempted. Look-ups and sends happen outside any transaction, so it opens its own."""
 
     now: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchDueWebhooks(Workflow[int]):
+    """Attempt one batch of the chat and webhook deliveries due by ``now`` (the present when None)."""
+
+    now: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FireDueReminders(Command[int]):
+    """Fire the session reminders due by ``now`` (the present when None), at most ``limit``."""
+
+    now: datetime | None = None
+    limit: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Unsubscribe(Command[Preferences]):
+    """A one-click unsubscribe (RFC 8058) from an e-mail's link: mute its template for its recipient.
+    The signed token is the only authority: the POST comes from a mail client, with no bearer token."""
+
+    token: str

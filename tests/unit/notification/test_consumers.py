@@ -89,6 +89,7 @@ def test_only_the_platforms_cancellation_code_is_passed_on() -> None:
             Template.SESSION_CANCELLED,
             "m-1",
             Facts(starts_at=STARTS, cancellation_code=code),
+            session_id="s-1",
         )
 
 

@@ -6,29 +6,30 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.notification.domain.email import EmailContent, Links, compose_email, html_text, plain_text
 from services.notification.domain.model import (
     AttemptResult,
     Channel,
     Contact,
     DeliveryState,
-    EmailContent,
     FailureReason,
     Notification,
     Preferences,
     Recipient,
     Trigger,
     after_attempt,
-    compose_email,
     notification_id,
     others_of,
     plan,
     validate_preferences,
 )
 from services.notification.domain.templates import Audience, Facts, Template
+from services.notification.domain.unsubscribe import Unsubscription, read_unsubscribe_token
 from services.shared.errors import FailedPrecondition, InvalidArgument
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 MENTOR, MENTEE = Recipient("E-1", Audience.MENTOR), Recipient("E-2", Audience.MENTEE)
+LINKS = Links("https://mentoring.example.com/", b"secret")
 
 
 def trigger(template: Template = Template.MATCH_PROPOSED, *recipients: Recipient) -> Trigger:
@@ -139,14 +140,36 @@ def pending_email() -> Notification:
 
 def test_compose_greets_by_name_and_keeps_the_text() -> None:
     item = pending_email()
-    content = compose_email(item, Contact("E-2", "Ada Lovelace", "ada@example.com"))
+    content = compose_email(item, Contact("E-2", "Ada Lovelace", "ada@example.com"), LINKS)
     assert isinstance(content, EmailContent)
     assert (content.to_name, content.to_address, content.subject) == (
         "Ada Lovelace",
         "ada@example.com",
         item.title,
     )
-    assert content.text.startswith("Hello Ada Lovelace,") and item.body in content.text
+    text, html = plain_text(content), html_text(content)
+    assert text.startswith("Hello Ada Lovelace,") and item.body in text
+    assert "<p>Hello Ada Lovelace,</p>" in html and f"<p>{item.body}</p>" in html
+    assert content.settings_url == "https://mentoring.example.com/settings/notifications"
+    assert content.settings_url in text and content.settings_url in html
+    assert "the app" not in text
+
+
+def test_the_unsubscribe_link_is_signed_for_its_recipient_and_template() -> None:
+    item = pending_email()
+    content = compose_email(item, Contact("E-2", "Ada", "ada@example.com"), LINKS)
+    assert isinstance(content, EmailContent)
+    assert content.unsubscribe_url.startswith(
+        "https://mentoring.example.com/notifications/unsubscribe?token="
+    )
+    token = content.unsubscribe_url.split("token=", 1)[1]
+    assert read_unsubscribe_token(b"secret", token) == Unsubscription("acme", "E-2", Template.ENROLLED)
+    payload, signature = token.split(".")
+    for forged in (f"{payload}.{signature[:-2]}AA", f"{payload[:-1]}x.{signature}", "nonsense"):
+        with pytest.raises(InvalidArgument):
+            read_unsubscribe_token(b"secret", forged)
+    with pytest.raises(InvalidArgument):
+        read_unsubscribe_token(b"another secret", token)
 
 
 @pytest.mark.parametrize(
@@ -154,10 +177,11 @@ def test_compose_greets_by_name_and_keeps_the_text() -> None:
     [
         (Contact("E-2", "Ada", "ada@example.com", active=False), FailureReason.RECIPIENT_INACTIVE),
         (Contact("E-2", "Ada", ""), FailureReason.NO_EMAIL_ADDRESS),
+        (Contact("E-2", "Ada", "ada@"), FailureReason.NO_EMAIL_ADDRESS),
     ],
 )
 def test_no_email_to_an_inactive_or_addressless_contact(contact: Contact, reason: FailureReason) -> None:
-    assert compose_email(pending_email(), contact) == AttemptResult.failed(reason)
+    assert compose_email(pending_email(), contact, LINKS) == AttemptResult.failed(reason)
 
 
 def test_delivered_after_one_attempt() -> None:
@@ -199,3 +223,13 @@ def test_retryable_failures_back_off_exponentially_then_fail() -> None:
     assert (item.state, item.attempts, item.last_error) == (DeliveryState.FAILED, 4, "channel_unavailable")
     with pytest.raises(FailedPrecondition):
         after_attempt(item, AttemptResult.ok(), NOW, 4, timedelta(seconds=2))
+
+
+def test_jitter_shortens_the_back_off_by_up_to_half() -> None:
+    transient = AttemptResult.failed(FailureReason.SMTP_DEFERRED, retryable=True)
+    delays = []
+    for jitter in (0.0, 0.5, 0.999999):
+        item = after_attempt(pending_email(), transient, NOW, 4, timedelta(seconds=8), jitter=jitter)
+        assert item.next_attempt_at is not None
+        delays.append((item.next_attempt_at - NOW).total_seconds())
+    assert delays[0] == 8 and delays[1] == 6 and 4 < delays[2] < 4.01

@@ -91,7 +91,8 @@ async def check_old_rows_take_the_one_tenant_delivered_in(database: Database) ->
     # The same recipient id may now hold preferences in two tenants.
     await insert(
         database,
-        "INSERT INTO preferences VALUES (:tenant, 'E-1', true, true, '', '[]', '2030-01-02 12:00:00+00')",
+        "INSERT INTO preferences (tenant, recipient_id, email, in_app, webhook_url, muted_templates, "
+        "updated_at) VALUES (:tenant, 'E-1', true, true, '', '[]', '2030-01-02 12:00:00+00')",
         [{"tenant": "globex"}],
     )
     assert await rows(database, select(p.tenant).where(p.recipient_id == "E-1").order_by(p.tenant)) == [
