@@ -4,11 +4,9 @@ nothing else; other people are refused; another tenant's relationship is not fou
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar, cast
 
 import pytest
 from mentoring.v1 import common_pb2, events_pb2
@@ -20,7 +18,7 @@ from services.session.domain.programs import ProgramTerms
 from services.session.entrypoints.access import ACCESS
 from services.session.entrypoints.consumers import translators
 from services.session.entrypoints.grpc_servicer import SessionServicer
-from services.session.service_layer import commands, handlers
+from services.session.service_layer import commands
 from services.shared.access import DenialReason, PermissionDenied
 from services.shared.auth import Principal
 from services.shared.db import Database
@@ -29,9 +27,9 @@ from services.shared.errors import NotFound, shown
 from services.shared.messagebus import Command
 from services.shared.topics import ENROLLMENT_EVENTS
 from tests.unit.session.callers import person, service
+from tests.unit.session.handler_runs import HandlerRun
 
 NOW = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
-T = TypeVar("T")
 MENTOR, MENTEE = person("E-1"), person("E-2")
 STRANGER = person("E-3")  # of the tenant, in no relationship here (a line manager, a colleague)
 HR = person("HR-1", "hr_admin")
@@ -53,13 +51,7 @@ async def database(tmp_path: Path) -> AsyncIterator[Database]:
     await db.dispose()
 
 
-async def run(database: Database, command: Command[T], now: datetime = NOW) -> T:
-    """``command`` through the service's handler map, in a unit of work of its own, at ``now``."""
-    handler = handlers.handler_map()[type(command)]
-    async with database.transaction() as uow:
-        if "now" in inspect.signature(handler).parameters:
-            return cast(T, await handler(uow, command, now))
-        return cast(T, await handler(uow, command))
+run = HandlerRun(NOW)
 
 
 async def held_session(database: Database, match_id: str = "m-1", by: Principal = MENTOR) -> Session:

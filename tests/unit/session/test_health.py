@@ -4,11 +4,9 @@ their events, and HR's list that names reasons, never words."""
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar, cast
 
 import pytest
 from mentoring.v1 import events_pb2
@@ -18,18 +16,17 @@ from services.session.adapters.health_store import relationship_health
 from services.session.bootstrap import MIGRATIONS
 from services.session.domain.health import Health, HealthFacts, RiskReason, assess, ratings_dropped
 from services.session.domain.programs import ProgramTerms
-from services.session.service_layer import commands, handlers
+from services.session.service_layer import commands
 from services.shared.access import DenialReason, PermissionDenied
 from services.shared.db import Database
-from services.shared.messagebus import Command
 from services.shared.outbox import outbox_table
 from tests.unit.session.callers import person
+from tests.unit.session.handler_runs import HandlerRun
 
 NOW = datetime(2030, 1, 2, 9, 0, tzinfo=UTC)
 COHORT_START = datetime(2030, 1, 7, tzinfo=UTC)
 MENTOR, MENTEE = person("E-1"), person("E-2")
 HR = person("H-1", "hr_admin")
-T = TypeVar("T")
 HEALTH_TYPE = "mentoring.session.relationship.health_changed.v1"
 
 
@@ -69,12 +66,7 @@ async def database(tmp_path: Path) -> AsyncIterator[Database]:
     await db.dispose()
 
 
-async def run(database: Database, command: Command[T], now: datetime = NOW) -> T:
-    handler = handlers.handler_map()[type(command)]
-    async with database.transaction() as uow:
-        if "now" in inspect.signature(handler).parameters:
-            return cast(T, await handler(uow, command, now))
-        return cast(T, await handler(uow, command))
+run = HandlerRun(NOW)
 
 
 async def health_events(database: Database) -> list[events_pb2.RelationshipHealthChanged]:

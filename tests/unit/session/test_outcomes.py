@@ -5,11 +5,9 @@ them, never another mentee's."""
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar, cast
 
 import pytest
 from sqlalchemy import select
@@ -21,25 +19,19 @@ from services.session.domain.model import Goal, Role
 from services.session.domain.outcomes import MIN_GROUP, EndCause
 from services.session.domain.programs import ProgramTerms
 from services.session.domain.reviews import MentorBenefit
-from services.session.service_layer import commands, handlers
+from services.session.service_layer import commands
 from services.shared.access import DenialReason, PermissionDenied
 from services.shared.db import Database
 from services.shared.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
-from services.shared.messagebus import Command
 from tests.unit.session.callers import person
+from tests.unit.session.handler_runs import HandlerRun
 
 NOW = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
 COHORT_END = datetime(2030, 3, 29, tzinfo=UTC)
 HR = person("H-1", "hr_admin")
-T = TypeVar("T")
 
 
-async def run(database: Database, command: Command[T], now: datetime = NOW) -> T:
-    handler = handlers.handler_map()[type(command)]
-    async with database.transaction() as uow:
-        if "now" in inspect.signature(handler).parameters:
-            return cast(T, await handler(uow, command, now))
-        return cast(T, await handler(uow, command))
+run = HandlerRun(NOW)
 
 
 @pytest.fixture

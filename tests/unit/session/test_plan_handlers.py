@@ -4,11 +4,9 @@ members accept (a session is booked), move and skip slots; nobody else reads it.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar, cast
 
 import icalendar
 import pytest
@@ -19,13 +17,13 @@ from services.session.bootstrap import MIGRATIONS
 from services.session.domain.plans import Plan, SlotStatus
 from services.session.domain.programs import Delivery, ProgramTerms
 from services.session.domain.slots import WorkingHours
-from services.session.service_layer import commands, handlers
+from services.session.service_layer import commands
 from services.shared.access import PermissionDenied
 from services.shared.db import Database
 from services.shared.errors import FailedPrecondition, NotFound
-from services.shared.messagebus import Command
 from services.shared.outbox import outbox_table
 from tests.unit.session.callers import person
+from tests.unit.session.handler_runs import HandlerRun
 
 NOW = datetime(2030, 1, 2, 9, 0, tzinfo=UTC)
 COHORT_START = datetime(2030, 1, 7, tzinfo=UTC)  # a Monday
@@ -33,7 +31,6 @@ COHORT_END = datetime(2030, 3, 29, tzinfo=UTC)
 MENTOR, MENTEE, OTHER_MENTEE = person("E-1"), person("E-2"), person("E-3")
 BERLIN = WorkingHours("Europe/Berlin", 9, 17)
 NEW_YORK = WorkingHours("America/New_York", 9, 17)
-T = TypeVar("T")
 
 
 @pytest.fixture
@@ -52,12 +49,7 @@ async def database(tmp_path: Path) -> AsyncIterator[Database]:
     await db.dispose()
 
 
-async def run(database: Database, command: Command[T], now: datetime = NOW) -> T:
-    handler = handlers.handler_map()[type(command)]
-    async with database.transaction() as uow:
-        if "now" in inspect.signature(handler).parameters:
-            return cast(T, await handler(uow, command, now))
-        return cast(T, await handler(uow, command))
+run = HandlerRun(NOW)
 
 
 def starts(plan: Plan) -> list[datetime]:

@@ -4,11 +4,9 @@ readable in the relationships they were in, nor in the outbox rows about them.""
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar, cast
 
 import pytest
 from mentoring.v1 import common_pb2, events_pb2
@@ -19,19 +17,18 @@ from services.session.bootstrap import MIGRATIONS
 from services.session.domain.model import Session
 from services.session.domain.programs import Delivery, ProgramTerms
 from services.session.entrypoints.consumers import translators
-from services.session.service_layer import commands, handlers
+from services.session.service_layer import commands
 from services.shared.db import Database
 from services.shared.envelope import published_event
 from services.shared.erasure import ErasureFollowUp
 from services.shared.errors import FailedPrecondition, InvalidArgument
-from services.shared.messagebus import Command
 from services.shared.outbox import outbox_table
 from services.shared.timestamps import timestamp
 from services.shared.topics import ENROLLMENT_EVENTS
 from tests.unit.session.callers import person
+from tests.unit.session.handler_runs import HandlerRun
 
 NOW = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
-T = TypeVar("T")
 COHORT_START = datetime(2030, 3, 5, tzinfo=UTC)
 COHORT_END = datetime(2030, 3, 14, tzinfo=UTC)  # the last day: sessions may end at midnight after it
 MENTOR, MENTEE = person("E-1"), person("E-2")
@@ -45,13 +42,7 @@ async def database(tmp_path: Path) -> AsyncIterator[Database]:
     await db.dispose()
 
 
-async def run(database: Database, command: Command[T], now: datetime = NOW) -> T:
-    """``command`` through the service's handler map, in a unit of work of its own, at ``now``."""
-    handler = handlers.handler_map()[type(command)]
-    async with database.transaction() as uow:
-        if "now" in inspect.signature(handler).parameters:
-            return cast(T, await handler(uow, command, now))
-        return cast(T, await handler(uow, command))
+run = HandlerRun(NOW)
 
 
 async def open_relationship(database: Database, delivery: Delivery) -> None:
