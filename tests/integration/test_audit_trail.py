@@ -18,7 +18,6 @@ from services.shared.audit import AuditTrail
 from services.shared.audit_store import append, audit_log_table
 from services.shared.db import Database
 from services.shared.envelope import decode
-from services.shared.grpc_server import GrpcServer
 from services.shared.kafka_admin import ensure_topics
 from services.shared.outbox import OutboxRelay
 from services.shared.topics import AUDIT_EVENTS, ce_type_of
@@ -27,7 +26,7 @@ from tests.support.kafka import read_topic
 from tests.support.postgres import PostgresServer
 from tests.support.processes import ServiceProcess, metric_value
 from tests.support.waiting import wait_for
-from tests.unit.shared.test_audit import MATCHING, GuardedMatching, manual_match
+from tests.unit.shared.test_audit import MATCHING, guarded_matching_server, manual_match
 from tests.unit.shared.test_audit_trail import NOW, record
 
 pytestmark = pytest.mark.integration
@@ -43,17 +42,7 @@ async def test_the_outbox_publishes_each_record_as_an_audit_recorded_event(
     await database.migrate(tmp_path / "no-service-migrations")
     relay = OutboxRelay("matching", database, kafka_bootstrap, namespace=namespace)
     audit = AuditTrail("matching", database, retention=None, after_write=relay.wake)
-    servicer = GuardedMatching()
-    server = GrpcServer(
-        "127.0.0.1",
-        0,
-        [lambda s: matching_pb2_grpc.add_MatchingServiceServicer_to_server(servicer, s)],
-        [MATCHING.full_name],
-        1 << 20,
-        0.5,
-        signed_tokens.verifier(),
-        audit=audit,
-    )
+    server = guarded_matching_server(signed_tokens, audit)
     await relay.start()
     await audit.start()
     await server.start()

@@ -91,12 +91,11 @@ async def database(tmp_path: Path) -> AsyncIterator[Database]:
     await db.dispose()
 
 
-@pytest.fixture
-async def served(signed_tokens: SignedTokens, database: Database) -> AsyncIterator[Served]:
-    audit = AuditTrail("matching", database, retention=None)
-    await audit.start()
+def guarded_matching_server(signed_tokens: SignedTokens, audit: AuditTrail) -> GrpcServer:
+    """A real GrpcServer serving the guarded test servicer, trusting ``signed_tokens``, auditing to
+    ``audit``."""
     servicer = GuardedMatching()
-    server = GrpcServer(
+    return GrpcServer(
         "127.0.0.1",
         0,
         [lambda s: matching_pb2_grpc.add_MatchingServiceServicer_to_server(servicer, s)],
@@ -106,6 +105,13 @@ async def served(signed_tokens: SignedTokens, database: Database) -> AsyncIterat
         signed_tokens.verifier(),
         audit=audit,
     )
+
+
+@pytest.fixture
+async def served(signed_tokens: SignedTokens, database: Database) -> AsyncIterator[Served]:
+    audit = AuditTrail("matching", database, retention=None)
+    await audit.start()
+    server = guarded_matching_server(signed_tokens, audit)
     await server.start()
     async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
         yield Served(matching_pb2_grpc.MatchingServiceStub(channel), audit, database, signed_tokens)
@@ -340,17 +346,7 @@ async def test_an_audit_trail_that_cannot_write_never_fails_the_call(
     broken = Database(f"sqlite+aiosqlite:///{tmp_path / 'unmigrated.db'}")  # no audit_log table
     audit = AuditTrail("matching", broken, retention=None)
     await audit.start()
-    servicer = GuardedMatching()
-    server = GrpcServer(
-        "127.0.0.1",
-        0,
-        [lambda s: matching_pb2_grpc.add_MatchingServiceServicer_to_server(servicer, s)],
-        [MATCHING.full_name],
-        1 << 20,
-        0.5,
-        signed_tokens.verifier(),
-        audit=audit,
-    )
+    server = guarded_matching_server(signed_tokens, audit)
     await server.start()
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
