@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Mapping
 
@@ -9,6 +10,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from services.shared.topics import TOPIC_MAX_MESSAGE_BYTES, TOPICS, Topic
+
+TOPIC_READY_SECONDS = 60.0
 
 
 def _new_topics(
@@ -51,6 +54,32 @@ async def ensure_topics(
             # Another service may have created them first.
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(missing)
+        wanted = [namespace + topic.name for topic in TOPICS.values()]
+        await _until_led(admin, [*wanted, *(namespace + topic.dlq for topic in TOPICS.values())])
         return [new_topic.name for new_topic in missing]
     finally:
         await admin.close()
+
+
+async def _until_led(
+    admin: AIOKafkaAdminClient, names: list[str], timeout_seconds: float = TOPIC_READY_SECONDS
+) -> None:
+    """Wait until the broker's metadata lists every topic with a leader for each partition. A consumer
+    that subscribes to a topic its first metadata does not list ignores that topic for good (on a
+    broker that has just started, a topic is created some moments before the metadata shows it)."""
+    deadline = asyncio.get_running_loop().time() + timeout_seconds
+    while True:
+        described = await admin.describe_topics(names)
+        led = {
+            entry["topic"]
+            for entry in described
+            if entry["error_code"] == 0
+            and entry["partitions"]
+            and all(partition["leader"] >= 0 for partition in entry["partitions"])
+        }
+        waiting = sorted(set(names) - led)
+        if not waiting:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"topics without a leader after {timeout_seconds:.0f} s: {waiting[:5]}")
+        await asyncio.sleep(0.2)
