@@ -40,7 +40,10 @@ Input document (``format_version`` 1; every key but the ids, role and grade is o
           "past_partner_ids": [],            # employee ids of earlier partners
           "declined_partner_ids": [],        # employee ids declined by or declining this person here
           "requested_skill_areas": [],
-          "ineligible_reason": null
+          "ineligible_reason": null,
+          "must_have_skills": [], "must_have_languages": [],   # the mentor offers / speaks every one
+          "must_share_location": false, "must_have_min_grade": null,
+          "do_not_pair_ids": []              # employee ids never paired with this person, either way
         }
       ],
       "proposed_matches": [                  # optional: manual / HR matches to check and score
@@ -136,6 +139,11 @@ PARTICIPANT_KEYS: Final = frozenset(
         "declined_partner_ids",
         "requested_skill_areas",
         "ineligible_reason",
+        "must_have_skills",
+        "must_have_languages",
+        "must_share_location",
+        "must_have_min_grade",
+        "do_not_pair_ids",
     }
 )
 PROPOSED_KEYS: Final = frozenset({"mentor_id", "mentee_id", "mentor_current_load"})
@@ -240,6 +248,9 @@ def _participant(raw: object, field: str) -> Participant:
         "goal_skill_tags",
         "past_partner_ids",
         "declined_partner_ids",
+        "must_have_skills",
+        "must_have_languages",
+        "do_not_pair_ids",
     ):
         if name in data:
             kwargs[name] = frozenset(_strings(data[name], f"{field}.{name}"))
@@ -250,6 +261,10 @@ def _participant(raw: object, field: str) -> Participant:
         kwargs["prefers_other_department"] = _flag(
             data["prefers_other_department"], f"{field}.prefers_other_department"
         )
+    if "must_share_location" in data:
+        kwargs["must_share_location"] = _flag(data["must_share_location"], f"{field}.must_share_location")
+    if data.get("must_have_min_grade") is not None:
+        kwargs["must_have_min_grade"] = _integer(data["must_have_min_grade"], f"{field}.must_have_min_grade")
     if data.get("ineligible_reason") is not None:
         kwargs["ineligible_reason"] = _text(data["ineligible_reason"], f"{field}.ineligible_reason")
     try:

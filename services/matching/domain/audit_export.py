@@ -34,6 +34,8 @@ def export_participant(participant: Participant) -> dict[str, Any]:
         "management_chain": list(participant.management_chain),
         "requested_skill_areas": list(participant.requested_skill_areas),
         "ineligible_reason": participant.ineligible_reason,
+        "must_share_location": participant.must_share_location,
+        "must_have_min_grade": participant.must_have_min_grade,
     }
     if participant.utc_offset_minutes is not None:
         entry["utc_offset_minutes"] = participant.utc_offset_minutes
@@ -44,6 +46,9 @@ def export_participant(participant: Participant) -> dict[str, Any]:
         "goal_skill_tags",
         "past_partner_ids",
         "declined_partner_ids",
+        "must_have_skills",
+        "must_have_languages",
+        "do_not_pair_ids",
     ):
         entry[name] = sorted(getattr(participant, name))
     return entry

@@ -256,6 +256,11 @@ class CandidateEvaluator:
             (HardRule.SELF, self.block.excluded_self),
             (HardRule.MANAGEMENT_CHAIN, self.block.excluded_chain),
             (HardRule.DECLINED, self.block.excluded_declined),
+            (HardRule.DO_NOT_PAIR, self.block.excluded_do_not_pair),
+            (HardRule.MUST_HAVE_SKILL, self.block.excluded_must_haves["skill"]),
+            (HardRule.MUST_HAVE_LANGUAGE, self.block.excluded_must_haves["language"]),
+            (HardRule.MUST_HAVE_LOCATION, self.block.excluded_must_haves["location"]),
+            (HardRule.MUST_HAVE_GRADE, self.block.excluded_must_haves["grade"]),
         )
 
     def rule_checks(

@@ -9,7 +9,7 @@ that no mentor has can never be shared, so it needs no column.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Final
@@ -114,7 +114,10 @@ class MentorIndex:
         self.chain_members: dict[str, list[int]] = {}
         self.past_members: dict[str, list[int]] = {}
         self.declined_members: dict[str, list[int]] = {}
+        self.do_not_pair_members: dict[str, list[int]] = {}
         for index, person in enumerate(people):
+            for employee in person.do_not_pair_ids:
+                self.do_not_pair_members.setdefault(employee, []).append(index)
             for employee in person.management_chain:
                 self.chain_members.setdefault(employee, []).append(index)
             for employee in person.past_partner_ids:
@@ -183,22 +186,72 @@ class MenteeBlock:
         self.goals = _incidence([p.goal_skill_tags for p in people], index.skills)
         self.goal_size = np.fromiter((len(p.goal_skill_tags) for p in people), np.int64, n)
         self.excluded_self, self.excluded_chain, self.nominations, self.repeats = self._sparse_pairs()
-        self.excluded_declined = self._declined_pairs()
+        self.excluded_declined = self._either_way_pairs(
+            lambda p: p.declined_partner_ids, index.declined_members
+        )
+        self.excluded_do_not_pair = self._either_way_pairs(
+            lambda p: p.do_not_pair_ids, index.do_not_pair_members
+        )
+        self.excluded_must_haves = self._must_have_pairs()
 
     def __len__(self) -> int:
         return len(self.participants)
 
-    def _declined_pairs(self) -> SparsePairs:
-        """Pairs one side declined before (either way round)."""
+    def _either_way_pairs(
+        self, listed: Callable[[Participant], frozenset[str]], members: Mapping[str, list[int]]
+    ) -> SparsePairs:
+        """Pairs that either side lists (declined before, or not to be paired)."""
         index = self.index
-        declined: set[tuple[int, int, int]] = set()
+        pairs: set[tuple[int, int, int]] = set()
         for row, person in enumerate(self.participants):
-            for employee in person.declined_partner_ids:
+            for employee in listed(person):
                 col = index.position_by_employee.get(employee)
                 if col is not None:
-                    declined.add((row, col, 1))
-            declined.update((row, col, 1) for col in index.declined_members.get(person.employee_id, ()))
-        return SparsePairs.build(sorted(declined))
+                    pairs.add((row, col, 1))
+            pairs.update((row, col, 1) for col in members.get(person.employee_id, ()))
+        return SparsePairs.build(sorted(pairs))
+
+    def _must_have_pairs(self) -> dict[str, SparsePairs]:
+        """Per must-have kind, the (mentee, mentor) pairs where the mentor misses the mentee's must-have
+        (twin of ``rules.must_have_violations``)."""
+        index = self.index
+        n_mentors = len(index)
+        offered = index.offered.tocsc()
+        failing: dict[str, list[tuple[int, int, int]]] = {
+            "skill": [],
+            "language": [],
+            "location": [],
+            "grade": [],
+        }
+
+        def add(kind: str, row: int, ok: BoolArray) -> None:
+            failing[kind].extend((row, int(col), 1) for col in np.flatnonzero(~ok))
+
+        for row, person in enumerate(self.participants):
+            if person.must_have_skills:
+                ok = np.ones(n_mentors, dtype=np.bool_)
+                for skill in person.must_have_skills:
+                    position = index.skills.get(skill)
+                    if position is None:
+                        ok[:] = False
+                    else:
+                        ok &= offered[:, position].toarray().ravel() > 0
+                add("skill", row, ok)
+            if person.must_have_languages:
+                ok = np.ones(n_mentors, dtype=np.bool_)
+                for language in person.must_have_languages:
+                    position = index.languages.get(language)
+                    if position is None:
+                        ok[:] = False
+                    else:
+                        bit = np.uint64(1 << (position & 63))
+                        ok &= (index.language_bits[:, position >> 6] & bit) != 0
+                add("language", row, ok)
+            if person.must_share_location:
+                add("location", row, index.location == self.location[row])
+            if person.must_have_min_grade is not None:
+                add("grade", row, index.grade >= person.must_have_min_grade)
+        return {kind: SparsePairs.build(pairs) for kind, pairs in failing.items()}
 
     def _sparse_pairs(self) -> tuple[SparsePairs, SparsePairs, SparsePairs, SparsePairs]:
         index = self.index

@@ -82,6 +82,11 @@ class Participant:
     reference date). ``capacity`` is how many partners this person takes in this program;
     ``load_elsewhere`` counts active matches in other programs and ``global_cap`` caps all programs
     together. ``ineligible_reason`` is set upstream by the eligibility rules of the program.
+    Must-haves are hard rules on the counterpart (mentor; for PEER each peer's must-haves bind the
+    other): offer every ``must_have_skills``, speak every ``must_have_languages``, share the location
+    (``must_share_location``), grade at least ``must_have_min_grade``. ``do_not_pair_ids`` are employee
+    ids this person is never paired with, either way round (HR's conflicts of interest and the person's
+    own "not with").
     """
 
     participant_id: str
@@ -109,6 +114,11 @@ class Participant:
     declined_partner_ids: frozenset[str] = frozenset()
     requested_skill_areas: tuple[str, ...] = ()
     ineligible_reason: str | None = None
+    must_have_skills: frozenset[str] = frozenset()
+    must_have_languages: frozenset[str] = frozenset()
+    must_share_location: bool = False
+    must_have_min_grade: int | None = None
+    do_not_pair_ids: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if not self.participant_id:
@@ -116,12 +126,20 @@ class Participant:
         if not self.employee_id:
             raise InvalidArgument("employee_id", "must not be empty")
         object.__setattr__(self, "role", Role(self.role))
-        for name in ("languages", "skills_offered", "skills_wanted", "goal_skill_tags"):
+        for name in (
+            "languages",
+            "skills_offered",
+            "skills_wanted",
+            "goal_skill_tags",
+            "must_have_skills",
+            "must_have_languages",
+        ):
             object.__setattr__(self, name, normalise_tags(getattr(self, name)))
         for name in ("location", "department", "division"):
             object.__setattr__(self, name, normalise_tag(getattr(self, name)))
         object.__setattr__(self, "past_partner_ids", frozenset(self.past_partner_ids))
         object.__setattr__(self, "declined_partner_ids", frozenset(self.declined_partner_ids))
+        object.__setattr__(self, "do_not_pair_ids", frozenset(self.do_not_pair_ids))
         # Duplicated nominations keep their best rank.
         nominations = tuple(dict.fromkeys(self.nominations))
         if len(nominations) > MAX_NOMINATIONS:

@@ -31,6 +31,7 @@ class HardRule(enum.StrEnum):
     SELF = "self"
     MANAGEMENT_CHAIN = "management_chain"
     DECLINED = "declined"  # the pair was proposed here before and one of them said no
+    DO_NOT_PAIR = "do_not_pair"  # HR's conflicts of interest, or one side's own "not with"
     CAPACITY = "capacity"
     SENIORITY = "seniority"
     PEER_GRADE = "peer_grade"
@@ -38,6 +39,10 @@ class HardRule(enum.StrEnum):
     LOCATION = "location"
     TIMEZONE_OVERLAP = "timezone_overlap"
     LANGUAGE = "language"
+    MUST_HAVE_SKILL = "must_have_skill"
+    MUST_HAVE_LANGUAGE = "must_have_language"
+    MUST_HAVE_LOCATION = "must_have_location"
+    MUST_HAVE_GRADE = "must_have_grade"
 
 
 RULE_ORDER: Final = tuple(HardRule)
@@ -100,6 +105,20 @@ def seniority_ok(mentor_grade: int, mentee_grade: int, settings: ProgramSettings
     return mentor_grade > mentee_grade
 
 
+def must_have_violations(mentor: Participant, mentee: Participant) -> list[str]:
+    """The mentee's must-haves that ``mentor`` does not meet (each must-have kind is its own rule)."""
+    violated: list[str] = []
+    if not mentee.must_have_skills <= mentor.skills_offered:
+        violated.append(HardRule.MUST_HAVE_SKILL)
+    if not mentee.must_have_languages <= mentor.languages:
+        violated.append(HardRule.MUST_HAVE_LANGUAGE)
+    if mentee.must_share_location and not (mentee.location and mentor.location == mentee.location):
+        violated.append(HardRule.MUST_HAVE_LOCATION)
+    if mentee.must_have_min_grade is not None and mentor.grade < mentee.must_have_min_grade:
+        violated.append(HardRule.MUST_HAVE_GRADE)
+    return violated
+
+
 def check_pair(
     mentor: Participant,
     mentee: Participant,
@@ -110,7 +129,8 @@ def check_pair(
     """Names of the hard rules that forbid ``mentor`` guiding ``mentee`` in this program ([] = allowed).
 
     ``mentor_current_load`` is how many mentees the mentor already has in this program (manual matches
-    after a run). For PEER programs the order of the two peers does not matter.
+    after a run). For PEER programs the order of the two peers does not matter, except for must-haves:
+    here the mentee's bind the mentor (the peer solver checks both directions).
     """
     violated: list[str] = []
     if mentor.ineligible_reason is not None or mentee.ineligible_reason is not None:
@@ -124,6 +144,8 @@ def check_pair(
         violated.append(HardRule.MANAGEMENT_CHAIN)
     if mentor.employee_id in mentee.declined_partner_ids or mentee.employee_id in mentor.declined_partner_ids:
         violated.append(HardRule.DECLINED)
+    if mentor.employee_id in mentee.do_not_pair_ids or mentee.employee_id in mentor.do_not_pair_ids:
+        violated.append(HardRule.DO_NOT_PAIR)
     mentor_room = mentor.remaining_capacity - mentor_current_load
     needed = capacity_needed(settings) if mentor_current_load == 0 else 1
     if settings.format is ProgramFormat.GROUP:
@@ -153,4 +175,5 @@ def check_pair(
         violated.extend((HardRule.LOCATION, HardRule.TIMEZONE_OVERLAP))
     if not mentor.languages & mentee.languages:
         violated.append(HardRule.LANGUAGE)
+    violated.extend(must_have_violations(mentor, mentee))
     return violated
