@@ -23,7 +23,9 @@ from services.notification.adapters.tables import (
     notifications,
     people,
     preferences,
+    tenant_defaults,
 )
+from services.notification.domain import categories
 from services.notification.domain.channels import WebhookFormat
 from services.notification.domain.model import (
     Attempt,
@@ -263,6 +265,7 @@ async def get_preferences(
             webhook_secret=row.webhook_secret,
             webhook_previous_secret=row.webhook_previous_secret,
             quiet_hours=parse_quiet_hours(row.quiet_start, row.quiet_end),
+            categories=categories.from_json(row.categories),
         )
         for row in rows
     }
@@ -282,6 +285,7 @@ async def save_preferences(session: AsyncSession, tenant: str, wanted: Preferenc
         "webhook_previous_secret": wanted.webhook_previous_secret,
         "quiet_start": quiet[0],
         "quiet_end": quiet[1],
+        "categories": categories.as_json(wanted.categories),
     }
     updated = await session.execute(
         preferences.update()
@@ -292,6 +296,25 @@ async def save_preferences(session: AsyncSession, tenant: str, wanted: Preferenc
         await session.execute(
             preferences.insert().values(tenant=tenant, recipient_id=wanted.recipient_id, **values)
         )
+
+
+async def get_tenant_defaults(session: AsyncSession, tenant: str) -> categories.CategoryChannels:
+    """The tenant's channels per category (none chosen: empty)."""
+    row = (
+        await session.execute(select(tenant_defaults.c.categories).where(tenant_defaults.c.tenant == tenant))
+    ).first()
+    return categories.from_json(row.categories if row is not None else None)
+
+
+async def save_tenant_defaults(
+    session: AsyncSession, tenant: str, wanted: categories.CategoryChannels, now: datetime
+) -> None:
+    values = {"categories": categories.as_json(wanted), "updated_at": now}
+    updated = await session.execute(
+        tenant_defaults.update().where(tenant_defaults.c.tenant == tenant).values(**values)
+    )
+    if _rowcount(updated) == 0:
+        await session.execute(tenant_defaults.insert().values(tenant=tenant, **values))
 
 
 async def email_ids_of(session: AsyncSession, tenant: str, employee_id: str) -> list[str]:

@@ -80,7 +80,17 @@ preferences = Table(
     Column("webhook_previous_secret", String(128), nullable=False, server_default=""),
     Column("quiet_start", String(8), nullable=False, server_default=""),
     Column("quiet_end", String(8), nullable=False, server_default=""),
+    Column("categories", JSON, nullable=False, server_default="{}"),
     PrimaryKeyConstraint("tenant", "recipient_id", name="pk_preferences_tenant"),
+)
+
+# The channels per category a tenant's HR chose for everyone who chose none.
+tenant_defaults = Table(
+    "tenant_defaults",
+    metadata,
+    Column("tenant", String(128), primary_key=True),
+    Column("categories", JSON, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
 )
 
 # The timezone each participant enrolled with: in-app texts show times in it (e-mails ask the directory).

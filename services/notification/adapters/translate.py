@@ -3,8 +3,11 @@ API's responses, and the outcome events the service publishes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from mentoring.v1 import common_pb2, events_pb2, notification_pb2
 
+from services.notification.domain.categories import CategoryChannels
 from services.notification.domain.model import DeliveryState, InboxPage, Notification, Preferences
 from services.notification.domain.quiet_hours import quiet_hours_text
 from services.notification.domain.templates import Audience, ProgramFormat
@@ -67,7 +70,27 @@ def preferences_message(preferences: Preferences) -> notification_pb2.Notificati
         webhook_previous_secret=preferences.webhook_previous_secret,
         quiet_hours_start=quiet_hours_text(preferences.quiet_hours)[0],
         quiet_hours_end=quiet_hours_text(preferences.quiet_hours)[1],
+        categories=category_messages(preferences.categories),
     )
+
+
+def category_messages(choices: CategoryChannels) -> list[notification_pb2.CategoryChannels]:
+    return [
+        notification_pb2.CategoryChannels(
+            category=category.value, channels=sorted(channel.value for channel in choices[category])
+        )
+        for category in sorted(choices)
+    ]
+
+
+def category_entries(
+    messages: Iterable[notification_pb2.CategoryChannels],
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple((message.category, tuple(message.channels)) for message in messages)
+
+
+def tenant_defaults_message(choices: CategoryChannels) -> notification_pb2.TenantDefaults:
+    return notification_pb2.TenantDefaults(categories=category_messages(choices))
 
 
 def delivery_status(item: Notification) -> notification_pb2.DeliveryStatus:

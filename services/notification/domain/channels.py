@@ -1,4 +1,5 @@
-"""Codes of the webhook channel's formats (shared by the preferences and the channel itself)."""
+"""The channels, and the codes of the webhook channel's formats (shared by the preferences, the
+categories and the channels themselves)."""
 
 from __future__ import annotations
 
@@ -9,3 +10,9 @@ class WebhookFormat(enum.StrEnum):
     STANDARD = "standard"  # signed as the Standard Webhooks convention says
     SLACK = "slack"  # a Slack incoming webhook
     TEAMS = "teams"  # a Microsoft Teams incoming webhook (Adaptive Card)
+
+
+class Channel(enum.StrEnum):
+    IN_APP = "in_app"
+    EMAIL = "email"
+    WEBHOOK = "webhook"  # the recipient's chat or webhook endpoint

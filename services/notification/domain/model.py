@@ -17,6 +17,8 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from services.notification.domain.calendar import SessionCalendar
+from services.notification.domain.categories import NO_CHOICES, CategoryChannels, chosen_channels
+from services.notification.domain.channels import Channel as Channel
 from services.notification.domain.channels import WebhookFormat
 from services.notification.domain.quiet_hours import URGENT, QuietHours, parse_quiet_hours
 from services.notification.domain.templates import Audience, Facts, Reader, Template, render
@@ -27,12 +29,6 @@ from services.shared.ids import require_id
 MAX_URL_LENGTH: Final = 2000
 MAX_BACKOFF: Final = timedelta(hours=1)
 _ID_NAMESPACE: Final = uuid.UUID("5b0f2f52-7f7e-4f0e-9d3c-0c3f3c1f6a10")
-
-
-class Channel(enum.StrEnum):
-    IN_APP = "in_app"
-    EMAIL = "email"
-    WEBHOOK = "webhook"  # the recipient's chat or webhook endpoint
 
 
 class DeliveryState(enum.StrEnum):
@@ -76,14 +72,22 @@ class Preferences:
     webhook_secret: str = ""
     webhook_previous_secret: str = ""
     quiet_hours: QuietHours | None = None  # in the recipient's timezone
+    # The person's own channels per category (categories.py); they come before the tenant's defaults.
+    categories: CategoryChannels = field(default_factory=lambda: NO_CHOICES)
 
-    def channels_for(self, template: Template) -> tuple[Channel, ...]:
+    def channels_for(
+        self, template: Template, tenant_defaults: CategoryChannels = NO_CHOICES
+    ) -> tuple[Channel, ...]:
+        """The channels the template goes to: none when muted; else those chosen for its category (the
+        person's choice, else the tenant's default), else the general switches. A webhook needs an
+        endpoint whatever was chosen."""
         if template in self.muted_templates:
             return ()
+        chosen = chosen_channels(template, self.categories, tenant_defaults)
         wanted = (
-            (Channel.IN_APP, self.in_app),
-            (Channel.EMAIL, self.email),
-            (Channel.WEBHOOK, bool(self.webhook_url)),
+            (Channel.IN_APP, self.in_app if chosen is None else Channel.IN_APP in chosen),
+            (Channel.EMAIL, self.email if chosen is None else Channel.EMAIL in chosen),
+            (Channel.WEBHOOK, bool(self.webhook_url) and (chosen is None or Channel.WEBHOOK in chosen)),
         )
         return tuple(channel for channel, on in wanted if on)
 
@@ -101,6 +105,7 @@ def validate_preferences(
     language: str = "",
     webhook_format: str = "",
     quiet_hours: tuple[str, str] = ("", ""),
+    categories: CategoryChannels = NO_CHOICES,
 ) -> Preferences:
     muted: set[Template] = set()
     for index, name in enumerate(muted_templates):
@@ -131,6 +136,7 @@ def validate_preferences(
         language=wanted_language,
         webhook_format=chat,
         quiet_hours=parse_quiet_hours(*quiet_hours),
+        categories=categories,
     )
 
 
@@ -238,10 +244,12 @@ def plan(
     email_by_default: bool,
     now: datetime,
     zones: Mapping[str, str] | None = None,
+    tenant_defaults: CategoryChannels = NO_CHOICES,
 ) -> Plan:
     """The notifications an event causes: one per recipient and wanted channel, rendered for the
     recipient's audience, in their language and timezone (``zones``, by recipient); in-app items are
-    delivered at once, e-mails wait for the dispatcher (which writes them again, naming the others)."""
+    delivered at once, e-mails wait for the dispatcher (which writes them again, naming the others).
+    ``tenant_defaults`` are the tenant's channels per category, for recipients who chose none."""
     notifications: list[Notification] = []
     muted: list[str] = []
     seen: set[str] = set()
@@ -252,7 +260,7 @@ def plan(
         wanted = preferences.get(recipient.employee_id) or default_preferences(
             recipient.employee_id, email_by_default
         )
-        channels = wanted.channels_for(trigger.template)
+        channels = wanted.channels_for(trigger.template, tenant_defaults)
         if not channels:
             muted.append(recipient.employee_id)
             continue

@@ -1,7 +1,8 @@
 """Who may call each RPC of the NotificationService (checked before a request becomes a command); the
 handlers then check the objects (``service_layer/handlers.py``, ``_own``).
 
-Every RPC is about a person's own inbox and preferences: any person may call, for themselves only. A
+Every RPC but the tenant defaults is about a person's own inbox and preferences: any person may call,
+for themselves only; the tenant's channels per category are HR's, in their own tenant. A
 request naming another recipient is PERMISSION_DENIED (NOT_YOURS) whoever calls, HR included; a
 delivery of another person or another tenant is NOT_FOUND, like a missing one. No service account may
 call: the service reads events, not requests, to write to inboxes.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from mentoring.v1 import notification_pb2
 
+from services.shared.access import HR_ROLES
 from services.shared.rpc_access import EVERY_PERSON, AccessTable, RpcAccess
 
 _OWN = "the caller's own inbox in their tenant (recipient_id empty or theirs; anyone else's: NOT_YOURS)"
@@ -34,6 +36,10 @@ ACCESS = AccessTable(
         "GetDeliveryStatus": RpcAccess(
             people=EVERY_PERSON,
             objects="a delivery to the caller; another person's or tenant's is NOT_FOUND",
+        ),
+        "GetTenantDefaults": RpcAccess(people=HR_ROLES, objects="the caller's tenant's defaults"),
+        "UpdateTenantDefaults": RpcAccess(
+            people=HR_ROLES, objects="the caller's tenant's defaults", audited=True
         ),
     },
 )

@@ -26,6 +26,8 @@ LIMITS = RequestLimits(
         "mentoring.v1.NotificationPreferences.quiet_hours_start": ID,
         "mentoring.v1.NotificationPreferences.quiet_hours_end": ID,
         "mentoring.v1.GetDeliveryStatusRequest.notification_id": ID,
+        "mentoring.v1.CategoryChannels.category": ID,
+        "mentoring.v1.CategoryChannels.channels": ID,
     },
     required={
         "MarkRead": ("notification_id",),

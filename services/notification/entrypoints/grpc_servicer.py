@@ -19,9 +19,11 @@ from services.notification.entrypoints.grpc_limits import LIMITS
 from services.notification.service_layer.commands import (
     GetDeliveryStatus,
     GetPreferences,
+    GetTenantDefaults,
     ListInbox,
     MarkRead,
     UpdatePreferences,
+    UpdateTenantDefaults,
 )
 from services.shared.auth import current_principal
 from services.shared.field_limits import bounded
@@ -79,6 +81,7 @@ class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
             request.webhook_format,
             request.rotate_webhook_secret,
             (request.quiet_hours_start, request.quiet_hours_end),
+            translate.category_entries(request.categories),
         )
         return translate.preferences_message(await self._bus.execute(command))
 
@@ -88,3 +91,17 @@ class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
     ) -> notification_pb2.DeliveryStatus:
         query = GetDeliveryStatus(current_principal(), request.notification_id)
         return translate.delivery_status(await self._bus.execute(query))
+
+    @override
+    async def GetTenantDefaults(
+        self, request: notification_pb2.GetTenantDefaultsRequest, context: Context
+    ) -> notification_pb2.TenantDefaults:
+        query = GetTenantDefaults(current_principal())
+        return translate.tenant_defaults_message(await self._bus.execute(query))
+
+    @override
+    async def UpdateTenantDefaults(
+        self, request: notification_pb2.TenantDefaults, context: Context
+    ) -> notification_pb2.TenantDefaults:
+        command = UpdateTenantDefaults(current_principal(), translate.category_entries(request.categories))
+        return translate.tenant_defaults_message(await self._bus.execute(command))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from services.notification.domain.categories import CategoryChannels
 from services.notification.domain.model import InboxPage, Notification, Plan, Preferences
 from services.notification.domain.templates import Audience, Facts, ProgramFormat, Template
 from services.shared.auth import Principal
@@ -116,6 +117,22 @@ class UpdatePreferences(Command[Preferences]):
     webhook_format: str = ""
     rotate_webhook_secret: bool = False
     quiet_hours: tuple[str, str] = ("", "")  # HH:MM start and end, or both empty
+    categories: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (category, channels) the person chose
+
+
+@dataclass(frozen=True, slots=True)
+class GetTenantDefaults(Query[CategoryChannels]):
+    """The channels per category of the caller's tenant (HR)."""
+
+    caller: Principal
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateTenantDefaults(Command[CategoryChannels]):
+    """Replace the tenant's channels per category (HR); people's own choices still come first."""
+
+    caller: Principal
+    categories: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

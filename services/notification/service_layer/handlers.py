@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notification import metrics
 from services.notification.adapters import event_memory, publishing, store
-from services.notification.domain import model
+from services.notification.domain import categories, model
 from services.notification.domain.calendar import SessionCalendar
 from services.notification.domain.model import (
     InboxPage,
@@ -39,6 +39,7 @@ from services.notification.service_layer.commands import (
     FireDueReminders,
     GetDeliveryStatus,
     GetPreferences,
+    GetTenantDefaults,
     ListInbox,
     MarkRead,
     NotifyEnrolled,
@@ -47,10 +48,11 @@ from services.notification.service_layer.commands import (
     RememberProgram,
     Unsubscribe,
     UpdatePreferences,
+    UpdateTenantDefaults,
 )
 from services.notification.service_layer.email_dispatch import EmailSending
 from services.notification.service_layer.webhook_dispatch import WebhookSending
-from services.shared.access import acting_for, person_of, tenant_of
+from services.shared.access import DenialReason, PermissionDenied, acting_for, is_hr, person_of, tenant_of
 from services.shared.auth import Principal
 from services.shared.errors import InvalidArgument, NotFound, NotYetKnown
 from services.shared.ids import require_id
@@ -156,6 +158,7 @@ async def notify(
         policy.email_by_default,
         _now(now),
         zones,
+        await store.get_tenant_defaults(uow, tenant),
     )
     await store.insert_notifications(uow, planned.notifications)
     await store.record_attempts(
@@ -316,6 +319,7 @@ async def update_preferences(
         command.language,
         command.webhook_format,
         command.quiet_hours,
+        categories.parse_category_channels(command.categories),
     )
     stored = (await store.get_preferences(uow, tenant, [recipient])).get(recipient)
     wanted = _with_secrets(wanted, stored, command.rotate_webhook_secret)
@@ -333,6 +337,26 @@ async def unsubscribe(
     muted = replace(current, muted_templates=current.muted_templates | {wanted.template})
     await store.save_preferences(uow, wanted.tenant, muted, _now(now))
     return muted
+
+
+def _hr_tenant(caller: Principal) -> str:
+    """The tenant of an HR admin; anyone else is refused (the access table admits HR only)."""
+    if not is_hr(caller):
+        raise PermissionDenied(DenialReason.ROLE_NOT_ALLOWED, "only HR sets a tenant's defaults")
+    return tenant_of(caller)
+
+
+async def get_tenant_defaults(uow: AsyncSession, command: GetTenantDefaults) -> categories.CategoryChannels:
+    return await store.get_tenant_defaults(uow, _hr_tenant(command.caller))
+
+
+async def update_tenant_defaults(
+    uow: AsyncSession, command: UpdateTenantDefaults, now: datetime | None = None
+) -> categories.CategoryChannels:
+    tenant = _hr_tenant(command.caller)
+    wanted = categories.parse_category_channels(command.categories)
+    await store.save_tenant_defaults(uow, tenant, wanted, _now(now))
+    return wanted
 
 
 def _with_secrets(wanted: Preferences, stored: Preferences | None, rotate: bool) -> Preferences:
@@ -391,6 +415,8 @@ def handler_map(policy: Policy, email: EmailSending, webhooks: WebhookSending | 
         MarkRead: mark_read,
         GetPreferences: partial(get_preferences, policy=policy),
         UpdatePreferences: update_preferences,
+        GetTenantDefaults: get_tenant_defaults,
+        UpdateTenantDefaults: update_tenant_defaults,
         GetDeliveryStatus: get_delivery_status,
         Unsubscribe: partial(unsubscribe, policy=policy, secret=email.links.unsubscribe_secret),
         # background work
