@@ -40,6 +40,7 @@ from services.shared.messagebus import Command, MessageBus
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 POLICY = Policy(email_by_default=True)
 RPCS = [method.name for method in ACCESS.service.methods]
+HR_ONLY = {"GetTenantDefaults", "UpdateTenantDefaults"}
 R = TypeVar("R")
 
 
@@ -55,7 +56,7 @@ NOTIFIER = Principal("sub-svc", None, None, "notification", frozenset({"contact_
 # ---- the access table ----
 
 
-@pytest.mark.parametrize("rpc", RPCS)
+@pytest.mark.parametrize("rpc", [rpc for rpc in RPCS if rpc not in HR_ONLY])
 def test_every_person_may_call_and_no_service(rpc: str) -> None:
     ACCESS.check(rpc, person("E-2"))
     ACCESS.check(rpc, person("HR-1", "acme", "hr_admin"))
@@ -68,9 +69,20 @@ def test_every_person_may_call_and_no_service(rpc: str) -> None:
     assert roleless.value.reason is DenialReason.ROLE_NOT_ALLOWED
 
 
+@pytest.mark.parametrize("rpc", sorted(HR_ONLY))
+def test_the_tenant_defaults_are_for_hr_only(rpc: str) -> None:
+    ACCESS.check(rpc, person("HR-1", "acme", "hr_admin"))
+    with pytest.raises(PermissionDenied) as employee:
+        ACCESS.check(rpc, person("E-2"))
+    assert employee.value.reason is DenialReason.ROLE_NOT_ALLOWED
+    with pytest.raises(PermissionDenied):
+        ACCESS.check(rpc, NOTIFIER)
+
+
 def test_the_servicer_is_guarded_by_the_table() -> None:
     assert NotificationServicer.access_table is ACCESS  # type: ignore[attr-defined]
-    assert not any(rule.audited for _, rule in ACCESS.rows()), "no contact data nor HR action here"
+    audited = {rpc for rpc, rule in ACCESS.rows() if rule.audited}
+    assert audited == {"UpdateTenantDefaults"}, "only the HR action on a tenant's defaults is audited"
 
 
 # ---- the handlers' checks ----
