@@ -210,8 +210,9 @@ def test_every_string_field_of_every_rpc_is_enumerated() -> None:
         "mentoring.v1.NotificationService.UpdatePreferences:muted_templates[0]",
     ):
         assert expected in names
+    # Every RPC whose request has fields (an empty request, e.g. GetTenantDefaults, has no string).
     assert {field.method.full_name for field in STRING_FIELDS} == {
-        method.full_name for service in SERVICES for method in service.methods
+        method.full_name for service in SERVICES for method in service.methods if method.input_type.fields
     }
 
 
@@ -227,9 +228,12 @@ async def test_an_over_limit_string_is_refused_naming_its_field(running: Running
     assert _status_size(error) < MAX_STATUS_BYTES
 
 
+BAD_UTF8 = b"\x0a\x02\xff\xfe"  # field 1, length 2, not UTF-8
+
+
 @pytest.mark.parametrize(
     "raw",
-    [b"\x0a\x05ab", b"\x0a\x02\xff\xfe", b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"],
+    [b"\x0a\x05ab", BAD_UTF8, b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"],
     ids=["truncated", "bad-utf8", "bad-varint"],
 )
 @pytest.mark.parametrize("service", SERVICES, ids=lambda service: service.name)
@@ -237,6 +241,8 @@ async def test_malformed_request_bytes_are_invalid_argument(
     running: Running, service: Any, raw: bytes
 ) -> None:
     for method in service.methods:
+        if raw == BAD_UTF8 and not method.input_type.fields:
+            continue  # to an empty request, field 1 is an unknown field: well-formed bytes
         channel = grpc.aio.insecure_channel(running.targets[service.full_name])
         try:
             call = channel.unary_unary(
